@@ -1,0 +1,79 @@
+"""The embedded default base model: a tiny Llama with a byte-level tokenizer, both built here, then
+trained with the project's own SFT trainer on the task's `seed` split (worked solutions).
+
+The result is cached under `cache_dir` by a hash of everything that shapes it (architecture,
+tokenizer, training settings, the seed data and prompts), so a fresh clone builds it once, on first use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from rest.artifacts import atomic_dir
+from rest.tasks import Task
+from rest.trainer import SFT
+
+log = logging.getLogger(__name__)
+
+SPECIAL_TOKENS = {"pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>"}
+
+
+def byte_level_tokenizer():
+    """A 259-token byte-level tokenizer (256 bytes + pad/bos/eos): no merges, so every digit is a token."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    symbols = list(SPECIAL_TOKENS.values()) + sorted(pre_tokenizers.ByteLevel.alphabet())
+    tokenizer = Tokenizer(models.BPE(vocab={s: i for i, s in enumerate(symbols)}, merges=[]))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, **SPECIAL_TOKENS)
+
+
+def init_tiny_llama(out: str | Path, architecture: dict[str, Any], seed: int = 0) -> None:
+    """Save a randomly initialised Llama of the given shape, with the byte-level tokenizer, to `out`."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = byte_level_tokenizer()
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=True,
+        **architecture,
+    )
+    torch.manual_seed(seed)
+    LlamaForCausalLM(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+
+
+class TinyBaseModel:
+    """Builds (or finds in the cache) the seed-trained tiny base model; `build(task)` returns its path."""
+
+    def __init__(self, cache_dir: str, architecture: dict[str, Any], train: dict[str, Any], seed: int = 0):
+        self.cache_dir = Path(cache_dir)
+        self.architecture = dict(architecture)
+        self.train_args = dict(train)
+        self.seed = seed
+
+    def build(self, task: Task) -> str:
+        examples = [{"prompt": task.prompt(p), "completion": p.solution} for p in task.problems("seed")]
+        out = self.cache_dir / f"tiny-llama-{self._fingerprint(examples)}"
+        if (out / "config.json").exists():
+            log.info("base model: cached at %s", out)
+            return str(out)
+        log.info("base model: building a tiny Llama and training it on %d seed problems", len(examples))
+        init = self.cache_dir / "init.tmp"
+        with atomic_dir(init) as tmp:
+            init_tiny_llama(tmp, self.architecture, self.seed)
+        return SFT(seed=self.seed, **self.train_args).train(examples, str(init), out)
+
+    def _fingerprint(self, examples: list[dict[str, str]]) -> str:
+        recipe = [self.architecture, self.train_args, self.seed, examples]
+        return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]

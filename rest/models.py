@@ -1,0 +1,41 @@
+"""Where the base model comes from: `model.path` (a local HF checkpoint or a hub name), or, when it is
+null, the embedded tiny model built by `model.build` (see rest/base_model.py)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from rest.errors import UserError
+
+_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+def resolve_base_model(model_cfg: DictConfig, task) -> str:
+    if model_cfg.get("path"):
+        return check_model_path(str(model_cfg.path))
+    if model_cfg.get("build") is None:
+        raise UserError("model: set model.path to a local checkpoint or hub name (or use model=tiny)")
+    return instantiate(model_cfg.build).build(task)
+
+
+def check_model_path(path: str) -> str:
+    """A local checkpoint directory with a config.json, or a hub name that resolves (cache or network)."""
+    local = Path(path).expanduser()
+    if local.exists():
+        if not (local / "config.json").exists():
+            raise UserError(f"model.path {path!r} exists but is not a Hugging Face checkpoint (no config.json)")
+        return str(local.resolve())
+    if not _HUB_ID.match(path):
+        raise UserError(f"model.path {path!r} does not exist")
+    from transformers import AutoConfig
+
+    try:
+        AutoConfig.from_pretrained(path)
+    except OSError as err:
+        first_line = str(err).strip().splitlines()[0]
+        raise UserError(f"model.path {path!r} is neither a local directory nor a reachable hub model: {first_line}")
+    return path

@@ -1,0 +1,48 @@
+"""Typed records that flow through the loop: a Problem in, Samples out, kept as `datasets` rows on disk."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One checkable problem. `solution` is a worked solution (seed split only); `answer` the final answer."""
+
+    id: str
+    question: str
+    answer: str
+    solution: str | None = None
+
+
+@dataclass
+class Sample:
+    """One completion of one problem (one row per problem x sample index)."""
+
+    problem_id: str
+    sample_index: int
+    iteration: int
+    prompt: str
+    completion: str
+    reference: str
+    finish_reason: str
+    num_tokens: int
+    cumulative_logprob: float | None = None
+    token_ids: list[int] = field(default_factory=list)
+    extracted: str | None = None
+    correct: bool | None = None
+    kept: bool = False
+    scores: dict[str, float | None] = field(default_factory=dict)
+
+    def to_row(self) -> dict:
+        """Flat row for a `datasets` table: scores become `score_<name>` columns."""
+        row = asdict(self)
+        for name, value in row.pop("scores").items():
+            row[f"score_{name}"] = value
+        return row
+
+    @classmethod
+    def from_row(cls, row: dict) -> "Sample":
+        scores = {k[len("score_"):]: v for k, v in row.items() if k.startswith("score_")}
+        fields = {k: v for k, v in row.items() if not k.startswith("score_")}
+        return cls(**fields, scores=scores)

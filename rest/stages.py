@@ -1,0 +1,110 @@
+"""The loop's stages. Each reads its inputs, writes one artifact atomically, and is skipped when that
+artifact already exists, so rerunning a command resumes where it stopped."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from rest.artifacts import atomic_dir, read_json, write_json, write_jsonl
+from rest.evaluate import EvalSettings, evaluate
+from rest.records import Sample
+from rest.sampler import SamplingSettings
+
+log = logging.getLogger(__name__)
+STATS = "stats.json"
+
+
+def grow_and_improve(out: Path, iteration: int, policy: str, task, sampler, settings: SamplingSettings,
+                     scorer, keep, split: str = "pool") -> list[Sample]:
+    """Grow `settings.n` samples per `split` problem with `policy`, score them, mark the kept ones.
+    Writes every scored sample (with its `kept` flag) as a `datasets` dataset at `out`."""
+    if (out / STATS).exists():
+        log.info("iteration %d: grown samples exist at %s, skipping Grow/Improve", iteration, out)
+        return load_samples(out)
+    problems = task.problems(split)
+    start = time.perf_counter()
+    log.info("iteration %d: Grow: %d problems x %d samples", iteration, len(problems), settings.n)
+    outputs = sampler.generate(policy, [task.prompt(p) for p in problems], settings)
+    samples = [
+        Sample(problem_id=p.id, sample_index=j, iteration=iteration, prompt=task.prompt(p), completion=c.text,
+               reference=p.answer, finish_reason=c.finish_reason, num_tokens=len(c.token_ids),
+               cumulative_logprob=c.cumulative_logprob, token_ids=c.token_ids)
+        for p, completions in zip(problems, outputs) for j, c in enumerate(completions)
+    ]
+    grow_seconds = time.perf_counter() - start
+    stats = {"grown": len(samples), "seconds_grow": round(grow_seconds, 2), **improve(samples, scorer, keep)}
+    stats["seconds_improve"] = round(time.perf_counter() - start - grow_seconds, 2)
+    save_samples(out, samples, stats)
+    return samples
+
+
+def improve(samples: list[Sample], scorer, keep) -> dict:
+    """Score every sample, then mark those the filter chain keeps. Returns counts."""
+    scores = scorer.score(samples)
+    for sample, value in zip(samples, scores):
+        sample.scores[scorer.name] = value
+    unscorable = sum(v is None for v in scores)
+    if unscorable:
+        log.warning("%d of %d samples could not be scored by %s (no answer found)", unscorable, len(samples), scorer.name)
+    kept = keep(samples)
+    for sample in kept:
+        sample.kept = True
+    log.info("Improve: %d of %d samples correct, %d kept", sum(bool(s.correct) for s in samples), len(samples), len(kept))
+    return {"kept": len(kept), "correct": sum(bool(s.correct) for s in samples), "unscorable": unscorable}
+
+
+def train(out: Path, iteration: int, trainer, samples: list[Sample], init_from: str) -> str:
+    """SFT `init_from` on the kept samples; returns the next policy (the checkpoint at `out`).
+    With nothing kept there is nothing to learn: the policy is `init_from`, with a warning."""
+    marker = out.with_name("train.json")
+    if marker.exists():
+        log.info("iteration %d: Train finished before (%s), skipping", iteration, marker)
+        return read_json(marker)["policy"]
+    examples = [{"prompt": s.prompt, "completion": s.completion} for s in samples if s.kept]
+    start = time.perf_counter()
+    if examples:
+        log.info("iteration %d: Train: %d examples, starting from %s", iteration, len(examples), init_from)
+        policy = trainer.train(examples, init_from, out)
+    else:
+        log.warning("iteration %d: no sample was kept; nothing to train on, the policy stays %s", iteration, init_from)
+        policy = init_from
+    write_json(marker, {"trained_on": len(examples), "init_from": init_from, "policy": policy,
+                        "seconds_train": round(time.perf_counter() - start, 2)})
+    return policy
+
+
+def evaluate_policy(out: Path, iteration: int, policy: str, task, sampler, settings: EvalSettings) -> dict:
+    """Held-out metrics of `policy`, written to `out` (eval.json) with per-problem rows beside it."""
+    if out.exists():
+        log.info("iteration %d: eval exists at %s, skipping Evaluate", iteration, out)
+        return read_json(out)
+    log.info("iteration %d: Evaluate %s on %s", iteration, policy, settings.split)
+    metrics, rows = evaluate(sampler, policy, task, settings)
+    write_jsonl(out.with_name("eval_problems.jsonl"), rows)
+    write_json(out, metrics)
+    return metrics
+
+
+def save_samples(out: Path, samples: list[Sample], stats: dict) -> None:
+    import datasets
+
+    with atomic_dir(out) as tmp:
+        datasets.Dataset.from_list([s.to_row() for s in samples]).save_to_disk(str(tmp))
+        write_json(tmp / STATS, stats)
+
+
+def load_samples(path: Path) -> list[Sample]:
+    import datasets
+
+    return [Sample.from_row(row) for row in datasets.load_from_disk(str(path))]
+
+
+def stage_stats(iteration_dir: Path) -> dict:
+    """Merged numbers of an iteration's finished stages (for metrics.jsonl)."""
+    merged = {}
+    for path in (iteration_dir / "samples" / STATS, iteration_dir / "train.json", iteration_dir / "eval.json"):
+        if path.exists():
+            merged.update(read_json(path))
+    return merged

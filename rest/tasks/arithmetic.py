@@ -1,0 +1,101 @@
+"""The built-in task: procedurally generated arithmetic chains with worked, step-by-step solutions.
+
+"Compute 23 + 45 - 17." is solved left to right, one operation per line, ending in `#### 51`.
+Generation is deterministic for a seed; the three splits never share a question.
+"""
+
+from __future__ import annotations
+
+import operator
+import random
+
+from rest.errors import UserError
+from rest.records import Problem
+from rest.tasks import SPLITS
+
+_OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul}
+
+
+class ArithmeticTask:
+    """Arithmetic problems of `min_operands`..`max_operands` numbers in [0, `max_operand`].
+
+    `sizes` fixes what is generated (and so the seed split the base model is trained on); `limits`
+    only trims a split, e.g. for a quick run that keeps the same base model.
+    """
+
+    def __init__(
+        self,
+        sizes: dict[str, int],
+        min_operands: int = 2,
+        max_operands: int = 3,
+        max_operand: int = 99,
+        operators: tuple[str, ...] = ("+", "-"),
+        prompt_template: str = "{question}\n",
+        seed: int = 0,
+        limits: dict[str, int] | None = None,
+    ):
+        unknown = set(operators) - set(_OPS)
+        if unknown:
+            raise UserError(f"task.operators: unknown operator(s) {sorted(unknown)}; choose from {sorted(_OPS)}")
+        if not 2 <= min_operands <= max_operands:
+            raise UserError(f"task: need 2 <= min_operands <= max_operands, got {min_operands}, {max_operands}")
+        missing = set(SPLITS) - set(sizes)
+        if missing:
+            raise UserError(f"task.sizes: missing split(s) {sorted(missing)}")
+        self.sizes = dict(sizes)
+        self.operand_counts = (min_operands, max_operands)
+        self.max_operand = max_operand
+        self.operators = tuple(operators)
+        self.prompt_template = prompt_template
+        self.seed = seed
+        self.limits = dict(limits or {})  # use only the first N problems of a split (sizes stay as generated)
+        self._splits = self._generate()
+
+    def problems(self, split: str) -> list[Problem]:
+        if split not in self._splits:
+            raise UserError(f"unknown split {split!r}; the arithmetic task has {list(self._splits)}")
+        return self._splits[split][: self.limits.get(split)]
+
+    def prompt(self, problem: Problem) -> str:
+        return self.prompt_template.format(question=problem.question)
+
+    def _generate(self) -> dict[str, list[Problem]]:
+        capacity = (self.max_operand + 1) ** self.operand_counts[1] * len(self.operators)
+        if sum(self.sizes.values()) > capacity // 2:
+            raise UserError(f"task: {sum(self.sizes.values())} problems asked, too many for max_operand={self.max_operand}")
+        seen: set[str] = set()
+        splits = {}
+        for split in ("test", "seed", "pool"):  # test first: its questions never depend on the other sizes
+            rng = random.Random(f"{self.seed}-{split}")
+            splits[split] = [self._unique_problem(rng, seen, f"{split}-{i}") for i in range(self.sizes[split])]
+        return {split: splits[split] for split in SPLITS}
+
+    def _unique_problem(self, rng: random.Random, seen: set[str], problem_id: str) -> Problem:
+        while True:
+            numbers = [rng.randint(0, self.max_operand) for _ in range(rng.randint(*self.operand_counts))]
+            ops = [rng.choice(self.operators) for _ in numbers[1:]]
+            question = f"Compute {_expression(numbers, ops)}."
+            if question not in seen:
+                seen.add(question)
+                solution, answer = _worked_solution(numbers, ops)
+                return Problem(id=problem_id, question=question, answer=str(answer), solution=solution)
+
+
+def _expression(numbers: list[int], ops: list[str]) -> str:
+    """Infix text whose usual precedence gives the left-to-right value: `(2 + 3) * 4`."""
+    text = str(numbers[0])
+    for i, (op, n) in enumerate(zip(ops, numbers[1:])):
+        if op == "*" and i > 0:
+            text = f"({text})"
+        text = f"{text} {op} {n}"
+    return text
+
+
+def _worked_solution(numbers: list[int], ops: list[str]) -> tuple[str, int]:
+    """Left-to-right evaluation, one step per line, then the GSM8K-style final line `#### x`."""
+    value, lines = numbers[0], []
+    for op, n in zip(ops, numbers[1:]):
+        new = _OPS[op](value, n)
+        lines.append(f"{value} {op} {n} = {new}")
+        value = new
+    return "\n".join(lines) + f"\n#### {value}", value

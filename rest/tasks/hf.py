@@ -1,0 +1,71 @@
+"""Any `datasets` source as a task: a hub name or local JSONL / Parquet / CSV files, with a field map.
+
+GSM8K (`question`, `answer` = worked solution ending in `#### 72`) and MATH (`problem`, `solution` with a
+boxed answer) are presets in conf/task/. When no answer field is mapped, the final answer is extracted
+from the solution field. A row without an answer is a UserError naming the split and the row.
+"""
+
+from __future__ import annotations
+
+from rest.answers import extract_answer
+from rest.errors import UserError
+from rest.records import Problem
+
+
+class DatasetTask:
+    def __init__(
+        self,
+        path: str,
+        splits: dict[str, str],
+        fields: dict[str, str | None],
+        prompt_template: str = "{question}\n",
+        name: str | None = None,
+        data_files: dict[str, str] | None = None,
+        limits: dict[str, int] | None = None,
+    ):
+        if not fields.get("question"):
+            raise UserError("task.fields.question: name the dataset field that holds the question")
+        if not (fields.get("answer") or fields.get("solution")):
+            raise UserError("task.fields: map `answer` or `solution` (the final answer is read from it)")
+        self.path, self.name, self.data_files = path, name, data_files
+        self.splits, self.fields = dict(splits), dict(fields)
+        self.limits = dict(limits or {})
+        self.prompt_template = prompt_template
+        self._cache: dict[str, list[Problem]] = {}
+
+    def problems(self, split: str) -> list[Problem]:
+        if split not in self.splits:
+            raise UserError(f"task.splits has no {split!r} split (it maps {sorted(self.splits)})")
+        if split not in self._cache:
+            self._cache[split] = self._load(split)
+        return self._cache[split]
+
+    def prompt(self, problem: Problem) -> str:
+        return self.prompt_template.format(question=problem.question)
+
+    def _load(self, split: str) -> list[Problem]:
+        import datasets
+
+        source = self.splits[split]
+        try:
+            rows = datasets.load_dataset(self.path, self.name, data_files=self.data_files, split=source)
+        except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as err:
+            raise UserError(f"task: cannot load {self.path!r} split {source!r}: {err}") from None
+        limit = self.limits.get(split)
+        if limit:
+            rows = rows.select(range(min(limit, len(rows))))
+        if len(rows) == 0:
+            raise UserError(f"task: split {split!r} ({self.path} {source}) is empty")
+        missing = {f for f in self.fields.values() if f} - set(rows.column_names)
+        if missing:
+            raise UserError(f"task: {self.path} {source} has no field(s) {sorted(missing)}; it has {rows.column_names}")
+        return [self._problem(row, i, split) for i, row in enumerate(rows)]
+
+    def _problem(self, row: dict, index: int, split: str) -> Problem:
+        f = self.fields
+        solution = row[f["solution"]] if f.get("solution") else None
+        answer = row[f["answer"]] if f.get("answer") else extract_answer(solution or "", fallback_last_number=False)
+        if answer is None or str(answer).strip() == "":
+            raise UserError(f"task: {self.path} split {split!r} row {index} has no answer")
+        problem_id = str(row[f["id"]]) if f.get("id") else f"{split}-{index}"
+        return Problem(id=problem_id, question=row[f["question"]], answer=str(answer).strip(), solution=solution)

@@ -1,0 +1,33 @@
+"""Entry point: `python run.py [overrides]` runs the ReST-EM loop configured in conf/ (see README)."""
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from rest.config_check import config_error
+from rest.errors import UserError
+
+CONFIG_DIR = Path(__file__).resolve().parent / "conf"
+log = logging.getLogger("rest")
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
+def main(cfg: DictConfig) -> None:
+    from rest.loop import run_loop
+
+    try:
+        run_loop(cfg, Path(HydraConfig.get().runtime.output_dir))
+    except UserError as err:
+        log.error("error: %s", err)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    problem = config_error(CONFIG_DIR, sys.argv[1:])
+    if problem:
+        sys.exit(f"error: {problem}")
+    main()

@@ -1,0 +1,43 @@
+import pytest
+
+from rest.answers import extract_answer, is_equivalent
+from rest.evaluate import majority_answer
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("3 + 4 = 7\n#### 7", "7"),
+    ("#### 1\nmore\n#### -12", "-12"),
+    ("so the result is \\boxed{\\frac{1}{2}}.", "\\frac{1}{2}"),
+    ("\\boxed{1} then \\boxed{{2}+1}", "{2}+1"),
+    ("Therefore, the answer is 42.", "42"),
+    ("#### 5 but \\boxed{6}", "6"),
+])
+def test_extracts_the_final_answer(text, expected):
+    assert extract_answer(text) == expected
+
+
+def test_no_answer_is_none_unless_the_last_number_fallback_is_on():
+    assert extract_answer("I think 3 and then 4", fallback_last_number=False) is None
+    assert extract_answer("I think 3 and then 4", fallback_last_number=True) == "4"
+    assert extract_answer("no digits at all") is None
+
+
+@pytest.mark.parametrize("predicted, reference", [
+    ("42", "42"), (" 42 ", "42"), ("42.0", "42"), ("1,000", "1000"), ("-7", "-7"),
+    ("0.5", "1/2"), ("\\frac{1}{2}", "0.5"), ("$12$", "12"), ("x + 1", "1 + x"), ("2*x", "x*2"),
+])
+def test_equivalent_answers_match(predicted, reference):
+    assert is_equivalent(predicted, reference)
+
+
+@pytest.mark.parametrize("predicted, reference", [
+    ("41", "42"), ("0.5", "50"), ("5000", "50"), ("-7", "7"), (None, "1"), ("", "1"), ("x + 2", "x + 1"),
+    ("1e-20", "1e-21"), ("((", "1"),
+])
+def test_different_answers_do_not_match(predicted, reference):
+    assert not is_equivalent(predicted, reference)
+
+
+def test_majority_vote_ignores_missing_answers_and_normalises():
+    assert majority_answer([None, "7", " 7", "8", None, None]) == "7"
+    assert majority_answer([None, None]) is None

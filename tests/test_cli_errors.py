@@ -1,0 +1,52 @@
+"""Bad input ends in one clear line on stderr and a non-zero exit, before any expensive work."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*overrides: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), *overrides], cwd=cwd, capture_output=True,
+                          text=True, timeout=120)
+
+
+def error_lines(result: subprocess.CompletedProcess) -> list[str]:
+    return [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["no_such_key=1"], "no_such_key"),
+    (["task=no_such_task"], "no_such_task"),
+    (["sampler.grow.no_such_field=3"], "no_such_field"),
+])
+def test_unknown_config_key_or_option_is_one_line(overrides, message, tmp_path):
+    result = run(*overrides, f"hydra.run.dir={tmp_path}")
+    lines = error_lines(result)
+    assert result.returncode != 0
+    assert len(lines) == 1 and message in lines[0], lines
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_model_path_is_one_line(tmp_path):
+    result = run("model.path=/no/such/model", f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 2
+    errors = [line for line in error_lines(result) if "ERROR" in line or "error" in line]
+    assert len(errors) == 1 and "/no/such/model" in errors[0] and "does not exist" in errors[0]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_dataset_row_without_answer_is_one_line(tmp_path, tiny_model):
+    data = tmp_path / "data.jsonl"
+    rows = [{"question": "1+1?", "answer": "2"}, {"question": "2+2?", "answer": ""}]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = run("task=gsm8k", "task.path=json", f"task.data_files={{train: {data}, test: {data}}}",
+                 "task.fields.answer=answer", "task.fields.solution=null", f"model.path={tiny_model}",
+                 f"hydra.run.dir={tmp_path / 'run'}")
+    errors = [line for line in error_lines(result) if "error" in line.lower()]
+    assert result.returncode == 2
+    assert len(errors) == 1 and "row 1 has no answer" in errors[0], errors

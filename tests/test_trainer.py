@@ -1,0 +1,33 @@
+"""The M-step trainer: completion-only loss, and a checkpoint that transformers can load."""
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from rest.trainer import SFT
+
+EXAMPLES = [{"prompt": "Compute 1 + 2.\n", "completion": "1 + 2 = 3\n#### 3"},
+            {"prompt": "Compute 10 - 4 + 7.\n", "completion": "10 - 4 = 6\n6 + 7 = 13\n#### 13"}]
+
+
+def test_prompt_tokens_carry_no_loss(tiny_model, tmp_path):
+    trainer = SFT(per_device_train_batch_size=2, max_length=128).build(EXAMPLES, tiny_model, tmp_path)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    batch = next(iter(trainer.get_train_dataloader()))
+    for input_ids, labels in zip(batch["input_ids"], batch["labels"]):
+        text = tokenizer.decode(input_ids[labels != -100])
+        example = next(e for e in EXAMPLES if text.startswith(e["completion"]))
+        n_prompt = len(tokenizer(example["prompt"])["input_ids"])
+        assert (labels[:n_prompt] == -100).all()  # every prompt token is masked
+        assert text == example["completion"] + tokenizer.eos_token  # every completion token (and EOS) is not
+
+
+def test_train_writes_a_loadable_checkpoint_that_learned(tiny_model, tmp_path):
+    out = SFT(num_train_epochs=30, learning_rate=3e-3, per_device_train_batch_size=2, max_length=128,
+              logging_steps=100).train(EXAMPLES, tiny_model, tmp_path / "ckpt")
+    before, after = (AutoModelForCausalLM.from_pretrained(p) for p in (tiny_model, out))
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    ids = tokenizer(EXAMPLES[0]["prompt"] + EXAMPLES[0]["completion"], return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        losses = [m(input_ids=ids, labels=ids).loss.item() for m in (before, after)]
+    assert losses[1] < 0.5 * losses[0]
+    assert not (tmp_path / "ckpt.tmp").exists()
