@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
+os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # keep the loop's own progress readable
 
 
 @dataclass(frozen=True)

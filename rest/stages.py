@@ -42,7 +42,11 @@ def grow_and_improve(out: Path, iteration: int, policy: str, task, sampler, sett
 
 def improve(samples: list[Sample], scorer, keep) -> dict:
     """Score every sample, then mark those the filter chain keeps. Returns counts."""
+    start = time.perf_counter()
     scores = scorer.score(samples)
+    seconds = time.perf_counter() - start
+    log.info("Improve: scored %d samples with %s in %.1fs (%.0f/s)", len(samples), scorer.name, seconds,
+             len(samples) / max(seconds, 1e-9))
     for sample, value in zip(samples, scores):
         sample.scores[scorer.name] = value
     unscorable = sum(v is None for v in scores)

@@ -60,8 +60,9 @@ class ArithmeticTask:
         return self.prompt_template.format(question=problem.question)
 
     def _generate(self) -> dict[str, list[Problem]]:
-        capacity = (self.max_operand + 1) ** self.operand_counts[1] * len(self.operators)
-        if sum(self.sizes.values()) > capacity // 2:
+        low, high = self.operand_counts
+        capacity = sum((self.max_operand + 1) ** k * len(self.operators) ** (k - 1) for k in range(low, high + 1))
+        if sum(self.sizes.values()) > 0.75 * capacity:  # rejection sampling of unique questions slows near 1
             raise UserError(f"task: {sum(self.sizes.values())} problems asked, too many for max_operand={self.max_operand}")
         seen: set[str] = set()
         splits = {}
