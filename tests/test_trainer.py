@@ -27,7 +27,9 @@ def test_train_writes_a_loadable_checkpoint_that_learned(tiny_model, tmp_path):
     before, after = (AutoModelForCausalLM.from_pretrained(p) for p in (tiny_model, out))
     tokenizer = AutoTokenizer.from_pretrained(out)
     ids = tokenizer(EXAMPLES[0]["prompt"] + EXAMPLES[0]["completion"], return_tensors="pt")["input_ids"]
+    labels = ids.clone()
+    labels[:, : len(tokenizer(EXAMPLES[0]["prompt"])["input_ids"])] = -100  # completion tokens only
     with torch.no_grad():
-        losses = [m(input_ids=ids, labels=ids).loss.item() for m in (before, after)]
+        losses = [m(input_ids=ids, labels=labels).loss.item() for m in (before, after)]
     assert losses[1] < 0.5 * losses[0]
     assert not (tmp_path / "ckpt.tmp").exists()

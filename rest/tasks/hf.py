@@ -27,7 +27,8 @@ class DatasetTask:
             raise UserError("task.fields.question: name the dataset field that holds the question")
         if not (fields.get("answer") or fields.get("solution")):
             raise UserError("task.fields: map `answer` or `solution` (the final answer is read from it)")
-        self.path, self.name, self.data_files = path, name, data_files
+        self.path, self.name = path, name
+        self.data_files = dict(data_files) if data_files else None  # a plain dict: `datasets` rejects DictConfig
         self.splits, self.fields = dict(splits), dict(fields)
         self.limits = dict(limits or {})
         self.prompt_template = prompt_template
