@@ -38,11 +38,11 @@ def run_loop(cfg: DictConfig, run_dir: Path) -> list[dict]:
         for it in range(cfg.algorithm.iterations + 1):
             it_dir = run_dir / f"iter_{it}"
             if it > 0:
-                samples = stages.grow_and_improve(it_dir / "samples", it, policy, task, sampler, grow, scorer, keep,
-                                                  split=cfg.algorithm.grow_split)
+                stages.grow_and_improve(it_dir / "samples", it, policy, task, sampler, grow, scorer, keep,
+                                        split=cfg.algorithm.grow_split)
                 sampler.close()  # free the engine's memory before training
                 init_from = base if cfg.algorithm.restart_from_base else policy
-                policy = stages.train(it_dir / "checkpoint", it, trainer, samples, init_from)
+                policy = stages.train(it_dir / "checkpoint", it, trainer, it_dir / "samples", init_from)
             stages.evaluate_policy(it_dir / "eval.json", it, policy, task, sampler, eval_settings)
             metrics.append({"iteration": it, "policy": policy, **stages.stage_stats(it_dir)})
             write_jsonl(run_dir / "metrics.jsonl", metrics)

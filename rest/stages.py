@@ -17,27 +17,27 @@ STATS = "stats.json"
 
 
 def grow_and_improve(out: Path, iteration: int, policy: str, task, sampler, settings: SamplingSettings,
-                     scorer, keep, split: str = "pool") -> list[Sample]:
+                     scorer, keep, split: str = "pool") -> None:
     """Grow `settings.n` samples per `split` problem with `policy`, score them, mark the kept ones.
     Writes every scored sample (with its `kept` flag) as a `datasets` dataset at `out`."""
     if (out / STATS).exists():
         log.info("iteration %d: grown samples exist at %s, skipping Grow/Improve", iteration, out)
-        return load_samples(out)
+        return
     problems = task.problems(split)
     start = time.perf_counter()
     log.info("iteration %d: Grow: %d problems x %d samples", iteration, len(problems), settings.n)
-    outputs = sampler.generate(policy, [task.prompt(p) for p in problems], settings)
+    prompts = [task.prompt(p) for p in problems]
+    outputs = sampler.generate(policy, prompts, settings)
     samples = [
-        Sample(problem_id=p.id, sample_index=j, iteration=iteration, prompt=task.prompt(p), completion=c.text,
+        Sample(problem_id=p.id, sample_index=j, iteration=iteration, prompt=prompt, completion=c.text,
                reference=p.answer, finish_reason=c.finish_reason, num_tokens=len(c.token_ids),
                cumulative_logprob=c.cumulative_logprob, token_ids=c.token_ids)
-        for p, completions in zip(problems, outputs) for j, c in enumerate(completions)
+        for p, prompt, completions in zip(problems, prompts, outputs) for j, c in enumerate(completions)
     ]
     grow_seconds = time.perf_counter() - start
     stats = {"grown": len(samples), "seconds_grow": round(grow_seconds, 2), **improve(samples, scorer, keep)}
     stats["seconds_improve"] = round(time.perf_counter() - start - grow_seconds, 2)
     save_samples(out, samples, stats)
-    return samples
 
 
 def improve(samples: list[Sample], scorer, keep) -> dict:
@@ -59,14 +59,14 @@ def improve(samples: list[Sample], scorer, keep) -> dict:
     return {"kept": len(kept), "correct": sum(bool(s.correct) for s in samples), "unscorable": unscorable}
 
 
-def train(out: Path, iteration: int, trainer, samples: list[Sample], init_from: str) -> str:
-    """SFT `init_from` on the kept samples; returns the next policy (the checkpoint at `out`).
+def train(out: Path, iteration: int, trainer, samples_dir: Path, init_from: str) -> str:
+    """SFT `init_from` on the samples kept in `samples_dir`; returns the next policy (the checkpoint at `out`).
     With nothing kept there is nothing to learn: the policy is `init_from`, with a warning."""
     marker = out.with_name("train.json")
     if marker.exists():
         log.info("iteration %d: Train finished before (%s), skipping", iteration, marker)
         return read_json(marker)["policy"]
-    examples = [{"prompt": s.prompt, "completion": s.completion} for s in samples if s.kept]
+    examples = [{"prompt": s.prompt, "completion": s.completion} for s in load_samples(samples_dir) if s.kept]
     start = time.perf_counter()
     if examples:
         log.info("iteration %d: Train: %d examples, starting from %s", iteration, len(examples), init_from)

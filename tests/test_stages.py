@@ -1,0 +1,56 @@
+"""Stage logic without vLLM: a scripted sampler stands in for the engine."""
+
+from rest import stages
+from rest.filters import CapPerProblem, Chain, DropDuplicates, KeepCorrect
+from rest.sampler import Completion, SamplingSettings
+from rest.scorers.exact_answer import ExactAnswerScorer
+from rest.records import Problem
+
+
+class ScriptedSampler:
+    """Answers every prompt with the same texts; counts calls."""
+
+    def __init__(self, texts):
+        self.texts, self.calls = texts, 0
+
+    def generate(self, model_path, prompts, settings):
+        self.calls += 1
+        return [[Completion(t, [1, 2], "stop", -1.0) for t in self.texts[: settings.n]] for _ in prompts]
+
+
+class ZeroTask:
+    """Two pool problems whose answer is 0."""
+
+    def problems(self, split):
+        return [Problem(id=f"{split}-{i}", question=f"Compute {i} - {i}.", answer="0") for i in range(2)]
+
+    def prompt(self, problem):
+        return problem.question + "\n"
+
+
+def grow(out, sampler, n=3):
+    task = ZeroTask()
+    keep = Chain([KeepCorrect(), DropDuplicates(), CapPerProblem(1)])
+    stages.grow_and_improve(out, 1, "policy", task, sampler, SamplingSettings(n=n), ExactAnswerScorer(), keep)
+
+
+def test_grow_scores_marks_kept_and_is_skipped_when_its_artifact_exists(tmp_path):
+    sampler = ScriptedSampler(["#### 0", "#### 1", "no answer"])
+    grow(tmp_path / "samples", sampler)
+    samples = stages.load_samples(tmp_path / "samples")
+    assert [(s.problem_id, s.sample_index) for s in samples] == [(f"pool-{i}", j) for i in range(2) for j in range(3)]
+    assert [(s.correct, s.kept, s.scores["exact_answer"]) for s in samples[:3]] == [
+        (True, True, 1.0), (False, False, 0.0), (False, False, None)]
+    stats = stages.stage_stats(tmp_path)
+    assert (stats["grown"], stats["correct"], stats["kept"], stats["unscorable"]) == (6, 2, 2, 2)
+
+    grow(tmp_path / "samples", sampler)
+    assert sampler.calls == 1  # the second call found the artifact and did not sample
+
+
+def test_train_with_nothing_kept_keeps_the_policy_and_records_it(tmp_path):
+    grow(tmp_path / "samples", ScriptedSampler(["#### 7"]), n=1)
+    policy = stages.train(tmp_path / "checkpoint", 1, trainer=None, samples_dir=tmp_path / "samples",
+                          init_from="base")
+    assert policy == "base" and stages.stage_stats(tmp_path)["trained_on"] == 0
+    assert not (tmp_path / "checkpoint").exists()
