@@ -36,7 +36,7 @@ class SFT:
             trainer.save_model(str(tmp))
             trainer.processing_class.save_pretrained(str(tmp))
         log.info(
-            "trained %s on %d examples in %.1fs (final train loss %.4f) -> %s",
+            "trained %s on %d examples in %.1fs (mean train loss %.4f) -> %s",
             init_from, len(examples), time.perf_counter() - start, result.training_loss, out_dir,
         )
         return str(out_dir)
