@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from rest.answers import extract_answer, is_equivalent, normalize
 from rest.records import Problem
-from rest.sampler import SamplingSettings
+from rest.sampler import SamplingSettings, sample_seed
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class EvalSettings:
     temperature: float = 1.0
     max_tokens: int = 64
     stop: tuple[str, ...] = ()
+    seed: int = 0
 
 
 def evaluate(sampler, model_path: str, task, settings: EvalSettings) -> tuple[dict, list[dict]]:
@@ -29,7 +30,8 @@ def evaluate(sampler, model_path: str, task, settings: EvalSettings) -> tuple[di
     problems = task.problems(settings.split)
     prompts = [task.prompt(p) for p in problems]
     greedy = sampler.generate(model_path, prompts, _sampling(settings, n=1, temperature=0.0))
-    sampled = sampler.generate(model_path, prompts, _sampling(settings, n=settings.k))
+    seeds = [sample_seed(settings.seed, "eval", p.id) for p in problems]
+    sampled = sampler.generate(model_path, prompts, _sampling(settings, n=settings.k), seeds)
     rows = [_problem_row(p, g[0].text, [c.text for c in s]) for p, g, s in zip(problems, greedy, sampled)]
     n = max(len(rows), 1)
     metrics = {

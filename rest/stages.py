@@ -10,7 +10,7 @@ from pathlib import Path
 from rest.artifacts import atomic_dir, read_json, write_json, write_jsonl
 from rest.evaluate import EvalSettings, evaluate
 from rest.records import Sample
-from rest.sampler import SamplingSettings
+from rest.sampler import SamplingSettings, sample_seed
 
 log = logging.getLogger(__name__)
 STATS = "stats.json"
@@ -27,7 +27,8 @@ def grow_and_improve(out: Path, iteration: int, policy: str, task, sampler, sett
     start = time.perf_counter()
     log.info("iteration %d: Grow: %d problems x %d samples", iteration, len(problems), settings.n)
     prompts = [task.prompt(p) for p in problems]
-    outputs = sampler.generate(policy, prompts, settings)
+    seeds = [sample_seed(settings.seed, "grow", iteration, p.id) for p in problems]
+    outputs = sampler.generate(policy, prompts, settings, seeds)
     samples = [
         Sample(problem_id=p.id, sample_index=j, iteration=iteration, prompt=prompt, completion=c.text,
                reference=p.answer, finish_reason=c.finish_reason, num_tokens=len(c.token_ids),

@@ -21,6 +21,6 @@ def tiny_model(tmp_path_factory) -> str:
 def sampler():
     from rest.sampler import VLLMSampler
 
-    engine = VLLMSampler(seed=0, gpu_memory_utilization=0.1, enforce_eager=True)
+    engine = VLLMSampler(seed=0, gpu_memory_utilization=0.1, enforce_eager=True, enable_chunked_prefill=False)
     yield engine
     engine.close()

@@ -26,3 +26,13 @@ def test_greedy_is_deterministic_and_reuses_the_running_engine(sampler, tiny_mod
     second = sampler.generate(tiny_model, PROMPTS, greedy)
     assert [o[0].token_ids for o in first] == [o[0].token_ids for o in second]
     assert sampler.engine_starts == starts  # same model path: no new engine
+
+
+def test_seeded_samples_do_not_depend_on_batching_or_order(sampler, tiny_model):
+    settings = SamplingSettings(n=4, temperature=1.0, max_tokens=8)
+    together = sampler.generate(tiny_model, PROMPTS, settings, seeds=[11, 12, 13])
+    reordered = sampler.generate(tiny_model, PROMPTS[::-1][:2], settings, seeds=[13, 12])
+    texts = lambda completions: [c.text for c in completions]  # noqa: E731
+    assert texts(reordered[0]) == texts(together[2]) and texts(reordered[1]) == texts(together[1])
+    other_seed = sampler.generate(tiny_model, PROMPTS[:1], settings, seeds=[99])
+    assert texts(other_seed[0]) != texts(together[0])

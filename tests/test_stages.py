@@ -13,7 +13,7 @@ class ScriptedSampler:
     def __init__(self, texts):
         self.texts, self.calls = texts, 0
 
-    def generate(self, model_path, prompts, settings):
+    def generate(self, model_path, prompts, settings, seeds=None):
         self.calls += 1
         return [[Completion(t, [1, 2], "stop", -1.0) for t in self.texts[: settings.n]] for _ in prompts]
 
