@@ -1,98 +1,96 @@
-"""Final-answer extraction and equivalence: the exact-answer reward.
+"""Final-answer extraction: which part of a completion (or of a reference) is the answer.
 
-Simplifications, stated honestly: LaTeX beyond `\\frac`, `\\boxed` and `$` is not parsed here, and sympy
-runs in-process without a wall-clock limit, guarded only by an input-size cap. The production verifier
-(worker pool with hard timeouts, intervals, sets, LaTeX via latex2sympy2_extended) extends this module.
+Rules, first match wins: the last `\\boxed{...}` / `\\fbox{...}` (braces matched), the last GSM8K
+`#### x`, the last "the answer is x". Then an optional fallback: `last_number`, or `last_expression`
+(the last `$...$`, `\\(...\\)` or `\\[...\\]` math span, else the last number). Judging equivalence is
+rest/equivalence.py's job; running it under a time limit is rest/verifier.py's.
 
 >>> extract_answer("12 + 30 = 42\\n#### 42")
 '42'
->>> is_equivalent("0.50", "1/2")
-True
+>>> extract_answer("so it is \\\\boxed{\\\\frac{1}{2}}.")
+'\\\\frac{1}{2}'
+>>> extract_answer("I think 3, then 4", fallback="last_number")
+'4'
+>>> parse_reference("$\\\\frac{1}{2}$")
+'\\\\frac{1}{2}'
 """
 
 from __future__ import annotations
 
 import re
-from fractions import Fraction
-from tokenize import TokenError  # sympy's parser raises it on unbalanced input
 
-import sympy
-from sympy.parsing.sympy_parser import parse_expr
+FALLBACKS = (None, "last_number", "last_expression")
 
 _GSM8K = re.compile(r"####\s*(.+?)\s*$", re.MULTILINE)
-_THE_ANSWER_IS = re.compile(r"answer is[:\s]*\$?(.+?)\$?\s*(?:\.\s*)?$", re.IGNORECASE | re.MULTILINE)
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?|-?\.\d+")
-_MAX_SYMPY_CHARS = 64
-REL_TOL = 1e-9
+_THE_ANSWER_IS = re.compile(r"answer is[:\s]*(.+?)\s*(?:\.(?:\s|$)|$)", re.IGNORECASE | re.MULTILINE)
+_NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|-?\.\d+")
+_MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+_BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 
 
-def extract_answer(text: str, fallback_last_number: bool = True) -> str | None:
-    """The final answer of a completion: last `\\boxed{}`, else last `#### x`, else "the answer is x"."""
-    for extract in (_last_boxed, _last_match(_GSM8K), _last_match(_THE_ANSWER_IS)):
+def extract_answer(text: str, fallback: str | None = None) -> str | None:
+    """The final answer of a completion, or None when it states none (and no fallback finds one)."""
+    if fallback not in FALLBACKS:
+        raise ValueError(f"fallback must be one of {FALLBACKS}, got {fallback!r}")
+    for extract in (last_boxed, _last_gsm8k, _last_answer_is):
         answer = extract(text)
         if answer:
             return answer
-    if fallback_last_number:
-        numbers = _NUMBER.findall(text)
-        return numbers[-1] if numbers else None
+    if fallback == "last_expression":
+        return _last_math_span(text) or _last_number(text)
+    if fallback == "last_number":
+        return _last_number(text)
     return None
 
 
-def is_equivalent(predicted: str | None, reference: str) -> bool:
-    """Same string after normalisation, same number, or sympy-equal expressions."""
-    if predicted is None:
-        return False
-    a, b = normalize(predicted), normalize(reference)
-    if a == b:
-        return True
-    x, y = _to_number(a), _to_number(b)
-    if x is not None and y is not None:
-        return x == y or abs(x - y) <= REL_TOL * max(abs(x), abs(y))
-    return _sympy_equal(a, b)
+def parse_reference(text: str) -> str:
+    """A reference answer given as plain text, `$...$` LaTeX, a boxed answer or a whole worked solution."""
+    text = str(text).strip()
+    answer = last_boxed(text) or _last_gsm8k(text)
+    if answer:
+        return answer
+    if len(text) > 1 and text[0] == text[-1] == "$":
+        return text.strip("$").strip()
+    return text
 
 
-def normalize(answer: str) -> str:
-    text = answer.strip().strip("$").strip()
-    text = re.sub(r"\\(?:text|mathrm)\{([^}]*)\}", r"\1", text)
-    text = re.sub(r"\\d?frac\{([^}]*)\}\{([^}]*)\}", r"(\1)/(\2)", text)
-    text = text.replace("\\left", "").replace("\\right", "").replace("\\!", "").replace("\\,", "")
-    return re.sub(r"\s+", "", text).rstrip(".")
-
-
-def _to_number(text: str) -> Fraction | None:
-    """Exact rational value of a plain number or a/b fraction; None if the text is not one."""
-    text = text.replace(",", "") if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", text) else text
-    try:
-        return Fraction(text)
-    except (ValueError, ZeroDivisionError):
-        return None
-
-
-def _sympy_equal(a: str, b: str) -> bool:
-    if max(len(a), len(b)) > _MAX_SYMPY_CHARS or "**" in a + b or "^" in a + b:
-        return False  # exponent towers can run sympy for minutes; the verifier issue adds hard timeouts
-    try:
-        return sympy.simplify(parse_expr(a) - parse_expr(b)) == 0
-    except (sympy.SympifyError, SyntaxError, TypeError, ValueError, AttributeError, TokenError):
-        return False
-
-
-def _last_boxed(text: str) -> str | None:
-    start = max(text.rfind("\\boxed{"), text.rfind("\\fbox{"))
-    if start < 0:
-        return None
-    depth, begin = 0, text.index("{", start)
-    for i in range(begin, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[i], 0)
-        if depth == 0:
-            return text[begin + 1 : i].strip()
+def last_boxed(text: str) -> str | None:
+    """Content of the last `\\boxed{...}` or `\\fbox{...}` whose braces close; None if there is none."""
+    for match in reversed(list(_BOX.finditer(text))):
+        depth = 0
+        for i in range(match.end() - 1, len(text)):
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            if depth == 0:
+                content = text[match.end() : i].strip()
+                if content:
+                    return content
+                break
     return None
 
 
-def _last_match(pattern: re.Pattern):
-    def extract(text: str) -> str | None:
-        matches = pattern.findall(text)
-        return matches[-1].strip() if matches else None
+def _last_gsm8k(text: str) -> str | None:
+    matches = _GSM8K.findall(text)
+    return matches[-1].strip() if matches else None
 
-    return extract
 
+def _last_answer_is(text: str) -> str | None:
+    matches = _THE_ANSWER_IS.findall(text)
+    if not matches:
+        return None
+    answer = matches[-1].strip().rstrip(".").strip()
+    span = _MATH_SPAN.fullmatch(answer)
+    if span:
+        answer = next(group for group in span.groups() if group is not None)
+    return answer.strip() or None
+
+
+def _last_math_span(text: str) -> str | None:
+    spans = _MATH_SPAN.findall(text)
+    if not spans:
+        return None
+    return next(group for group in spans[-1] if group).strip() or None
+
+
+def _last_number(text: str) -> str | None:
+    numbers = _NUMBER.findall(text)
+    return numbers[-1] if numbers else None

@@ -8,8 +8,9 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass
+from itertools import accumulate
 
-from rest.answers import extract_answer, is_equivalent, normalize
+from rest.equivalence import normalize
 from rest.records import Problem
 from rest.sampler import SamplingSettings, sample_seed
 
@@ -24,7 +25,7 @@ class EvalSettings:
     seed: int = 0
 
 
-def evaluate(sampler, model_path: str, task, settings: EvalSettings) -> tuple[dict, list[dict]]:
+def evaluate(sampler, model_path: str, task, settings: EvalSettings, verifier) -> tuple[dict, list[dict]]:
     """Returns (metrics, one row per problem with the greedy completion and the k sampled answers)."""
     start = time.perf_counter()
     problems = task.problems(settings.split)
@@ -32,7 +33,7 @@ def evaluate(sampler, model_path: str, task, settings: EvalSettings) -> tuple[di
     greedy = sampler.generate(model_path, prompts, _sampling(settings, n=1, temperature=0.0))
     seeds = [sample_seed(settings.seed, "eval", p.id) for p in problems]
     sampled = sampler.generate(model_path, prompts, _sampling(settings, n=settings.k), seeds)
-    rows = [_problem_row(p, g[0].text, [c.text for c in s]) for p, g, s in zip(problems, greedy, sampled)]
+    rows = _judge(problems, [g[0].text for g in greedy], [[c.text for c in s] for s in sampled], verifier)
     n = max(len(rows), 1)
     metrics = {
         "pass@1": sum(r["greedy_correct"] for r in rows) / n,
@@ -46,26 +47,39 @@ def evaluate(sampler, model_path: str, task, settings: EvalSettings) -> tuple[di
 
 
 def majority_answer(answers: list[str | None]) -> str | None:
-    """Most frequent extracted answer (after normalisation); ties go to the earliest; None never votes."""
-    votes = Counter(normalize(a) for a in answers if a is not None)
-    return max(votes, key=votes.__getitem__) if votes else None
+    """Most frequent extracted answer (same text after normalisation); ties go to the earliest; None never votes."""
+    votes = Counter(normalize(a).key for a in answers if a is not None)
+    if not votes:
+        return None
+    winner = max(votes, key=votes.__getitem__)
+    return next(a for a in answers if a is not None and normalize(a).key == winner)
 
 
-def _problem_row(problem: Problem, greedy_text: str, sampled_texts: list[str]) -> dict:
-    greedy_answer = extract_answer(greedy_text, fallback_last_number=False)
-    answers = [extract_answer(t, fallback_last_number=False) for t in sampled_texts]
-    majority = majority_answer(answers)
-    return {
-        "problem_id": problem.id,
-        "reference": problem.answer,
-        "greedy_completion": greedy_text,
-        "greedy_extracted": greedy_answer,
-        "greedy_correct": is_equivalent(greedy_answer, problem.answer),
-        "sampled_extracted": answers,
-        "sampled_correct": [is_equivalent(a, problem.answer) for a in answers],
-        "majority_answer": majority,
-        "majority_correct": is_equivalent(majority, problem.answer),
-    }
+def _judge(problems: list[Problem], greedy: list[str], sampled: list[list[str]], verifier) -> list[dict]:
+    """All of an evaluation's pairs go to the verifier in three batches (greedy, sampled, majority)."""
+    references = [p.answer for p in problems]
+    greedy_verdicts = verifier.verify(greedy, references)
+    flat = verifier.verify([t for texts in sampled for t in texts], [r for r, texts in zip(references, sampled) for _ in texts])
+    offsets = [0, *accumulate(len(texts) for texts in sampled)]
+    per_problem = [flat[a:b] for a, b in zip(offsets, offsets[1:])]
+    majorities = [majority_answer([v.extracted for v in verdicts]) for verdicts in per_problem]
+    majority_verdicts = verifier.judge(majorities, references)
+    return [
+        {
+            "problem_id": problem.id,
+            "reference": problem.answer,
+            "greedy_completion": text,
+            "greedy_extracted": g.extracted,
+            "greedy_correct": g.correct,
+            "greedy_verdict": g.status,
+            "sampled_extracted": [v.extracted for v in verdicts],
+            "sampled_correct": [v.correct for v in verdicts],
+            "majority_answer": majority,
+            "majority_correct": m.correct,
+        }
+        for problem, text, g, verdicts, majority, m in zip(problems, greedy, greedy_verdicts, per_problem, majorities,
+                                                           majority_verdicts)
+    ]
 
 
 def _sampling(settings: EvalSettings, n: int, temperature: float | None = None) -> SamplingSettings:

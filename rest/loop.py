@@ -29,7 +29,8 @@ def run_loop(cfg: DictConfig, run_dir: Path) -> list[dict]:
     for split in (cfg.algorithm.grow_split, cfg.eval.split):
         task.problems(split)  # bad data fails here, before any model is built or engine started
     base = resolve_base_model(cfg.model, task)
-    sampler, scorer, trainer = instantiate(cfg.sampler.engine), instantiate(cfg.scorer), instantiate(cfg.trainer)
+    verifier = instantiate(cfg.verifier)
+    sampler, scorer, trainer = instantiate(cfg.sampler.engine), build_scorer(cfg.scorer, verifier), instantiate(cfg.trainer)
     keep = instantiate(cfg.filter.chain)
     grow = SamplingSettings(**OmegaConf.to_container(cfg.sampler.grow, resolve=True))
     eval_settings = EvalSettings(**OmegaConf.to_container(cfg.eval, resolve=True))
@@ -43,10 +44,16 @@ def run_loop(cfg: DictConfig, run_dir: Path) -> list[dict]:
                 sampler.close()  # free the engine's memory before training
                 init_from = base if cfg.algorithm.restart_from_base else policy
                 policy = stages.train(it_dir / "checkpoint", it, trainer, it_dir / "samples", init_from)
-            stages.evaluate_policy(it_dir / "eval.json", it, policy, task, sampler, eval_settings)
+            stages.evaluate_policy(it_dir / "eval.json", it, policy, task, sampler, eval_settings, verifier)
             metrics.append({"iteration": it, "policy": policy, **stages.stage_stats(it_dir)})
             write_jsonl(run_dir / "metrics.jsonl", metrics)
     finally:
         sampler.close()
+        verifier.close()
     log.info("ReST-EM finished; metrics in %s\n%s", run_dir / "metrics.jsonl", format_table(metrics))
     return metrics
+
+
+def build_scorer(scorer_cfg: DictConfig, verifier):
+    """The configured scorer; one that declares a `verifier` field gets the run's verifier."""
+    return instantiate(scorer_cfg, verifier=verifier) if "verifier" in scorer_cfg else instantiate(scorer_cfg)

@@ -31,6 +31,7 @@ class Sample:
     token_ids: list[int] = field(default_factory=list)
     extracted: str | None = None
     correct: bool | None = None
+    verdict: str | None = None  # the verifier's status: ok / no_answer / timeout / parse_error / error
     kept: bool = False
     scores: dict[str, float | None] = field(default_factory=dict)
 

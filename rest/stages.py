@@ -52,7 +52,7 @@ def improve(samples: list[Sample], scorer, keep) -> dict:
         sample.scores[scorer.name] = value
     unscorable = sum(v is None for v in scores)
     if unscorable:
-        log.warning("%d of %d samples could not be scored by %s (no answer found)", unscorable, len(samples), scorer.name)
+        log.warning("%d of %d samples could not be scored by %s (no answer, timed out or unparseable)", unscorable, len(samples), scorer.name)
     kept = keep(samples)
     for sample in kept:
         sample.kept = True
@@ -80,13 +80,14 @@ def train(out: Path, iteration: int, trainer, samples_dir: Path, init_from: str)
     return policy
 
 
-def evaluate_policy(out: Path, iteration: int, policy: str, task, sampler, settings: EvalSettings) -> dict:
+def evaluate_policy(out: Path, iteration: int, policy: str, task, sampler, settings: EvalSettings,
+                    verifier) -> dict:
     """Held-out metrics of `policy`, written to `out` (eval.json) with per-problem rows beside it."""
     if out.exists():
         log.info("iteration %d: eval exists at %s, skipping Evaluate", iteration, out)
         return read_json(out)
     log.info("iteration %d: Evaluate %s on %s", iteration, policy, settings.split)
-    metrics, rows = evaluate(sampler, policy, task, settings)
+    metrics, rows = evaluate(sampler, policy, task, settings, verifier)
     write_jsonl(out.with_name("eval_problems.jsonl"), rows)
     write_json(out, metrics)
     return metrics

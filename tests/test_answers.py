@@ -1,6 +1,7 @@
 import pytest
 
-from rest.answers import extract_answer, is_equivalent
+from rest.answers import extract_answer
+from rest.equivalence import ParseError, equivalent
 from rest.evaluate import majority_answer
 
 
@@ -17,8 +18,8 @@ def test_extracts_the_final_answer(text, expected):
 
 
 def test_no_answer_is_none_unless_the_last_number_fallback_is_on():
-    assert extract_answer("I think 3 and then 4", fallback_last_number=False) is None
-    assert extract_answer("I think 3 and then 4", fallback_last_number=True) == "4"
+    assert extract_answer("I think 3 and then 4", fallback=None) is None
+    assert extract_answer("I think 3 and then 4", fallback="last_number") == "4"
     assert extract_answer("no digits at all") is None
 
 
@@ -27,15 +28,20 @@ def test_no_answer_is_none_unless_the_last_number_fallback_is_on():
     ("0.5", "1/2"), ("\\frac{1}{2}", "0.5"), ("$12$", "12"), ("x + 1", "1 + x"), ("2*x", "x*2"),
 ])
 def test_equivalent_answers_match(predicted, reference):
-    assert is_equivalent(predicted, reference)
+    assert equivalent(predicted, reference)
 
 
 @pytest.mark.parametrize("predicted, reference", [
-    ("41", "42"), ("0.5", "50"), ("5000", "50"), ("-7", "7"), (None, "1"), ("", "1"), ("x + 2", "x + 1"),
-    ("1e-20", "1e-21"), ("((", "1"),
+    ("41", "42"), ("0.5", "50"), ("5000", "50"), ("-7", "7"), ("x + 2", "x + 1"), ("1e-20", "1e-21"),
 ])
 def test_different_answers_do_not_match(predicted, reference):
-    assert not is_equivalent(predicted, reference)
+    assert not equivalent(predicted, reference)
+
+
+@pytest.mark.parametrize("predicted", ["((", "", "\\frac{1}{"])
+def test_an_unparseable_answer_is_a_parse_error_not_a_verdict(predicted):
+    with pytest.raises(ParseError):
+        equivalent(predicted, "1")
 
 
 def test_majority_vote_ignores_missing_answers_and_normalises():

@@ -1,6 +1,7 @@
 import pytest
 
-from rest.answers import extract_answer, is_equivalent
+from rest.answers import extract_answer
+from rest.equivalence import equivalent
 from rest.errors import UserError
 from rest.tasks.arithmetic import ArithmeticTask
 
@@ -40,7 +41,7 @@ def test_worked_solution_ends_in_the_true_answer(operators):
     for p in task.problems("seed"):
         expression = p.question.removeprefix("Compute ").removesuffix(".")
         assert int(p.answer) == eval(expression)  # the question's usual precedence gives the answer
-        assert is_equivalent(extract_answer(p.solution), p.answer)
+        assert equivalent(extract_answer(p.solution), p.answer)
         assert len(p.solution.splitlines()) == expression.count(" ") // 2 + 1
 
 

@@ -11,7 +11,7 @@ from transformers import AutoModelForCausalLM
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_COLUMNS = {"problem_id", "sample_index", "iteration", "prompt", "completion", "reference", "extracted",
-                  "correct", "finish_reason", "num_tokens", "cumulative_logprob", "kept", "score_exact_answer"}
+                  "correct", "verdict", "finish_reason", "num_tokens", "cumulative_logprob", "kept", "score_exact_answer"}
 
 
 def smoke(run_dir: Path) -> str:

@@ -5,6 +5,7 @@ from rest.filters import CapPerProblem, Chain, DropDuplicates, KeepCorrect
 from rest.sampler import Completion, SamplingSettings
 from rest.scorers.exact_answer import ExactAnswerScorer
 from rest.records import Problem
+from rest.verifier import Verifier
 
 
 class ScriptedSampler:
@@ -31,7 +32,8 @@ class ZeroTask:
 def grow(out, sampler, n=3):
     task = ZeroTask()
     keep = Chain([KeepCorrect(), DropDuplicates(), CapPerProblem(1)])
-    stages.grow_and_improve(out, 1, "policy", task, sampler, SamplingSettings(n=n), ExactAnswerScorer(), keep)
+    stages.grow_and_improve(out, 1, "policy", task, sampler, SamplingSettings(n=n),
+                            ExactAnswerScorer(Verifier(workers=0)), keep)
 
 
 def test_grow_scores_marks_kept_and_is_skipped_when_its_artifact_exists(tmp_path):

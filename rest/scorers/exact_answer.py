@@ -1,23 +1,25 @@
-"""The exact-answer verifier as a scorer: 1.0 correct, 0.0 wrong, None when no answer can be extracted."""
+"""The exact-answer verifier as a scorer: 1.0 correct, 0.0 wrong, None when it cannot judge.
+
+"Cannot judge" is any verdict but `ok`: no answer found, the pair timed out, or an answer that cannot be
+parsed. Such samples are not correct (`correct=False`), and the loop counts and logs them.
+"""
 
 from __future__ import annotations
 
-from rest.answers import extract_answer, is_equivalent
 from rest.records import Sample
+from rest.verifier import Verifier
 
 
 class ExactAnswerScorer:
-    """Fills `extracted` and `correct` on each sample and returns its score."""
+    """Fills `extracted`, `correct` and `verdict` on each sample and returns its score."""
 
     name = "exact_answer"
 
-    def __init__(self, fallback_last_number: bool = False):
-        self.fallback_last_number = fallback_last_number
+    def __init__(self, verifier: Verifier):
+        self.verifier = verifier
 
     def score(self, samples: list[Sample]) -> list[float | None]:
-        scores = []
-        for sample in samples:
-            sample.extracted = extract_answer(sample.completion, self.fallback_last_number)
-            sample.correct = is_equivalent(sample.extracted, sample.reference)
-            scores.append(None if sample.extracted is None else float(sample.correct))
-        return scores
+        verdicts = self.verifier.verify([s.completion for s in samples], [s.reference for s in samples])
+        for sample, verdict in zip(samples, verdicts):
+            sample.extracted, sample.correct, sample.verdict = verdict.extracted, verdict.correct, verdict.status
+        return [float(v.correct) if v.status == "ok" else None for v in verdicts]

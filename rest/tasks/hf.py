@@ -65,7 +65,7 @@ class DatasetTask:
     def _problem(self, row: dict, index: int, split: str) -> Problem:
         f = self.fields
         solution = row[f["solution"]] if f.get("solution") else None
-        answer = row[f["answer"]] if f.get("answer") else extract_answer(solution or "", fallback_last_number=False)
+        answer = row[f["answer"]] if f.get("answer") else extract_answer(solution or "")
         if answer is None or str(answer).strip() == "":
             raise UserError(f"task: {self.path} split {split!r} row {index} has no answer")
         problem_id = str(row[f["id"]]) if f.get("id") else f"{split}-{index}"

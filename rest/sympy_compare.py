@@ -1,0 +1,108 @@
+"""Structural equality of two parsed answers (what latex2sympy2_extended returns).
+
+- tuples: same length, equal in order; intervals: equal ends and the same open/closed ends;
+- sets, bare lists of answers, `\\pm` (a two-element set) and unions: equal as multisets, in any order;
+  a one-element set equals its element;
+- matrices: same shape, equal entries;
+- an assignment `x = 3` equals `3`; two equations are equal side by side (or when lhs - rhs agree up to
+  sign); inequalities are compared in sympy's canonical form;
+- numbers (no free symbols): integers exactly, others |a - b| <= rel_tol * max(|a|, |b|) at 30 significant digits, so tiny
+  values such as 1/2004! and 1/2006! stay distinct; other expressions: simplify(a - b) == 0.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import sympy
+from sympy import Eq, FiniteSet, Interval, MatrixBase, Tuple, Union
+from sympy.core.relational import Relational
+
+from rest.equivalence import close
+
+_DIGITS = 30
+
+
+def same(a, b, rel_tol: float) -> bool:
+    if isinstance(a, Eq) or isinstance(b, Eq):
+        return _same_equation(a, b, rel_tol)
+    if isinstance(a, FiniteSet) or isinstance(b, FiniteSet):
+        return _same_multiset(_elements(a), _elements(b), rel_tol)
+    if isinstance(a, Union) and isinstance(b, Union):
+        return _same_multiset(list(a.args), list(b.args), rel_tol)
+    if isinstance(a, Tuple) and isinstance(b, Tuple):
+        return len(a) == len(b) and all(same(x, y, rel_tol) for x, y in zip(a, b))
+    if isinstance(a, Interval) and isinstance(b, Interval):
+        return (a.left_open, a.right_open) == (b.left_open, b.right_open) and \
+            same(a.start, b.start, rel_tol) and same(a.end, b.end, rel_tol)
+    if isinstance(a, MatrixBase) and isinstance(b, MatrixBase):
+        return a.shape == b.shape and all(same(x, y, rel_tol) for x, y in zip(a, b))
+    if isinstance(a, Relational) and isinstance(b, Relational):
+        a, b = a.canonical, b.canonical
+        return type(a) is type(b) and same(a.lhs, b.lhs, rel_tol) and same(a.rhs, b.rhs, rel_tol)
+    if isinstance(a, sympy.Expr) and isinstance(b, sympy.Expr):
+        return _same_expression(a, b, rel_tol)
+    return a == b
+
+
+def scaled(value, factor: Fraction):
+    """`value * factor` for a scalar expression; None for structures (sets, intervals...)."""
+    if isinstance(value, sympy.Expr) and not isinstance(value, Relational):
+        return value * sympy.Rational(factor.numerator, factor.denominator)
+    return None
+
+
+def _same_equation(a, b, rel_tol: float) -> bool:
+    if not (isinstance(a, Eq) and isinstance(b, Eq)):
+        eq, other = (a, b) if isinstance(a, Eq) else (b, a)
+        return isinstance(eq.lhs, sympy.Symbol) and not isinstance(other, Relational) and same(eq.rhs, other, rel_tol)
+    if same(a.lhs, b.lhs, rel_tol) and same(a.rhs, b.rhs, rel_tol):
+        return True
+    if not all(isinstance(side, sympy.Expr) for side in (*a.args, *b.args)):
+        return False
+    da, db = a.lhs - a.rhs, b.lhs - b.rhs
+    return _is_zero(da - db) or _is_zero(da + db)
+
+
+def _elements(value) -> list:
+    return list(value.args) if isinstance(value, FiniteSet) else [value]
+
+
+def _same_multiset(xs: list, ys: list, rel_tol: float) -> bool:
+    if len(xs) != len(ys):
+        return False
+    unmatched = list(ys)
+    for x in xs:
+        match = next((i for i, y in enumerate(unmatched) if same(x, y, rel_tol)), None)
+        if match is None:
+            return False
+        unmatched.pop(match)
+    return True
+
+
+def _same_expression(a: sympy.Expr, b: sympy.Expr, rel_tol: float) -> bool:
+    if a == b:
+        return True
+    if a.free_symbols or b.free_symbols:
+        return _is_zero(a - b)
+    if a.is_Rational and b.is_Rational:
+        return close(Fraction(int(a.p), int(a.q)), Fraction(int(b.p), int(b.q)), rel_tol)
+    x, y = a.evalf(_DIGITS), b.evalf(_DIGITS)
+    if x.is_number and y.is_number and x.is_finite and y.is_finite:
+        return bool(abs(x - y) <= rel_tol * max(abs(x), abs(y)))
+    return _is_zero(a - b)
+
+
+def _is_zero(expr) -> bool:
+    """expand() settles most cases; a random point where expr is clearly non-zero rules it out; else simplify()."""
+    if expr == 0 or sympy.expand(expr) == 0:
+        return True
+    if expr.free_symbols and _nonzero_somewhere(expr):
+        return False
+    return sympy.simplify(expr) == 0
+
+
+def _nonzero_somewhere(expr) -> bool:
+    point = {s: sympy.Rational(7 + 3 * i, 11 + 2 * i) for i, s in enumerate(sorted(expr.free_symbols, key=str))}
+    value = expr.subs(point).evalf(_DIGITS)
+    return bool(value.is_number and value.is_finite and abs(value) > 1e-12)

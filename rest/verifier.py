@@ -1,0 +1,130 @@
+"""The exact-answer verifier: extraction + equivalence, with a hard wall-clock limit per pair.
+
+Pairs that string matching or plain-number arithmetic settles are judged in the calling process (bounded
+work, microseconds). The rest need sympy, which can run for ever on a hostile answer, so they go to a
+pool of worker processes (pebble): a pair that outlives `timeout` seconds has its worker killed and
+replaced, and is judged not correct with status `timeout`. No signals are used, so it works from any
+thread. `workers=0` judges everything in-process, without a limit (for debugging).
+
+>>> with Verifier(workers=0) as verifier:
+...     [v.status for v in verifier.verify(["so #### 42", "no idea"], ["42", "42"])]
+['ok', 'no_answer']
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections import Counter
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+
+from rest.answers import FALLBACKS, extract_answer, parse_reference
+from rest.equivalence import REL_TOL, ParseError, equivalent, quick_equivalent
+from rest.errors import UserError
+
+log = logging.getLogger(__name__)
+STATUSES = ("ok", "no_answer", "timeout", "parse_error", "error")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    extracted: str | None
+    correct: bool
+    status: str  # one of STATUSES; only "ok" verdicts can be correct
+
+
+def judge_pair(answer: str, reference: str, rel_tol: float = REL_TOL, percent: bool = False) -> tuple[bool, str]:
+    """(correct, status) of one extracted answer against one reference, in this process, no limit."""
+    try:
+        return equivalent(answer, reference, rel_tol=rel_tol, percent=percent), "ok"
+    except ParseError:
+        return False, "parse_error"
+
+
+class Verifier:
+    """`verify(completions, references)` extracts and judges; `judge(answers, references)` only judges."""
+
+    def __init__(self, timeout: float = 5.0, workers: int | None = None, fallback: str | None = None,
+                 rel_tol: float = REL_TOL, percent: bool = False):
+        if not timeout > 0:
+            raise UserError(f"verifier.timeout must be > 0 seconds, got {timeout}")
+        if workers is not None and workers < 0:
+            raise UserError(f"verifier.workers must be >= 0 (0 = in-process) or null (one per core), got {workers}")
+        if fallback not in FALLBACKS:
+            raise UserError(f"verifier.fallback must be one of {FALLBACKS}, got {fallback!r}")
+        if not 0 <= rel_tol < 1:
+            raise UserError(f"verifier.rel_tol must be in [0, 1), got {rel_tol}")
+        self.timeout, self.fallback, self.rel_tol, self.percent = float(timeout), fallback, rel_tol, percent
+        self.workers = (os.cpu_count() or 1) if workers is None else workers
+        self._pool = None
+
+    def verify(self, completions: list[str], references: list[str]) -> list[Verdict]:
+        answers = [extract_answer(text, self.fallback) for text in completions]
+        return self.judge(answers, references)
+
+    def judge(self, answers: list[str | None], references: list[str]) -> list[Verdict]:
+        if len(answers) != len(references):
+            raise ValueError(f"{len(answers)} answers but {len(references)} references")
+        references = [parse_reference(r) for r in references]
+        verdicts: list[Verdict | None] = [None] * len(answers)
+        pending = []
+        for i, (answer, reference) in enumerate(zip(answers, references)):
+            if answer is None:
+                verdicts[i] = Verdict(None, False, "no_answer")
+                continue
+            quick = quick_equivalent(answer, reference, rel_tol=self.rel_tol, percent=self.percent)
+            if quick is None:
+                pending.append(i)
+            else:
+                verdicts[i] = Verdict(answer, quick, "ok")
+        for i, (correct, status) in zip(pending, self._judge_slow([(answers[i], references[i]) for i in pending])):
+            verdicts[i] = Verdict(answers[i], correct, status)
+        counts = Counter(v.status for v in verdicts)
+        if counts["timeout"] or counts["error"]:
+            log.warning("verifier: %d pairs timed out (limit %.1fs), %d failed in a worker; judged not correct",
+                        counts["timeout"], self.timeout, counts["error"])
+        return verdicts
+
+    def close(self) -> None:
+        if getattr(self, "_pool", None) is not None:
+            self._pool.stop()
+            self._pool.join()
+            self._pool = None
+
+    def __enter__(self) -> Verifier:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    def _judge_slow(self, pairs: list[tuple[str, str]]) -> list[tuple[bool, str]]:
+        if self.workers == 0:
+            return [judge_pair(a, r, self.rel_tol, self.percent) for a, r in pairs]
+        pool = self._get_pool()
+        futures = [pool.schedule(judge_pair, args=(a, r, self.rel_tol, self.percent), timeout=self.timeout)
+                   for a, r in pairs]
+        return [self._outcome(future, pair) for future, pair in zip(futures, pairs)]
+
+    def _outcome(self, future, pair: tuple[str, str]) -> tuple[bool, str]:
+        try:
+            return future.result()
+        except FutureTimeout:
+            log.debug("verifier: timed out after %.1fs on %r vs %r", self.timeout, pair[0][:80], pair[1][:80])
+            return False, "timeout"
+        except Exception as err:  # the worker died (e.g. out of memory) or sympy raised: count it, never stall
+            log.warning("verifier: worker failed on %r vs %r: %s: %s", pair[0][:80], pair[1][:80],
+                        type(err).__name__, str(err)[:200])
+            return False, "error"
+
+    def _get_pool(self):
+        if self._pool is None:
+            from pebble import ProcessPool
+
+            # spawn, not fork: the caller may hold threads (vLLM, torch) that a fork would copy mid-flight
+            self._pool = ProcessPool(max_workers=self.workers, context=multiprocessing.get_context("spawn"))
+        return self._pool

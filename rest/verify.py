@@ -1,0 +1,95 @@
+"""Audit answers from the command line: `python -m rest.verify IN.jsonl OUT.jsonl`.
+
+Each input line is a JSON object with `completion` (the model's text) and `reference` (plain, `$...$`
+or boxed). Every row is written back in the same order, all its fields kept, with `extracted`,
+`correct` and `status` (ok / no_answer / timeout / parse_error / error) added. A line that is not a JSON
+object, or lacks a field, is reported with its line number on stderr and written as `status: "bad_row"`;
+the rest are still judged, and the exit code is 1. OUT is written atomically once every row is judged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from rest.answers import FALLBACKS
+from rest.artifacts import write_text
+from rest.errors import UserError
+from rest.verifier import Verifier
+
+log = logging.getLogger("rest.verify")
+CHUNK = 2000  # rows judged per batch (progress is logged after each)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
+    try:
+        lines = Path(args.input).read_text(encoding="utf-8").splitlines()
+        verifier = Verifier(timeout=args.timeout, workers=args.workers, fallback=args.fallback,
+                            rel_tol=args.rel_tol, percent=args.percent)
+    except (OSError, UnicodeDecodeError, UserError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    rows, bad = [], 0
+    with verifier:
+        for start in range(0, len(lines), CHUNK):
+            chunk, bad_in_chunk = _judge_chunk(verifier, lines[start : start + CHUNK], first_line=start + 1)
+            rows += chunk
+            bad += bad_in_chunk
+            log.info("judged %d / %d rows", len(rows), len(lines))
+    write_text(Path(args.output), "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    correct = sum(row["correct"] for row in rows)
+    log.info("%d rows: %d correct, %d bad rows; written to %s", len(rows), correct, bad, args.output)
+    return 1 if bad else 0
+
+
+def _judge_chunk(verifier: Verifier, lines: list[str], first_line: int) -> tuple[list[dict], int]:
+    rows, good = [], []
+    for number, line in enumerate(lines, start=first_line):
+        row, problem = _read_row(line)
+        if problem:
+            print(f"line {number}: bad row: {problem}", file=sys.stderr)
+            row.update(extracted=None, correct=False, status="bad_row")
+        else:
+            good.append(len(rows))
+        rows.append(row)
+    verdicts = verifier.verify([rows[i]["completion"] for i in good], [str(rows[i]["reference"]) for i in good])
+    for i, verdict in zip(good, verdicts):
+        rows[i].update(extracted=verdict.extracted, correct=verdict.correct, status=verdict.status)
+    return rows, len(rows) - len(good)
+
+
+def _read_row(line: str) -> tuple[dict, str | None]:
+    """(row, None) for a good row; (what can be kept of it, the problem) for a bad one."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as err:
+        return {"raw_line": line}, f"not JSON ({err.msg})"
+    if not isinstance(row, dict):
+        return {"raw_line": line}, "not a JSON object"
+    if not isinstance(row.get("completion"), str):
+        return row, "`completion` is missing or not a string"
+    if not isinstance(row.get("reference"), (str, int, float)) or isinstance(row.get("reference"), bool):
+        return row, "`reference` is missing or not a string or number"
+    return row, None
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m rest.verify", description=__doc__.splitlines()[0])
+    parser.add_argument("input", help="JSONL with `completion` and `reference` per row")
+    parser.add_argument("output", help="JSONL to write (same rows, same order, plus the verdict)")
+    parser.add_argument("--timeout", type=float, default=5.0, help="hard wall-clock limit per pair, seconds")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    parser.add_argument("--fallback", choices=[f for f in FALLBACKS if f], default=None,
+                        help="when no boxed / #### / 'the answer is' answer: take the last number or expression")
+    parser.add_argument("--rel-tol", type=float, default=1e-9, help="relative tolerance for numbers")
+    parser.add_argument("--percent", action="store_true", help="let 50%% also equal 0.5")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

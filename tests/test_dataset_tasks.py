@@ -1,0 +1,102 @@
+"""MATH-style and GSM8K-style data from local files, through `datasets` and the `task=` presets."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+
+from rest import stages
+from rest.filters import Chain, KeepCorrect
+from rest.sampler import Completion, SamplingSettings
+from rest.scorers.exact_answer import ExactAnswerScorer
+from rest.verifier import Verifier
+
+ROOT = Path(__file__).resolve().parents[1]
+MATH_ROWS = [
+    {"problem": "What is $\\frac{1}{2} + \\frac{1}{4}$?", "solution": "Add: $\\frac{2}{4}+\\frac{1}{4} = \\boxed{\\frac{3}{4}}$."},
+    {"problem": "Solve $x^2 = 4$.", "solution": "So $x = \\boxed{\\pm 2}$."},
+    {"problem": "For which $x$ is $x - 1 \\ge 0$?", "solution": "We get \\boxed{1} at the end, so $x \\in \\fbox{[1, \\infty)}$."},
+    {"problem": "Write $(1,2)$ reversed.", "solution": "It is $\\boxed{(2,1)}$."},
+]
+GSM8K_ROWS = [
+    {"question": "Tom has 3 apples and buys 4. How many?", "answer": "3 + 4 = <<3+4=7>>7\n#### 7"},
+    {"question": "A book costs $1,200 and a pen $34. Total?", "answer": "1200 + 34 = 1234\n#### 1,234"},
+]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return str(path)
+
+
+def task_from_preset(preset: str, data: str, *overrides: str):
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
+        cfg = compose("config", overrides=[f"task={preset}", "task.path=json", "task.name=null",
+                                           f"task.data_files={{train: {data}, test: {data}}}", *overrides])
+    return instantiate(cfg.task)
+
+
+def test_math_preset_reads_the_boxed_answer_from_local_files(tmp_path):
+    task = task_from_preset("math", write_jsonl(tmp_path / "math.jsonl", MATH_ROWS))
+    problems = task.problems("test")
+    assert [p.answer for p in problems] == ["\\frac{3}{4}", "\\pm 2", "[1, \\infty)", "(2,1)"]
+    assert problems[0].question == MATH_ROWS[0]["problem"] and "\\boxed{}" in task.prompt(problems[0])
+
+
+def test_math_preset_uses_an_answer_field_when_mapped(tmp_path):
+    rows = [dict(row, answer=f"ans{i}") for i, row in enumerate(MATH_ROWS)]
+    task = task_from_preset("math", write_jsonl(tmp_path / "math.jsonl", rows), "task.fields.answer=answer")
+    assert [p.answer for p in task.problems("pool")] == ["ans0", "ans1", "ans2", "ans3"]
+
+
+def test_gsm8k_preset_reads_the_answer_after_the_hashes(tmp_path):
+    task = task_from_preset("gsm8k", write_jsonl(tmp_path / "gsm8k.jsonl", GSM8K_ROWS))
+    problems = task.problems("pool")
+    assert [p.answer for p in problems] == ["7", "1,234"]
+    assert problems[1].solution.endswith("#### 1,234") and task.prompt(problems[0]).startswith("Question: Tom")
+
+
+class EchoSampler:
+    """Answers each prompt with scripted completions chosen by the problem's text."""
+
+    def __init__(self, by_question: dict[str, list[str]]):
+        self.by_question = by_question
+
+    def generate(self, model_path, prompts, settings, seeds=None):
+        return [[Completion(t, [1], "stop", -1.0) for t in self._texts(p)] for p in prompts]
+
+    def _texts(self, prompt):
+        return next(texts for question, texts in self.by_question.items() if question in prompt)
+
+
+def test_math_task_in_grow_and_improve_is_judged_by_the_verifier(tmp_path):
+    task = task_from_preset("math", write_jsonl(tmp_path / "math.jsonl", MATH_ROWS))
+    sampler = EchoSampler({
+        MATH_ROWS[0]["problem"]: ["so \\boxed{0.75}", "so \\boxed{\\frac{3}{5}}"],
+        MATH_ROWS[1]["problem"]: ["x = \\boxed{2}", "\\boxed{-2, 2}"],
+        MATH_ROWS[2]["problem"]: ["\\boxed{(1, \\infty)}", "\\boxed{[1,\\infty)}"],
+        MATH_ROWS[3]["problem"]: ["\\boxed{(1,2)}", "I give up"],
+    })
+    with Verifier(timeout=5, workers=2) as verifier:
+        stages.grow_and_improve(tmp_path / "samples", 1, "policy", task, sampler, SamplingSettings(n=2),
+                                ExactAnswerScorer(verifier), Chain([KeepCorrect()]))
+    samples = stages.load_samples(tmp_path / "samples")
+    assert [s.correct for s in samples] == [True, False, False, True, False, True, False, False]
+    assert [s.verdict for s in samples][-1] == "no_answer" and sum(s.kept for s in samples) == 3
+
+
+def test_math_task_runs_in_the_loop_end_to_end(tmp_path, tiny_model):
+    data = write_jsonl(tmp_path / "math.jsonl", MATH_ROWS)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "task=math", "task.path=json", "task.name=null",
+         f"task.data_files={{train: {data}, test: {data}}}", f"model.path={tiny_model}", "algorithm.iterations=1",
+         "sampler.grow.n=2", "sampler.grow.max_tokens=8", "eval.k=2", f"hydra.run.dir={tmp_path / 'run'}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in rows] == [0, 1] and rows[1]["grown"] == 2 * len(MATH_ROWS)
+    assert rows[1]["eval_problems"] == len(MATH_ROWS)

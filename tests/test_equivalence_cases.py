@@ -1,0 +1,426 @@
+"""Case table for the answer verifier `rest.equivalence.equivalent`.
+
+Inputs are already-extracted final answers (LaTeX or plain text), not whole completions. Each test
+function is one behaviour; each case is (predicted, reference, expected). Every case is one a correct
+grader must judge this way: numbers compare exactly or within a relative tolerance of 1e-9 (no absolute
+tolerance), ends of intervals and order of tuples matter, order of sets and of multiple answers does not,
+`\\pm` stands for both signs, `%` may be ignored, and scaling by 100 needs both `percent=True` and a `%`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rest.equivalence import ParseError, equivalent
+
+P = pytest.param
+
+
+def _check(predicted: str, reference: str, expected: bool, **kwargs) -> None:
+    got = equivalent(predicted, reference, **kwargs)
+    assert isinstance(got, bool), f"equivalent() returned {got!r}, not a bool"
+    assert got is expected, f"equivalent({predicted!r}, {reference!r}, {kwargs}) = {got}, expected {expected}"
+
+
+# --------------------------------------------------------------------------------------------------------
+# normalised string match
+# --------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("predicted, reference, expected", [
+    P(" 42 ", "42", True, id="surrounding-whitespace"),
+    P("$42$", "42", True, id="dollar-delimiters"),
+    P(r"$\frac{1}{2}$", r"\frac{1}{2}", True, id="dollar-delimiters-around-frac"),
+    P(r"\left(x+1\right)^2", "(x+1)^2", True, id="left-right-parentheses"),
+    P(r"\left(\frac{1}{2}\right)", r"\frac{1}{2}", True, id="left-right-around-a-number"),
+    P(r"\dfrac{1}{2}", r"\frac{1}{2}", True, id="dfrac-vs-frac"),
+    P(r"\tfrac{3}{4}", r"\frac{3}{4}", True, id="tfrac-vs-frac"),
+    P(r"\text{5}", "5", True, id="text-wrapper-around-number"),
+    P(r"\text{Monday}", "Monday", True, id="text-wrapper-around-word"),
+    P("42.", "42", True, id="trailing-period"),
+    P(r"\frac{1}{2}.", r"\frac{1}{2}", True, id="trailing-period-after-frac"),
+    P(r"x\!+\!1", "x+1", True, id="negative-thin-space"),
+    P(r"1\,000", "1000", True, id="thin-space-thousands"),
+    P(r"x \, + \, 1", "x+1", True, id="thin-space-between-terms"),
+    P(r"\dfrac{1}{2}", r"\frac{1}{3}", False, id="dfrac-different-value"),
+    P(r"\tfrac{3}{4}", r"\frac{4}{3}", False, id="tfrac-swapped-numerator-denominator"),
+    P(r"\text{5}", "6", False, id="text-wrapper-different-number"),
+    P(r"\text{Monday}", r"\text{Tuesday}", False, id="text-different-words"),
+    P("42.", "4.2", False, id="trailing-period-is-not-a-decimal-point"),
+    P("$x+1$", "x-1", False, id="dollar-delimiters-different-expression"),
+    P(r"\left(x+1\right)^2", "(x+1)^3", False, id="left-right-different-exponent"),
+])
+def test_normalised_strings_match(predicted, reference, expected):
+    _check(predicted, reference, expected)
+
+
+# --------------------------------------------------------------------------------------------------------
+# numbers
+# --------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("predicted, reference, expected", [
+    P("42", "42", True, id="same-integer"),
+    P("-7", "-7", True, id="same-negative"),
+    P("+5", "5", True, id="explicit-plus-sign"),
+    P("42.0", "42", True, id="integer-with-decimal-zero"),
+    P("3.14", "3.140", True, id="trailing-zero-decimal"),
+    P(".5", "0.5", True, id="leading-dot-decimal"),
+    P("0.50", "1/2", True, id="decimal-vs-slash-fraction"),
+    P("0.50", r"\frac{1}{2}", True, id="decimal-vs-frac"),
+    P(r"\dfrac12", "0.5", True, id="dfrac-without-braces"),
+    P(r"\frac{2}{4}", r"\frac{1}{2}", True, id="unreduced-fraction"),
+    P(r"-\frac{1}{2}", "-0.5", True, id="negative-frac"),
+    P(r"\frac{-1}{2}", "-0.5", True, id="negative-numerator"),
+    P("10^{3}", "1000", True, id="power-of-ten"),
+    P("2^{10}", "1024", True, id="power-of-two"),
+    P("0", "0.0", True, id="zero-vs-zero-point-zero"),
+    P("0.3333333333333", "1/3", True, id="one-third-to-13-places"),
+    P("0.3333333333", r"\frac{1}{3}", True, id="one-third-to-10-places"),
+    P("1000000000001", "1000000000000", False, id="integers-compare-exactly-however-large"),
+    P("123456789012345678901", "123456789012345678902", False, id="long-integers-differ-in-the-last-digit"),
+    P("1000000000000.0001", "1000000000000", True, id="large-decimal-within-relative-tolerance"),
+    P("41", "42", False, id="different-integer"),
+    P("-7", "7", False, id="sign-matters"),
+    P("0.333", "1/3", False, id="one-third-to-3-places"),
+    P("0.33333333", r"\frac{1}{3}", False, id="one-third-to-8-places"),
+    P("1.0001", "1", False, id="outside-relative-tolerance"),
+    P("0.1", "0.10000001", False, id="relative-difference-1e-7"),
+    P(r"\frac{1}{2}", r"\frac{1}{3}", False, id="different-fractions"),
+    P("2^{10}", "1000", False, id="power-of-two-is-not-a-thousand"),
+    P("1000001", "1000000", False, id="large-integers-outside-relative-tolerance"),
+])
+def test_numbers_equal_exactly_or_within_relative_tolerance(predicted, reference, expected):
+    _check(predicted, reference, expected)
+
+
+@pytest.mark.parametrize("predicted, reference, expected", [
+    P("1,000", "1000", True, id="one-thousand"),
+    P("1,234,567", "1234567", True, id="two-separators"),
+    P("1000", "1,000", True, id="separator-on-reference"),
+    P("1,234.5", "1234.5", True, id="separator-with-decimals"),
+    P("-1,000", "-1000", True, id="negative-with-separator"),
+    P("1,000", "100", False, id="separator-does-not-drop-digits"),
+    P("1,234,567", "1234568", False, id="two-separators-off-by-one"),
+    P("1,000", "1", False, id="separator-is-not-a-decimal-point"),
+])
+def test_thousands_separators_are_ignored(predicted, reference, expected):
+    _check(predicted, reference, expected)
+
+
+@pytest.mark.parametrize("predicted, reference, expected", [
+    P("1.5e3", "1500", True, id="e-notation"),
+    P("1.5E3", "1500", True, id="capital-E-notation"),
+    P(r"1.5\times10^{3}", "1500", True, id="times-ten-to-the"),
+    P(r"2.5 \times 10^{-4}", "0.00025", True, id="times-ten-to-negative"),
+    P(r"3 \times 10^{-12}", "3e-12", True, id="times-ten-vs-e-notation"),
+    P("1e6", "1,000,000", True, id="e-notation-vs-separators"),
+    P("1.5e3", "150", False, id="e-notation-wrong-exponent"),
+    P(r"2.5\times10^{-4}", "0.0025", False, id="times-ten-off-by-factor-ten"),
+    P(r"1.5\times10^{3}", "15000", False, id="times-ten-too-large"),
+    P("1e6", "1e5", False, id="e-notation-different-exponents"),
+])
+def test_scientific_notation_is_a_number(predicted, reference, expected):
+    _check(predicted, reference, expected)
+
+
+@pytest.mark.parametrize("predicted, reference, expected", [
+    P("10^{-20}", "10^{-21}", False, id="powers-of-ten-minus-20-vs-21"),
+    P("1e-20", "2e-20", False, id="twice-as-large"),
+    P("0.000000001", "0.000000002", False, id="nano-decimals"),
+    P("1e-12", "0", False, id="tiny-vs-zero"),
+    P("0", r"10^{-15}", False, id="zero-vs-tiny"),
+    P(r"\frac{1}{10^{12}}", r"\frac{1}{10^{13}}", False, id="tiny-fractions"),
+    P("1e-20", "1.0e-20", True, id="tiny-same-value"),
+    P("1e-20", "1.0000000000001e-20", True, id="tiny-within-relative-tolerance"),
+    P(r"3 \times 10^{-15}", "0.000000000000003", True, id="tiny-times-ten-vs-decimal"),
+])
+def test_tiny_numbers_are_not_equal(predicted, reference, expected):
+    _check(predicted, reference, expected)
+
+
+@pytest.mark.parametrize("predicted, reference, rel_tol, expected", [
+    P("1.0001", "1", 1e-3, True, id="loose-tolerance-accepts"),
+    P("1.01", "1", 1e-3, False, id="loose-tolerance-still-rejects"),
+    P("100.5", "100", 0.02, True, id="two-percent-tolerance"),
+    P("101", "100", 0.02, False, id="integers-stay-exact-under-a-loose-tolerance"),
+    P("0.3333333333333", "1/3", 1e-15, False, id="tight-tolerance-rejects"),
+])
+def test_rel_tol_argument_sets_the_relative_tolerance(predicted, reference, rel_tol, expected):
+    _check(predicted, reference, expected, rel_tol=rel_tol)
+
+
+# --------------------------------------------------------------------------------------------------------
+# the named faults of other graders
+# --------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("predicted, reference, expected", [
+    P(r"\frac{1}{2004!}", r"\frac{1}{2006!}", False, id="factorial-fractions-2004-vs-2006"),
+    P(r"\frac{1}{2004!}", r"\frac{1}{2005!}", False, id="factorial-fractions-2004-vs-2005"),
+    P(r"\frac{1}{2004!}", r"\frac{1}{2004!}", True, id="factorial-fractions-same"),
+    P(r"\frac{1}{2004!}", r"\frac{2005 \cdot 2006}{2006!}", True, id="factorial-fractions-rewritten"),
+    P("10^{-20}", "10^{-21}", False, id="powers-of-ten-differ"),
+    P("10^{-20}", "1e-20", True, id="power-of-ten-vs-e-notation"),
+    P("0.5", "50", False, id="half-vs-fifty"),
+    P("0.5", r"\frac{1}{2}", True, id="half-vs-frac"),
+    P("5000", "50", False, id="five-thousand-vs-fifty"),
+    P("5000", "5,000", True, id="five-thousand-with-separator"),
+    P("[1,2)", "(1,2]", False, id="interval-ends-swapped"),
+    P("(1,2]", "[1,2)", False, id="interval-ends-swapped-reverse"),
+    P("[1,2)", "[1, 2)", True, id="same-half-open-interval"),
+    P("n=1,2,3", "n=2,3,4", False, id="answer-lists-differ"),
+    P("n=1,2,3", "n=3,2,1", True, id="answer-lists-reordered"),
+    P(r"\pm 2021", "2021", False, id="plus-minus-vs-one-sign"),
+    P(r"\pm 2021", "2021, -2021", True, id="plus-minus-vs-both-signs"),
+])
+def test_named_faults_of_other_graders_are_judged_right(predicted, reference, expected):
+    _check(predicted, reference, expected)
+
+
+# --------------------------------------------------------------------------------------------------------
+# percent
+# --------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("predicted, reference, percent, expected", [
+    P(r"50\%", "50", False, True, id="percent-sign-ignored"),
+    P("50", r"50\%", False, True, id="percent-sign-ignored-on-reference"),
+    P("50%", "50", False, True, id="bare-percent-sign-ignored"),
+    P(r"12.5\%", "12.5", False, True, id="decimal-percent-sign-ignored"),
+    P(r"50\%", r"50\%", False, True, id="both-percent"),
+    P(r"50\%", "0.5", False, False, id="no-scaling-by-default"),
+    P(r"25\%", r"\frac{1}{4}", False, False, id="no-scaling-by-default-frac"),
+    P(r"100\%", "1", False, False, id="no-scaling-by-default-hundred"),
+    P(r"50\%", "0.5", True, True, id="scaling-with-percent-flag"),
+    P("0.5", r"50\%", True, True, id="scaling-with-percent-flag-sign-on-reference"),
+    P(r"\frac{1}{4}", r"25\%", True, True, id="scaling-with-percent-flag-frac"),
+    P(r"100\%", "1", True, True, id="scaling-with-percent-flag-hundred"),
+    P("0.5", "50", True, False, id="no-scaling-without-a-percent-sign"),
+    P("50", "0.5", True, False, id="no-scaling-without-a-percent-sign-reversed"),
+    P("5000", "50", False, False, id="five-thousand-vs-fifty"),
+    P("5000", "50", True, False, id="five-thousand-vs-fifty-with-percent-flag"),
+    P(r"50\%", "5000", True, False, id="percent-never-scales-the-other-way"),
+    P(r"50\%", r"51\%", False, False, id="different-percentages"),
+    P(r"50\%", "51", False, False, id="percent-vs-different-number"),
+    P(r"50\%", "0.51", True, False, id="scaled-but-different"),
+])
+def test_percent_sign_is_ignored_and_scaling_needs_the_flag(predicted, reference, percent, expected):
+    _check(predicted, reference, expected, percent=percent)
+
+
+# --------------------------------------------------------------------------------------------------------
+# expressions
+# --------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("predicted, reference, expected", [
+    P("x^2+2x+1", "(x+1)^2", True, id="expanded-square"),
+    P(r"\sqrt{8}", r"2\sqrt{2}", True, id="simplified-root"),
+    P(r"\frac{\sqrt{3}}{2}", r"\frac{1}{2}\sqrt{3}", True, id="root-over-two"),
+    P(r"2\pi", r"\pi \cdot 2", True, id="two-pi-commuted"),
+    P("x+1", "1+x", True, id="sum-commuted"),
+    P(r"\frac{x}{2}", r"\frac{1}{2}x", True, id="half-x"),
+    P("(x+1)(x-1)", "x^2-1", True, id="difference-of-squares"),
+    P(r"\frac{1}{x}+\frac{1}{y}", r"\frac{x+y}{xy}", True, id="sum-of-reciprocals"),
+    P(r"\frac{\sqrt{2}}{2}", r"\frac{1}{\sqrt{2}}", True, id="rationalised-denominator"),
+    P(r"\sin^{2}(x)+\cos^{2}(x)", "1", True, id="pythagorean-identity"),
+    P("x+1", "x+2", False, id="different-constant-term"),
+    P("x", "y", False, id="different-symbols"),
+    P(r"\sqrt{8}", r"3\sqrt{2}", False, id="wrong-root-coefficient"),
+    P("x^2+2x+1", "(x-1)^2", False, id="wrong-square"),
+    P(r"2\pi", r"\pi", False, id="two-pi-vs-pi"),
+    P(r"\frac{\sqrt{3}}{2}", r"\frac{\sqrt{2}}{2}", False, id="different-roots"),
+    P("(x+1)(x-1)", "x^2+1", False, id="not-a-difference-of-squares"),
+])
+def test_expressions_equal_symbolically(predicted, reference, expected):
+    _check(predicted, reference, expected)
+
+
+@pytest.mark.parametrize("predicted, reference, expected", [
+    P("A", "a", False, id="capital-vs-small"),
+    P("X+1", "x+1", False, id="capital-in-sum"),
+    P("2N", "2n", False, id="capital-with-coefficient"),
+    P("A", "A", True, id="same-capital"),
+])
+def test_symbols_are_case_sensitive(predicted, reference, expected):
+    _check(predicted, reference, expected)
+
+
+@pytest.mark.parametrize("predicted, reference, expected", [
+    P(r"\infty", r"\infty", True, id="infinity"),
+    P(r"-\infty", r"-\infty", True, id="minus-infinity"),
+    P(r"\pi", "3.141592653589793", True, id="pi-to-double-precision"),
+    P("e", "2.718281828459045", True, id="e-is-eulers-number"),
+    P(r"2\pi", "6.283185307179586", True, id="two-pi-numerically"),
+    P(r"\infty", r"-\infty", False, id="infinity-vs-minus-infinity"),
+    P(r"\infty", "10^{100}", False, id="infinity-is-not-a-large-number"),
+    P(r"\pi", "3.14", False, id="pi-vs-two-decimals"),
+    P(r"\pi", "3.14159", False, id="pi-vs-five-decimals"),
+    P("e", "2.718", False, id="e-vs-three-decimals"),
+])
+def test_constants_and_infinity(predicted, reference, expected):
+    _check(predicted, reference, expected)
+
+
+# --------------------------------------------------------------------------------------------------------
+# tuples, intervals, sets, matrices
+# --------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("predicted, reference, expected", [
+    P("(1,2)", "(1, 2)", True, id="pair-spacing"),
+    P(r"(3, \frac{\pi}{2})", r"\left( 3, \frac{\pi}{2} \right)", True, id="left-right-pair"),
+    P("(0.5, 2)", r"(\frac{1}{2}, 2)", True, id="pair-with-equal-numbers"),
+    P("(1,2,3)", "(1, 2, 3)", True, id="triple"),
+    P("(x+1, 2)", "(1+x, 2)", True, id="pair-with-equal-expressions"),
+    P("(1,2)", "(2,1)", False, id="pair-order-matters"),
+    P("(1,2,3)", "(1,3,2)", False, id="triple-order-matters"),
+    P("(1,2)", "(1,2,3)", False, id="different-lengths"),
+    P("(1,2,3)", "(1,2)", False, id="different-lengths-reversed"),
+    P(r"(3, \frac{\pi}{2})", r"(3, \pi)", False, id="different-second-entry"),
+    P("(-1, 2)", "(1, 2)", False, id="sign-of-an-entry"),
+])
+def test_tuple_order_and_length_matter(predicted, reference, expected):
+    _check(predicted, reference, expected)
+
+
+@pytest.mark.parametrize("predicted, reference, expected", [
+    P(r"(-\infty, 3]", r"(-\infty,3]", True, id="spacing"),
+    P(r"\left[1, 2\right)", "[1,2)", True, id="left-right-brackets"),
+    P(r"[0, \frac{1}{2}]", "[0, 0.5]", True, id="equal-endpoints"),
+    P(r"(-\infty, \infty)", r"(-\infty,\infty)", True, id="whole-line"),
+    P(r"(-\infty,1)\cup(2,\infty)", r"(2,\infty)\cup(-\infty,1)", True, id="union-parts-reordered"),
+    P(r"(-\infty,1]\cup[3,\infty)", r"(-\infty, 1] \cup [3, \infty)", True, id="union-spacing"),
+    P("[1,2)", "[1,2]", False, id="open-vs-closed-right-end"),
+    P("[1,2]", "[1,2)", False, id="closed-vs-open-right-end"),
+    P("(1,2]", "[1,2]", False, id="open-vs-closed-left-end"),
+    P("[1,2)", "(1,2)", False, id="closed-vs-open-left-end"),
+    P(r"(-\infty, 3]", r"(-\infty, 3)", False, id="closed-vs-open-finite-end"),
+    P("[0,1]", "[0,2]", False, id="different-endpoint"),
+    P(r"(-\infty,1)\cup(2,\infty)", r"(-\infty,1]\cup(2,\infty)", False, id="union-one-end-differs"),
+    P(r"(-\infty,1)\cup(2,\infty)", r"(-\infty,1)", False, id="union-vs-one-part"),
+    P(r"(-\infty,1)\cup(2,\infty)", r"(-\infty,2)\cup(1,\infty)", False, id="union-endpoints-swapped"),
+])
+def test_interval_ends_matter(predicted, reference, expected):
+    _check(predicted, reference, expected)
+
+
+@pytest.mark.parametrize("predicted, reference, expected", [
+    P(r"\{1,2,3\}", r"\{3,2,1\}", True, id="set-reordered"),
+    P(r"\{1,2\}", r"\{2, 1\}", True, id="pair-set-reordered"),
+    P(r"\{\frac{1}{2}, 3\}", r"\{3, 0.5\}", True, id="set-with-equal-numbers"),
+    P("1,2,3", "3,2,1", True, id="bare-list-reordered"),
+    P("1, 2", "2, 1", True, id="bare-pair-reordered"),
+    P("-1, 1", "1, -1", True, id="bare-list-with-signs"),
+    P(r"\{1,2\}", r"\{1,2,3\}", False, id="subset"),
+    P(r"\{1,2,3\}", r"\{1,2\}", False, id="superset"),
+    P(r"\{1,2\}", r"\{1,3\}", False, id="different-element"),
+    P(r"\{1,2,3\}", r"\{1,2,4\}", False, id="different-last-element"),
+    P("1, 2", "1, 3", False, id="bare-list-different-element"),
+    P("1,2,3", "1,2", False, id="bare-list-missing-answer"),
+    P("-1, 1", "1", False, id="bare-list-vs-single-answer"),
+])
+def test_sets_and_answer_lists_ignore_order(predicted, reference, expected):
+    _check(predicted, reference, expected)
+
+
+@pytest.mark.parametrize("predicted, reference, expected", [
+    P(r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\begin{bmatrix}1&2\\3&4\end{bmatrix}", True,
+      id="pmatrix-vs-bmatrix"),
+    P(r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}", True,
+      id="spacing"),
+    P(r"\begin{pmatrix}\frac{1}{2}&0\\0&1\end{pmatrix}", r"\begin{bmatrix}0.5&0\\0&1\end{bmatrix}", True,
+      id="equal-entries"),
+    P(r"\begin{pmatrix}2x&0\\0&1\end{pmatrix}", r"\begin{pmatrix}x+x&0\\0&1\end{pmatrix}", True,
+      id="symbolic-entries"),
+    P(r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\begin{pmatrix}1&2\\3&5\end{pmatrix}", False,
+      id="one-entry-changed"),
+    P(r"\begin{bmatrix}1&2\\3&4\end{bmatrix}", r"\begin{pmatrix}1&2\\3&5\end{pmatrix}", False,
+      id="one-entry-changed-across-environments"),
+    P(r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\begin{pmatrix}1&3\\2&4\end{pmatrix}", False,
+      id="transposed"),
+    P(r"\begin{pmatrix}1&2&3\\4&5&6\end{pmatrix}", r"\begin{pmatrix}1&2\\3&4\\5&6\end{pmatrix}", False,
+      id="two-by-three-vs-three-by-two"),
+    P(r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\begin{pmatrix}1&2\\3&4\\5&6\end{pmatrix}", False,
+      id="extra-row"),
+])
+def test_matrices_equal_entrywise_with_the_same_shape(predicted, reference, expected):
+    _check(predicted, reference, expected)
+
+
+# --------------------------------------------------------------------------------------------------------
+# equations, plus-minus, units, inequalities
+# --------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("predicted, reference, expected", [
+    P("x=3", "3", True, id="equation-vs-value"),
+    P("3", "x=3", True, id="value-vs-equation"),
+    P("x=3", "x = 3.0", True, id="equation-spacing-and-decimal"),
+    P(r"x = \frac{1}{2}", "0.5", True, id="equation-with-fraction-vs-value"),
+    P("y=2x+1", "y=1+2x", True, id="line-commuted"),
+    P("y=2x+1", "2x+1=y", True, id="equation-sides-swapped"),
+    P("n=1,2,3", "n=3,2,1", True, id="list-equation-reordered"),
+    P("n=1,2,3", "1,2,3", True, id="list-equation-vs-list"),
+    P("x=3", "4", False, id="equation-vs-wrong-value"),
+    P("4", "x=3", False, id="wrong-value-vs-equation"),
+    P("x=3", "y=3", False, id="different-variable"),
+    P("y=2x+1", "y=2x-1", False, id="different-line"),
+    P("n=1,2,3", "n=2,3,4", False, id="list-equation-different-values"),
+])
+def test_equations_compare_by_their_values(predicted, reference, expected):
+    _check(predicted, reference, expected)
+
+
+@pytest.mark.parametrize("predicted, reference, expected", [
+    P(r"\pm2021", "-2021, 2021", True, id="both-signs-listed"),
+    P(r"\pm 2021", "2021, -2021", True, id="both-signs-listed-other-order"),
+    P(r"1\pm\sqrt{2}", r"1+\sqrt{2}, 1-\sqrt{2}", True, id="roots-of-a-quadratic"),
+    P(r"1 - \sqrt{2}, 1 + \sqrt{2}", r"1\pm\sqrt{2}", True, id="roots-listed-vs-plus-minus"),
+    P(r"\pm 2021", r"\pm2021", True, id="plus-minus-both-sides"),
+    P(r"\pm 2021", "2021", False, id="plus-minus-vs-positive"),
+    P(r"\pm2021", "-2021", False, id="plus-minus-vs-negative"),
+    P(r"1\pm\sqrt{2}", r"1+\sqrt{2}", False, id="plus-minus-vs-one-root"),
+    P(r"\pm 2", "2, -3", False, id="plus-minus-vs-wrong-pair"),
+    P(r"1\pm\sqrt{2}", r"1+\sqrt{2}, 1-\sqrt{3}", False, id="plus-minus-vs-wrong-second-root"),
+])
+def test_plus_minus_means_both_signs(predicted, reference, expected):
+    _check(predicted, reference, expected)
+
+
+@pytest.mark.parametrize("predicted, reference, expected", [
+    P(r"5\text{ cm}", "5", True, id="centimetres"),
+    P(r"5 \text{ cm}", r"5\text{ cm}", True, id="units-both-sides"),
+    P(r"12\text{ inches}", "12", True, id="inches"),
+    P(r"90^\circ", "90", True, id="degrees"),
+    P(r"90^{\circ}", r"90^\circ", True, id="degrees-braced"),
+    P(r"\$5.00", "5", True, id="dollars-and-cents"),
+    P(r"\$1,000", "1000", True, id="dollars-with-separator"),
+    P(r"5\text{ cm}", "6", False, id="centimetres-wrong-value"),
+    P(r"5\text{ cm}", "50", False, id="centimetres-vs-fifty"),
+    P(r"45^\circ", r"90^\circ", False, id="different-angles"),
+    P(r"90^\circ", "45", False, id="degrees-wrong-value"),
+    P(r"\$5.00", "50", False, id="dollars-vs-fifty"),
+    P(r"\$5.00", r"\$5.50", False, id="different-amounts"),
+])
+def test_units_degrees_and_currency_are_ignored(predicted, reference, expected):
+    _check(predicted, reference, expected)
+
+
+@pytest.mark.parametrize("predicted, reference, expected", [
+    P("x>3", "3<x", True, id="greater-than-flipped"),
+    P(r"x\geq 3", r"3\leq x", True, id="geq-flipped"),
+    P(r"x \ge 3", r"x\geq3", True, id="ge-vs-geq"),
+    P("x<-1", "-1>x", True, id="less-than-negative-flipped"),
+    P("x>3", r"x\ge 3", False, id="strict-vs-non-strict"),
+    P(r"x \le 3", "x<3", False, id="non-strict-vs-strict"),
+    P("x>3", "x<3", False, id="opposite-direction"),
+    P("x>3", "3>x", False, id="flipped-without-reversing"),
+    P("x>3", "x>4", False, id="different-bound"),
+    P("x>3", "y>3", False, id="different-variable"),
+])
+def test_inequalities_compare_as_relations(predicted, reference, expected):
+    _check(predicted, reference, expected)
+
+
+# --------------------------------------------------------------------------------------------------------
+# errors
+# --------------------------------------------------------------------------------------------------------
+
+def test_unparseable_answer_raises_parse_error():
+    with pytest.raises(ParseError):
+        equivalent("\\frac{1}{", "2")
