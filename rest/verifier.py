@@ -103,12 +103,17 @@ class Verifier:
         self.close()
 
     def _judge_slow(self, pairs: list[tuple[str, str]]) -> list[tuple[bool, str]]:
+        """Judges each distinct pair once (samples of one problem often repeat an answer)."""
+        distinct = list(dict.fromkeys(pairs))
         if self.workers == 0:
-            return [judge_pair(a, r, self.rel_tol, self.percent) for a, r in pairs]
-        pool = self._get_pool()
-        futures = [pool.schedule(judge_pair, args=(a, r, self.rel_tol, self.percent), timeout=self.timeout)
-                   for a, r in pairs]
-        return [self._outcome(future, pair) for future, pair in zip(futures, pairs)]
+            outcomes = [judge_pair(a, r, self.rel_tol, self.percent) for a, r in distinct]
+        else:
+            pool = self._get_pool()
+            futures = [pool.schedule(judge_pair, args=(a, r, self.rel_tol, self.percent), timeout=self.timeout)
+                       for a, r in distinct]
+            outcomes = [self._outcome(future, pair) for future, pair in zip(futures, distinct)]
+        judged = dict(zip(distinct, outcomes))
+        return [judged[pair] for pair in pairs]
 
     def _outcome(self, future, pair: tuple[str, str]) -> tuple[bool, str]:
         try:
