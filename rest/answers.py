@@ -55,17 +55,29 @@ def parse_reference(text: str) -> str:
 
 
 def last_boxed(text: str) -> str | None:
-    """Content of the last `\\boxed{...}` or `\\fbox{...}` whose braces close; None if there is none."""
-    for match in reversed(list(_BOX.finditer(text))):
-        depth = 0
-        for i in range(match.end() - 1, len(text)):
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            if depth == 0:
-                content = text[match.end() : i].strip()
-                if content:
-                    return content
-                break
+    """Content of the last non-empty `\\boxed{...}` or `\\fbox{...}` whose braces close; None if there is none.
+    One pass over the text, however many unclosed boxes a degenerate sample repeats."""
+    opens = [match.end() - 1 for match in _BOX.finditer(text)]
+    if not opens:
+        return None
+    closing = _closing_braces(text, opens[0])
+    for start in reversed(opens):
+        if start in closing:
+            content = text[start + 1 : closing[start]].strip()
+            if content:
+                return content
     return None
+
+
+def _closing_braces(text: str, begin: int) -> dict[int, int]:
+    """Index of each `{` at or after `begin` -> index of the `}` that closes it (unclosed ones are absent)."""
+    stack, closing = [], {}
+    for i in range(begin, len(text)):
+        if text[i] == "{":
+            stack.append(i)
+        elif text[i] == "}" and stack:
+            closing[stack.pop()] = i
+    return closing
 
 
 def _last_gsm8k(text: str) -> str | None:

@@ -47,3 +47,8 @@ def test_an_unparseable_answer_is_a_parse_error_not_a_verdict(predicted):
 def test_majority_vote_ignores_missing_answers_and_normalises():
     assert majority_answer([None, "7", " 7", "8", None, None]) == "7"
     assert majority_answer([None, None]) is None
+
+
+def test_a_closed_box_is_found_behind_many_unclosed_ones():
+    text = "first \\boxed{7} then a degenerate loop " + "\\boxed{" * 5000 + "and no closing brace"
+    assert extract_answer(text) == "7"
