@@ -1,4 +1,5 @@
-"""Entry point: `python run.py [overrides]` runs the ReST-EM loop configured in conf/ (see README)."""
+"""Entry point: `python run.py [overrides]` runs the ReST-EM loop configured in conf/, or another `mode=`
+(score, rm_eval; see README)."""
 
 import logging
 import sys
@@ -17,13 +18,15 @@ log = logging.getLogger("rest")
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
 def main(cfg: DictConfig) -> None:
-    from rest.loop import run_loop
+    from rest.modes import run_mode
 
     try:
-        run_loop(cfg, Path(HydraConfig.get().runtime.output_dir))
+        status = run_mode(cfg, Path(HydraConfig.get().runtime.output_dir))
     except UserError as err:
         log.error("error: %s", err)
         sys.exit(2)
+    if status:
+        sys.exit(status)
 
 
 if __name__ == "__main__":

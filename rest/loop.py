@@ -24,7 +24,7 @@ from rest.sampler import SamplingSettings
 log = logging.getLogger(__name__)
 
 
-def run_loop(cfg: DictConfig, run_dir: Path) -> list[dict]:
+def run(cfg: DictConfig, run_dir: Path) -> list[dict]:
     task = instantiate(cfg.task)
     for split in (cfg.algorithm.grow_split, cfg.eval.split):
         task.problems(split)  # bad data fails here, before any model is built or engine started
@@ -39,9 +39,8 @@ def run_loop(cfg: DictConfig, run_dir: Path) -> list[dict]:
         for it in range(cfg.algorithm.iterations + 1):
             it_dir = run_dir / f"iter_{it}"
             if it > 0:
-                stages.grow_and_improve(it_dir / "samples", it, policy, task, sampler, grow, scorer, keep,
-                                        split=cfg.algorithm.grow_split)
-                sampler.close()  # free the engine's memory before training
+                stages.grow_and_improve(it_dir / "samples", it, policy, task, sampler, grow, scorer, keep, verifier,
+                                        split=cfg.algorithm.grow_split)  # shuts the engine down after sampling
                 init_from = base if cfg.algorithm.restart_from_base else policy
                 policy = stages.train(it_dir / "checkpoint", it, trainer, it_dir / "samples", init_from)
             stages.evaluate_policy(it_dir / "eval.json", it, policy, task, sampler, eval_settings, verifier)

@@ -34,6 +34,7 @@ class Sample:
     verdict: str | None = None  # the verifier's status: ok / no_answer / timeout / parse_error / error
     kept: bool = False
     scores: dict[str, float | None] = field(default_factory=dict)
+    token_rewards: list[float] | None = None  # per-token rewards, when a scorer is asked to keep them
 
     def to_row(self) -> dict:
         """Flat row for a `datasets` table: scores become `score_<name>` columns."""

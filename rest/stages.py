@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from pathlib import Path
 
 from rest.artifacts import atomic_dir, read_json, write_json, write_jsonl
 from rest.evaluate import EvalSettings, evaluate
 from rest.records import Sample
+from rest.scorers.exact_answer import label
 from rest.sampler import SamplingSettings, sample_seed
 
 log = logging.getLogger(__name__)
@@ -17,9 +19,10 @@ STATS = "stats.json"
 
 
 def grow_and_improve(out: Path, iteration: int, policy: str, task, sampler, settings: SamplingSettings,
-                     scorer, keep, split: str = "pool") -> None:
-    """Grow `settings.n` samples per `split` problem with `policy`, score them, mark the kept ones.
-    Writes every scored sample (with its `kept` flag) as a `datasets` dataset at `out`."""
+                     scorer, keep, verifier, split: str = "pool") -> None:
+    """Grow `settings.n` samples per `split` problem with `policy`, judge and score them, mark the kept ones.
+    Writes every scored sample (with its `kept` flag) as a `datasets` dataset at `out`. The engine is shut
+    down after sampling, so a model-based scorer has the memory."""
     if (out / STATS).exists():
         log.info("iteration %d: grown samples exist at %s, skipping Grow/Improve", iteration, out)
         return
@@ -29,6 +32,7 @@ def grow_and_improve(out: Path, iteration: int, policy: str, task, sampler, sett
     prompts = [task.prompt(p) for p in problems]
     seeds = [sample_seed(settings.seed, "grow", iteration, p.id) for p in problems]
     outputs = sampler.generate(policy, prompts, settings, seeds)
+    sampler.close()
     samples = [
         Sample(problem_id=p.id, sample_index=j, iteration=iteration, prompt=prompt, completion=c.text,
                reference=p.answer, finish_reason=c.finish_reason, num_tokens=len(c.token_ids),
@@ -36,15 +40,21 @@ def grow_and_improve(out: Path, iteration: int, policy: str, task, sampler, sett
         for p, prompt, completions in zip(problems, prompts, outputs) for j, c in enumerate(completions)
     ]
     grow_seconds = time.perf_counter() - start
-    stats = {"grown": len(samples), "seconds_grow": round(grow_seconds, 2), **improve(samples, scorer, keep)}
+    stats = {"grown": len(samples), "seconds_grow": round(grow_seconds, 2),
+             **improve(samples, scorer, keep, verifier, policy)}
     stats["seconds_improve"] = round(time.perf_counter() - start - grow_seconds, 2)
     save_samples(out, samples, stats)
 
 
-def improve(samples: list[Sample], scorer, keep) -> dict:
-    """Score every sample, then mark those the filter chain keeps. Returns counts."""
+def improve(samples: list[Sample], scorer, keep, verifier, policy: str | None = None) -> dict:
+    """Judge every sample with the verifier (`correct`), score it with the scorer, then mark those the
+    filter chain keeps. Returns counts."""
+    label(samples, verifier)
     start = time.perf_counter()
-    scores = scorer.score(samples)
+    try:
+        scores = scorer.score(samples, policy)
+    finally:
+        scorer.close()  # a judge model's memory is freed before training
     seconds = time.perf_counter() - start
     log.info("Improve: scored %d samples with %s in %.1fs (%.0f/s)", len(samples), scorer.name, seconds,
              len(samples) / max(seconds, 1e-9))
@@ -52,12 +62,14 @@ def improve(samples: list[Sample], scorer, keep) -> dict:
         sample.scores[scorer.name] = value
     unscorable = sum(v is None for v in scores)
     if unscorable:
-        log.warning("%d of %d samples could not be scored by %s (no answer, timed out or unparseable)", unscorable, len(samples), scorer.name)
+        log.warning("%d of %d samples could not be scored by %s", unscorable, len(samples), scorer.name)
     kept = keep(samples)
     for sample in kept:
         sample.kept = True
     log.info("Improve: %d of %d samples correct, %d kept", sum(bool(s.correct) for s in samples), len(samples), len(kept))
-    return {"kept": len(kept), "correct": sum(bool(s.correct) for s in samples), "unscorable": unscorable}
+    verdicts = Counter(s.verdict for s in samples)
+    return {"kept": len(kept), "correct": sum(bool(s.correct) for s in samples), "unscorable": unscorable,
+            "no_answer": verdicts["no_answer"], "timeouts": verdicts["timeout"]}
 
 
 def train(out: Path, iteration: int, trainer, samples_dir: Path, init_from: str) -> str:

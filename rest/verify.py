@@ -18,6 +18,7 @@ from pathlib import Path
 from rest.answers import FALLBACKS
 from rest.artifacts import write_text
 from rest.errors import UserError
+from rest.rows import Row, read_rows, report_bad_rows
 from rest.verifier import Verifier
 
 log = logging.getLogger("rest.verify")
@@ -28,54 +29,31 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
     try:
-        lines = Path(args.input).read_text(encoding="utf-8").splitlines()
+        rows = read_rows(args.input, {"completion": (str,), "reference": (str, int, float)})
         verifier = Verifier(timeout=args.timeout, workers=args.workers, fallback=args.fallback,
                             rel_tol=args.rel_tol, percent=args.percent)
-    except (OSError, UnicodeDecodeError, UserError) as err:
+    except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    rows, bad = [], 0
+    bad = report_bad_rows(rows)
     with verifier:
-        for start in range(0, len(lines), CHUNK):
-            chunk, bad_in_chunk = _judge_chunk(verifier, lines[start : start + CHUNK], first_line=start + 1)
-            rows += chunk
-            bad += bad_in_chunk
-            log.info("judged %d / %d rows", len(rows), len(lines))
-    write_text(Path(args.output), "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
-    correct = sum(row["correct"] for row in rows)
+        for start in range(0, len(rows), CHUNK):
+            _judge(verifier, rows[start : start + CHUNK])
+            log.info("judged %d / %d rows", min(start + CHUNK, len(rows)), len(rows))
+    write_text(Path(args.output), "".join(json.dumps(row.data, ensure_ascii=False) + "\n" for row in rows))
+    correct = sum(row.data["correct"] for row in rows)
     log.info("%d rows: %d correct, %d bad rows; written to %s", len(rows), correct, bad, args.output)
     return 1 if bad else 0
 
 
-def _judge_chunk(verifier: Verifier, lines: list[str], first_line: int) -> tuple[list[dict], int]:
-    rows, good = [], []
-    for number, line in enumerate(lines, start=first_line):
-        row, problem = _read_row(line)
-        if problem:
-            print(f"line {number}: bad row: {problem}", file=sys.stderr)
-            row.update(extracted=None, correct=False, status="bad_row")
-        else:
-            good.append(len(rows))
-        rows.append(row)
-    verdicts = verifier.verify([rows[i]["completion"] for i in good], [str(rows[i]["reference"]) for i in good])
-    for i, verdict in zip(good, verdicts):
-        rows[i].update(extracted=verdict.extracted, correct=verdict.correct, status=verdict.status)
-    return rows, len(rows) - len(good)
-
-
-def _read_row(line: str) -> tuple[dict, str | None]:
-    """(row, None) for a good row; (what can be kept of it, the problem) for a bad one."""
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as err:
-        return {"raw_line": line}, f"not JSON ({err.msg})"
-    if not isinstance(row, dict):
-        return {"raw_line": line}, "not a JSON object"
-    if not isinstance(row.get("completion"), str):
-        return row, "`completion` is missing or not a string"
-    if not isinstance(row.get("reference"), (str, int, float)) or isinstance(row.get("reference"), bool):
-        return row, "`reference` is missing or not a string or number"
-    return row, None
+def _judge(verifier: Verifier, rows: list[Row]) -> None:
+    good = [row for row in rows if not row.problem]
+    verdicts = verifier.verify([r.data["completion"] for r in good], [str(r.data["reference"]) for r in good])
+    for row, verdict in zip(good, verdicts):
+        row.data.update(extracted=verdict.extracted, correct=verdict.correct, status=verdict.status)
+    for row in rows:
+        if row.problem:
+            row.data.update(extracted=None, correct=False, status="bad_row")
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -69,6 +69,9 @@ class EchoSampler:
     def generate(self, model_path, prompts, settings, seeds=None):
         return [[Completion(t, [1], "stop", -1.0) for t in self._texts(p)] for p in prompts]
 
+    def close(self):
+        pass
+
     def _texts(self, prompt):
         return next(texts for question, texts in self.by_question.items() if question in prompt)
 
@@ -83,7 +86,7 @@ def test_math_task_in_grow_and_improve_is_judged_by_the_verifier(tmp_path):
     })
     with Verifier(timeout=5, workers=2) as verifier:
         stages.grow_and_improve(tmp_path / "samples", 1, "policy", task, sampler, SamplingSettings(n=2),
-                                ExactAnswerScorer(verifier), Chain([KeepCorrect()]))
+                                ExactAnswerScorer(verifier), Chain([KeepCorrect()]), verifier)
     samples = stages.load_samples(tmp_path / "samples")
     assert [s.correct for s in samples] == [True, False, False, True, False, True, False, False]
     assert [s.verdict for s in samples][-1] == "no_answer" and sum(s.kept for s in samples) == 3

@@ -7,6 +7,8 @@ from rest.scorers.exact_answer import ExactAnswerScorer
 from rest.records import Problem
 from rest.verifier import Verifier
 
+VERIFIER = Verifier(workers=0)
+
 
 class ScriptedSampler:
     """Answers every prompt with the same texts; counts calls."""
@@ -17,6 +19,9 @@ class ScriptedSampler:
     def generate(self, model_path, prompts, settings, seeds=None):
         self.calls += 1
         return [[Completion(t, [1, 2], "stop", -1.0) for t in self.texts[: settings.n]] for _ in prompts]
+
+    def close(self):
+        pass
 
 
 class ZeroTask:
@@ -33,7 +38,7 @@ def grow(out, sampler, n=3):
     task = ZeroTask()
     keep = Chain([KeepCorrect(), DropDuplicates(), CapPerProblem(1)])
     stages.grow_and_improve(out, 1, "policy", task, sampler, SamplingSettings(n=n),
-                            ExactAnswerScorer(Verifier(workers=0)), keep)
+                            ExactAnswerScorer(VERIFIER), keep, VERIFIER)
 
 
 def test_grow_scores_marks_kept_and_is_skipped_when_its_artifact_exists(tmp_path):

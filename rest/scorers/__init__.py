@@ -1,4 +1,4 @@
-"""Scorers: `score(samples) -> list[float | None]`; None means "could not be scored" and is counted."""
+"""Scorers: `score(samples, policy) -> list[float | None]`; None means "could not be scored" and is counted."""
 
 from typing import Protocol
 
@@ -8,4 +8,8 @@ from rest.records import Sample
 class Scorer(Protocol):
     name: str
 
-    def score(self, samples: list[Sample]) -> list[float | None]: ...
+    def score(self, samples: list[Sample], policy: str | None = None) -> list[float | None]:
+        """One score per sample; `policy` is the model being improved (the default judge of model-based scorers)."""
+
+    def close(self) -> None:
+        """Free what scoring holds (a model's memory) before training."""

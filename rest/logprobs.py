@@ -1,0 +1,118 @@
+"""One batched log-prob engine for the model-based scorers (endogenous reward, implicit PRM).
+
+For each (prompt, completion) it returns, at every completion token a_h in state s_h (prompt + earlier
+completion tokens): the logit f(s_h, a_h), log pi(a_h | s_h) = f(s_h, a_h) - logsumexp f(s_h, .), and, when
+an `alpha` is given, the soft value V(s_h) = alpha * logsumexp(f(s_h, .) / alpha).
+
+Rows are sorted by length and packed into batches of at most `batch_tokens` tokens (padded to the longest
+row of the batch only); one forward pass per batch, so one per sample at most, never one per token. Logits
+are computed only from the first completion position on (`logits_to_keep`). bf16 on a GPU that supports it,
+fp32 otherwise. A row longer than `max_length` loses prompt tokens from the left first, then completion
+tokens from the right; each such row is counted and logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import torch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TokenScores:
+    token_ids: list[int]  # the completion tokens that were scored
+    logits: list[float]  # f(s_h, a_h)
+    logprobs: list[float]  # log pi(a_h | s_h)
+    values: list[float] | None  # V(s_h) for the requested alpha, else None
+    truncated: bool
+
+
+class LogProbEngine:
+    def __init__(self, model: str, batch_tokens: int = 8192, max_length: int | None = None,
+                 device: str | None = None, dtype: str | None = None):
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.dtype = getattr(torch, dtype) if dtype else _default_dtype(self.device)
+        self.tokenizer = AutoTokenizer.from_pretrained(model)
+        self.model = AutoModelForCausalLM.from_pretrained(model, dtype=self.dtype).to(self.device).eval()
+        self.max_length = max_length or getattr(self.model.config, "max_position_embeddings", None) or 4096
+        self.batch_tokens = max(batch_tokens, self.max_length)
+        self.path = model
+
+    def encode(self, prompts: list[str], completions: list[str | list[int]]) -> list[tuple[list[int], list[int]]]:
+        """(prompt ids, completion ids); a completion given as token ids (as vLLM sampled them) is kept as is."""
+        prompt_ids = self.tokenizer(prompts, add_special_tokens=True)["input_ids"]
+        texts = [c for c in completions if isinstance(c, str)]
+        encoded = iter(self.tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else [])
+        return [(p, next(encoded) if isinstance(c, str) else list(c)) for p, c in zip(prompt_ids, completions)]
+
+    @torch.no_grad()
+    def score(self, prompts: list[str], completions: list[str | list[int]], alpha: float | None = None) -> list[TokenScores]:
+        rows = [self._fit(p, c) for p, c in self.encode(prompts, completions)]
+        truncated = sum(t for _, _, t in rows)
+        if truncated:
+            log.warning("log-prob engine: %d of %d rows were longer than %d tokens and were truncated",
+                        truncated, len(rows), self.max_length)
+        results: list[TokenScores | None] = [None] * len(rows)
+        for batch in self._batches([len(p) + len(c) for p, c, _ in rows]):
+            for i, scores in zip(batch, self._forward([rows[i] for i in batch], alpha)):
+                results[i] = scores
+        return results
+
+    def close(self) -> None:
+        self.model = None
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+    def _fit(self, prompt: list[int], completion: list[int]) -> tuple[list[int], list[int], bool]:
+        """Cut a row to max_length: prompt tokens from the left first (at least one is kept), then completion."""
+        excess = len(prompt) + len(completion) - self.max_length
+        if excess <= 0:
+            return prompt, completion, False
+        cut_prompt = min(excess, len(prompt) - 1)
+        prompt = prompt[cut_prompt:]
+        return prompt, completion[: self.max_length - len(prompt)], True
+
+    def _batches(self, lengths: list[int]) -> list[list[int]]:
+        order = sorted(range(len(lengths)), key=lengths.__getitem__)
+        batches, current = [], []
+        for i in order:
+            if current and (len(current) + 1) * lengths[i] > self.batch_tokens:
+                batches.append(current)
+                current = []
+            current.append(i)
+        return batches + [current] if current else batches
+
+    def _forward(self, rows: list[tuple[list[int], list[int], bool]], alpha: float | None) -> list[TokenScores]:
+        width = max(len(p) + len(c) for p, c, _ in rows)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        ids = torch.full((len(rows), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for r, (p, c, _) in enumerate(rows):
+            ids[r, : len(p) + len(c)] = torch.tensor(p + c)
+            mask[r, : len(p) + len(c)] = 1
+        first = min(len(p) for p, _, _ in rows) - 1  # the first position whose logits predict a completion token
+        logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                            logits_to_keep=width - first).logits.float()
+        return [self._row_scores(logits[r], len(p) - 1 - first, c, alpha, t) for r, (p, c, t) in enumerate(rows)]
+
+    @staticmethod
+    def _row_scores(logits: torch.Tensor, start: int, completion: list[int], alpha: float | None,
+                    truncated: bool) -> TokenScores:
+        f = logits[start : start + len(completion)]  # (H, vocab): the states s_1..s_H
+        tokens = torch.tensor(completion, device=f.device, dtype=torch.long)
+        chosen = f.gather(1, tokens[:, None]).squeeze(1)
+        logprobs = chosen - torch.logsumexp(f, dim=-1)
+        values = alpha * torch.logsumexp(f / alpha, dim=-1) if alpha is not None else None
+        return TokenScores(completion, chosen.tolist(), logprobs.tolist(),
+                           values.tolist() if values is not None else None, truncated)
+
+
+def _default_dtype(device: torch.device) -> torch.dtype:
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32

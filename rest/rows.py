@@ -1,0 +1,51 @@
+"""Reading JSONL input row by row: a bad line is reported with its number and kept, never fatal."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from rest.errors import UserError
+
+
+@dataclass
+class Row:
+    number: int  # 1-based line number in the file
+    data: dict  # the parsed object, or {"raw_line": text} when the line was not a JSON object
+    problem: str | None  # why the row cannot be used; None for a good row
+
+
+def read_rows(path: str | Path, required: dict[str, tuple[type, ...]], non_empty: tuple[str, ...] = ()) -> list[Row]:
+    """Every line of a JSONL file, each checked for the `required` fields and their types."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"cannot read {path}: {err}") from None
+    return [_check(number, line, required, non_empty) for number, line in enumerate(lines, start=1)]
+
+
+def report_bad_rows(rows: list[Row]) -> int:
+    """One line per bad row on stderr ("line N: bad row: why"); returns how many there were."""
+    bad = [row for row in rows if row.problem]
+    for row in bad:
+        print(f"line {row.number}: bad row: {row.problem}", file=sys.stderr)
+    return len(bad)
+
+
+def _check(number: int, line: str, required: dict[str, tuple[type, ...]], non_empty: tuple[str, ...]) -> Row:
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as err:
+        return Row(number, {"raw_line": line}, f"not JSON ({err.msg})")
+    if not isinstance(data, dict):
+        return Row(number, {"raw_line": line}, "not a JSON object")
+    for field, types in required.items():
+        value = data.get(field)
+        if value is None or isinstance(value, bool) or not isinstance(value, types):
+            names = " or ".join("string" if t is str else "number" for t in types)
+            return Row(number, data, f"`{field}` is missing or not a {names}")
+        if field in non_empty and not str(value).strip():
+            return Row(number, data, f"`{field}` is empty")
+    return Row(number, data, None)

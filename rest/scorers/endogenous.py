@@ -1,0 +1,84 @@
+"""The endogenous reward (EndoRM; Li et al. 2025, arXiv 2506.23235): a reward read off a model's logits.
+
+With logits f and V(s) = alpha * logsumexp(f(s, .) / alpha), the token reward is
+r_h = f(s_h, a_h) - V(s_{h+1}), with V = 0 after the last token. Summed it telescopes:
+R = sum_h r_h = alpha * log pi(y | x) + V(s_1), where pi = softmax(f / alpha). An optional judge
+instruction placed before the prompt steers the reward ("promptable"). Reductions: `sum` (the paper),
+`mean` (R divided by the number of tokens) and `min` (the worst token). No training is involved.
+"""
+
+from __future__ import annotations
+
+from rest.errors import UserError
+from rest.logprobs import LogProbEngine, TokenScores
+from rest.records import Sample
+
+REDUCTIONS = ("sum", "mean", "min")
+
+
+def token_rewards(scores: TokenScores) -> list[float]:
+    """r_h = f(s_h, a_h) - V(s_{h+1}), V = 0 after the last token."""
+    next_values = scores.values[1:] + [0.0]
+    return [f - v for f, v in zip(scores.logits, next_values)]
+
+
+def reduce_rewards(rewards: list[float], reduction: str) -> float | None:
+    if not rewards:
+        return None
+    if reduction == "sum":
+        return sum(rewards)
+    if reduction == "mean":
+        return sum(rewards) / len(rewards)
+    return min(rewards)
+
+
+class EndogenousScorer:
+    """Scores samples under a judge model (`model`, default: the policy being improved)."""
+
+    name = "endogenous"
+
+    def __init__(self, model: str | None = None, alpha: float = 1.0, instruction: str | None = None,
+                 reduction: str = "sum", keep_token_rewards: bool = False, batch_tokens: int = 8192,
+                 max_length: int | None = None):
+        if not alpha > 0:
+            raise UserError(f"scorer.alpha must be > 0, got {alpha}")
+        if reduction not in REDUCTIONS:
+            raise UserError(f"scorer.reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        self.model, self.alpha, self.instruction, self.reduction = model, alpha, instruction, reduction
+        self.keep_token_rewards, self.batch_tokens, self.max_length = keep_token_rewards, batch_tokens, max_length
+        self._engine: LogProbEngine | None = None
+
+    def score(self, samples: list[Sample], policy: str | None = None) -> list[float | None]:
+        judge = self.model or policy
+        if judge is None:
+            raise UserError("scorer.model: name the judge model (a checkpoint or hub name)")
+        prompts = [self.state(s.prompt) for s in samples]
+        completions = [s.token_ids or s.completion for s in samples]
+        results = self._engine_for(judge).score(prompts, completions, alpha=self.alpha)
+        scores = []
+        for sample, result in zip(samples, results):
+            rewards = token_rewards(result)
+            if self.keep_token_rewards:
+                sample.token_rewards = rewards
+            scores.append(reduce_rewards(rewards, self.reduction))
+        return scores
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    def _engine_for(self, judge: str) -> LogProbEngine:
+        """One loaded judge at a time: kept across calls (mode=score's chunks), replaced when the judge changes."""
+        if self._engine is None or self._engine.path != judge:
+            self.close()
+            self._engine = LogProbEngine(judge, batch_tokens=self.batch_tokens, max_length=self.max_length)
+        return self._engine
+
+    def state(self, prompt: str) -> str:
+        """The state the judge reads: the instruction (with `{prompt}` filled in, or placed before it)."""
+        if not self.instruction:
+            return prompt
+        if "{prompt}" in self.instruction:
+            return self.instruction.replace("{prompt}", prompt)
+        return self.instruction + prompt

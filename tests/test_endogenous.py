@@ -1,0 +1,111 @@
+"""The endogenous reward against a direct computation from a tiny model's logits, and the batched engine."""
+
+import math
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from rest.errors import UserError
+from rest.logprobs import LogProbEngine
+from rest.records import Sample
+from rest.scorers.endogenous import EndogenousScorer, reduce_rewards, token_rewards
+
+PROMPTS = ["Q: 1+2?\nA:", "Question: what is 12 - 5 + 3?\nAnswer:", "x"]
+COMPLETIONS = [" 3\n#### 3", " 12 - 5 = 7, 7 + 3 = 10\n#### 10", " a longer completion with words"]
+
+
+def direct_rewards(model_path: str, prompt: str, completion: str, alpha: float) -> tuple[list[float], float, float]:
+    """(token rewards, alpha * log pi_alpha(y|x), V(s_1)) from one plain forward pass, straight from the formula."""
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32).eval()
+    p = tokenizer(prompt)["input_ids"]
+    c = tokenizer(completion, add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        logits = model(torch.tensor([p + c])).logits[0].double()
+    f = logits[len(p) - 1 : len(p) + len(c) - 1]  # states s_1..s_H
+    chosen = f[torch.arange(len(c)), torch.tensor(c)]
+    values = alpha * torch.logsumexp(f / alpha, dim=-1)
+    rewards = [float(chosen[h] - (values[h + 1] if h + 1 < len(c) else 0.0)) for h in range(len(c))]
+    log_pi = torch.log_softmax(f / alpha, dim=-1)[torch.arange(len(c)), torch.tensor(c)]
+    return rewards, float(alpha * log_pi.sum()), float(values[0])
+
+
+def sample(prompt: str, completion: str) -> Sample:
+    return Sample(problem_id="p", sample_index=0, iteration=1, prompt=prompt, completion=completion,
+                  reference="0", finish_reason="stop", num_tokens=0)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.5, 2.0])
+def test_token_rewards_match_the_formula_and_telescope(tiny_model, alpha):
+    samples = [sample(p, c) for p, c in zip(PROMPTS, COMPLETIONS)]
+    scorer = EndogenousScorer(model=tiny_model, alpha=alpha, keep_token_rewards=True)
+    scores = scorer.score(samples)
+    for s, score, prompt, completion in zip(samples, scores, PROMPTS, COMPLETIONS):
+        rewards, alpha_log_pi, v1 = direct_rewards(tiny_model, prompt, completion, alpha)
+        assert len(s.token_rewards) == len(rewards) == len(completion.encode())  # byte-level tokenizer
+        assert s.token_rewards == pytest.approx(rewards, abs=1e-4)
+        assert score == pytest.approx(sum(rewards), abs=1e-4)
+        assert score == pytest.approx(alpha_log_pi + v1, abs=1e-4)  # R = alpha * log pi(y|x) + V(s_1)
+
+
+def test_batched_rows_score_the_same_as_one_row_at_a_time(tiny_model):
+    together = LogProbEngine(tiny_model).score(PROMPTS, COMPLETIONS, alpha=1.0)
+    one_by_one = LogProbEngine(tiny_model, batch_tokens=1).score(PROMPTS, COMPLETIONS, alpha=1.0)
+    for a, b in zip(together, one_by_one):
+        assert a.token_ids == b.token_ids
+        assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4) and a.values == pytest.approx(b.values, abs=1e-4)
+
+
+def test_token_ids_from_the_sampler_are_scored_as_given(tiny_model):
+    engine = LogProbEngine(tiny_model)
+    ids = engine.encode(PROMPTS[:1], COMPLETIONS[:1])[0][1]
+    from_text, from_ids = engine.score(PROMPTS[:1], COMPLETIONS[:1]), engine.score(PROMPTS[:1], [ids])
+    assert from_ids[0].token_ids == ids and from_ids[0].logprobs == pytest.approx(from_text[0].logprobs, abs=1e-5)
+
+
+def test_long_rows_are_truncated_keeping_the_completion_and_counted(tiny_model, caplog):
+    engine = LogProbEngine(tiny_model, max_length=16)
+    prompt, completion = "p" * 30, "abcdef"
+    with caplog.at_level("WARNING"):
+        result = engine.score([prompt, "q"], [completion, "z"])
+    assert result[0].truncated and not result[1].truncated and len(result[0].token_ids) == len(completion)
+    assert "1 of 2 rows" in caplog.text
+    too_long = engine.score(["q"], ["c" * 40])[0]
+    assert too_long.truncated and len(too_long.token_ids) == 15  # one prompt token + 15 completion tokens
+
+
+def test_the_instruction_is_placed_before_the_prompt_and_changes_the_reward(tiny_model):
+    plain = EndogenousScorer(model=tiny_model)
+    judged = EndogenousScorer(model=tiny_model, instruction="Judge the arithmetic strictly.\n")
+    templated = EndogenousScorer(model=tiny_model, instruction="Judge this.\n{prompt}")
+    assert judged.state("Q?") == "Judge the arithmetic strictly.\nQ?" and templated.state("Q?") == "Judge this.\nQ?"
+    a, b = plain.score([sample(PROMPTS[0], COMPLETIONS[0])]), judged.score([sample(PROMPTS[0], COMPLETIONS[0])])
+    assert not math.isclose(a[0], b[0], abs_tol=1e-6)
+
+
+def test_the_default_judge_is_the_policy_passed_by_the_loop(tiny_model):
+    scorer = EndogenousScorer()
+    assert scorer.score([sample(PROMPTS[0], COMPLETIONS[0])], policy=tiny_model)[0] is not None
+    with pytest.raises(UserError, match="scorer.model"):
+        scorer.score([sample(PROMPTS[0], COMPLETIONS[0])])
+
+
+def test_reductions():
+    assert reduce_rewards([1.0, -2.0, 4.0], "sum") == 3.0
+    assert reduce_rewards([1.0, -2.0, 4.0], "mean") == 1.0
+    assert reduce_rewards([1.0, -2.0, 4.0], "min") == -2.0
+    assert reduce_rewards([], "sum") is None
+
+
+def test_token_rewards_use_a_zero_value_after_the_last_token():
+    from rest.logprobs import TokenScores
+
+    scores = TokenScores(token_ids=[5, 6], logits=[2.0, 3.0], logprobs=[-1.0, -1.0], values=[10.0, 4.0], truncated=False)
+    assert token_rewards(scores) == [2.0 - 4.0, 3.0 - 0.0]
+
+
+@pytest.mark.parametrize("settings", [{"alpha": 0}, {"reduction": "max"}])
+def test_bad_settings_are_user_errors(settings):
+    with pytest.raises(UserError):
+        EndogenousScorer(**settings)
