@@ -1,0 +1,45 @@
+"""`python run.py mode=rm_eval`: (a) pairwise accuracy on an RM-Bench-style file, (b) best-of-N on the task."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def rm_eval(run_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=rm_eval", f"hydra.run.dir={run_dir}", *overrides],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def test_pairs_file_gives_accuracy_per_scorer_and_domain(tmp_path, tiny_model):
+    rows = [{"prompt": "Q: 1+2?\nA:", "chosen": " 3", "rejected": " 4 and some more words", "domain": "math"},
+            {"prompt": "Say hi.", "chosen": " hi", "rejected": " hello there, friend", "domain": "chat"},
+            {"prompt": "Say hi.", "chosen": "", "rejected": " x"}]
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = rm_eval(tmp_path / "run", f"rm_eval.pairs={pairs}", f"rm_eval.policy={tiny_model}")
+    assert result.returncode == 1 and "line 3: bad row: `chosen` is empty" in result.stderr  # the bad row is skipped
+    report = json.loads((tmp_path / "run" / "rm_eval.json").read_text())
+    assert report["pairs"] == 2 and set(report["scorers"]) == {"endogenous_sum", "endogenous_mean"}
+    for scores in report["scorers"].values():
+        assert set(scores["by_domain"]) == {"math", "chat"} and 0 <= scores["accuracy"] <= 1
+    # a random tiny model gives longer completions lower summed log-probs: the shorter chosen answers win
+    assert report["scorers"]["endogenous_sum"]["accuracy"] == 1.0
+    assert "| endogenous_sum |" in (tmp_path / "run" / "rm_eval.md").read_text()
+
+
+def test_best_of_n_on_the_task_reports_every_method(tmp_path):
+    result = rm_eval(tmp_path, "rm_eval.limit=6", "rm_eval.n=4", "rm_eval.best_of=[2,4]")
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "rm_eval.json").read_text())
+    assert report["problems"] == 6 and set(report["best_of"]) == {"2", "4"}
+    for row in report["best_of"].values():
+        assert set(row) == {"random", "majority", "endogenous_sum", "endogenous_mean", "oracle"}
+        assert all(0 <= v <= row["oracle"] for k, v in row.items() if k != "majority")
+    samples = [json.loads(line) for line in (tmp_path / "rm_eval_samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 24 and all(s["score_endogenous_sum"] is not None for s in samples)
+    problems = {s["problem_id"] for s in samples}
+    pass_at_4 = sum(any(s["correct"] for s in samples if s["problem_id"] == p) for p in problems) / len(problems)
+    assert report["best_of"]["4"]["oracle"] == pass_at_4
