@@ -50,9 +50,13 @@ class LogProbEngine:
         encoded = iter(self.tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else [])
         return [(p, next(encoded) if isinstance(c, str) else list(c)) for p, c in zip(prompt_ids, completions)]
 
-    @torch.no_grad()
     def score(self, prompts: list[str], completions: list[str | list[int]], alpha: float | None = None) -> list[TokenScores]:
-        rows = [self._fit(p, c) for p, c in self.encode(prompts, completions)]
+        return self.score_ids(self.encode(prompts, completions), alpha)
+
+    @torch.no_grad()
+    def score_ids(self, encoded: list[tuple[list[int], list[int]]], alpha: float | None = None) -> list[TokenScores]:
+        """Scores already-tokenized (prompt ids, completion ids) rows."""
+        rows = [self.fit(p, c) for p, c in encoded]
         truncated = sum(t for _, _, t in rows)
         if truncated:
             log.warning("log-prob engine: %d of %d rows were longer than %d tokens and were truncated",
@@ -68,7 +72,7 @@ class LogProbEngine:
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
 
-    def _fit(self, prompt: list[int], completion: list[int]) -> tuple[list[int], list[int], bool]:
+    def fit(self, prompt: list[int], completion: list[int]) -> tuple[list[int], list[int], bool]:
         """Cut a row to max_length: prompt tokens from the left first (at least one is kept), then completion."""
         excess = len(prompt) + len(completion) - self.max_length
         if excess <= 0:
@@ -88,28 +92,41 @@ class LogProbEngine:
         return batches + [current] if current else batches
 
     def _forward(self, rows: list[tuple[list[int], list[int], bool]], alpha: float | None) -> list[TokenScores]:
-        width = max(len(p) + len(c) for p, c, _ in rows)
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        ids = torch.full((len(rows), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for r, (p, c, _) in enumerate(rows):
-            ids[r, : len(p) + len(c)] = torch.tensor(p + c)
-            mask[r, : len(p) + len(c)] = 1
-        first = min(len(p) for p, _, _ in rows) - 1  # the first position whose logits predict a completion token
-        logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                            logits_to_keep=width - first).logits.float()
-        return [self._row_scores(logits[r], len(p) - 1 - first, c, alpha, t) for r, (p, c, t) in enumerate(rows)]
+        out = []
+        for f, (_, completion, truncated) in zip(completion_logits(self.model, [(p, c) for p, c, _ in rows], pad), rows):
+            tokens = torch.tensor(completion, device=f.device, dtype=torch.long)
+            chosen = f.gather(1, tokens[:, None]).squeeze(1)
+            logprobs = chosen - torch.logsumexp(f, dim=-1)
+            values = alpha * torch.logsumexp(f / alpha, dim=-1) if alpha is not None else None
+            out.append(TokenScores(completion, chosen.tolist(), logprobs.tolist(),
+                                   values.tolist() if values is not None else None, truncated))
+        return out
 
-    @staticmethod
-    def _row_scores(logits: torch.Tensor, start: int, completion: list[int], alpha: float | None,
-                    truncated: bool) -> TokenScores:
-        f = logits[start : start + len(completion)]  # (H, vocab): the states s_1..s_H
-        tokens = torch.tensor(completion, device=f.device, dtype=torch.long)
-        chosen = f.gather(1, tokens[:, None]).squeeze(1)
-        logprobs = chosen - torch.logsumexp(f, dim=-1)
-        values = alpha * torch.logsumexp(f / alpha, dim=-1) if alpha is not None else None
-        return TokenScores(completion, chosen.tolist(), logprobs.tolist(),
-                           values.tolist() if values is not None else None, truncated)
+
+def completion_logits(model, rows: list[tuple[list[int], list[int]]], pad_id: int) -> list[torch.Tensor]:
+    """One forward pass over (prompt ids, completion ids) rows, right-padded to the longest; for each row the
+    fp32 logits (H, vocab) of the states s_1..s_H that predict its H completion tokens. Differentiable: the
+    caller chooses no_grad (scoring) or not (training the implicit PRM)."""
+    device = next(model.parameters()).device
+    width = max(len(p) + len(c) for p, c in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for r, (p, c) in enumerate(rows):
+        ids[r, : len(p) + len(c)] = torch.tensor(p + c)
+        mask[r, : len(p) + len(c)] = 1
+    first = min(len(p) for p, _ in rows) - 1  # the first position whose logits predict a completion token
+    logits = model(input_ids=ids.to(device), attention_mask=mask.to(device), logits_to_keep=width - first).logits.float()
+    return [logits[r, len(p) - 1 - first : len(p) - 1 - first + len(c)] for r, (p, c) in enumerate(rows)]
+
+
+def completion_logprobs(model, rows: list[tuple[list[int], list[int]]], pad_id: int) -> list[torch.Tensor]:
+    """log pi(a_h | s_h) for every completion token of every row (differentiable)."""
+    out = []
+    for f, (_, c) in zip(completion_logits(model, rows, pad_id), rows):
+        tokens = torch.tensor(c, device=f.device, dtype=torch.long)
+        out.append(f.gather(1, tokens[:, None]).squeeze(1) - torch.logsumexp(f, dim=-1))
+    return out
 
 
 def _default_dtype(device: torch.device) -> torch.dtype:

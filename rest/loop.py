@@ -30,7 +30,8 @@ def run(cfg: DictConfig, run_dir: Path) -> list[dict]:
         task.problems(split)  # bad data fails here, before any model is built or engine started
     base = resolve_base_model(cfg.model, task)
     verifier = instantiate(cfg.verifier)
-    sampler, scorer, trainer = instantiate(cfg.sampler.engine), build_scorer(cfg.scorer, verifier), instantiate(cfg.trainer)
+    scorer = build_scorer(cfg.scorer, verifier, base)
+    sampler, trainer = instantiate(cfg.sampler.engine), instantiate(cfg.trainer)
     keep = instantiate(cfg.filter.chain)
     grow = SamplingSettings(**OmegaConf.to_container(cfg.sampler.grow, resolve=True))
     eval_settings = EvalSettings(**OmegaConf.to_container(cfg.eval, resolve=True))
@@ -41,6 +42,8 @@ def run(cfg: DictConfig, run_dir: Path) -> list[dict]:
             if it > 0:
                 stages.grow_and_improve(it_dir / "samples", it, policy, task, sampler, grow, scorer, keep, verifier,
                                         split=cfg.algorithm.grow_split)  # shuts the engine down after sampling
+                if getattr(scorer, "update_enabled", False):  # the implicit PRM learns from this iteration's labels
+                    stages.update_scorer(it_dir / "scorer", it, scorer, it_dir / "samples")
                 init_from = base if cfg.algorithm.restart_from_base else policy
                 policy = stages.train(it_dir / "checkpoint", it, trainer, it_dir / "samples", init_from)
             stages.evaluate_policy(it_dir / "eval.json", it, policy, task, sampler, eval_settings, verifier)
@@ -53,6 +56,8 @@ def run(cfg: DictConfig, run_dir: Path) -> list[dict]:
     return metrics
 
 
-def build_scorer(scorer_cfg: DictConfig, verifier):
-    """The configured scorer; one that declares a `verifier` field gets the run's verifier."""
-    return instantiate(scorer_cfg, verifier=verifier) if "verifier" in scorer_cfg else instantiate(scorer_cfg)
+def build_scorer(scorer_cfg: DictConfig, verifier, base_model: str | None = None):
+    """The configured scorer. Run-time inputs go to the scorers that declare them: `verifier` (the run's
+    verifier) and `base_model` (the resolved base model)."""
+    runtime = {"verifier": verifier, "base_model": base_model}
+    return instantiate(scorer_cfg, **{key: value for key, value in runtime.items() if key in scorer_cfg})

@@ -35,6 +35,7 @@ class Sample:
     kept: bool = False
     scores: dict[str, float | None] = field(default_factory=dict)
     token_rewards: list[float] | None = None  # per-token rewards, when a scorer is asked to keep them
+    step_rewards: list[float] | None = None  # per-step rewards (implicit PRM), when asked to keep them
 
     def to_row(self) -> dict:
         """Flat row for a `datasets` table: scores become `score_<name>` columns."""

@@ -49,15 +49,15 @@ def grow_and_improve(out: Path, iteration: int, policy: str, task, sampler, sett
 def improve(samples: list[Sample], scorer, keep, verifier, policy: str | None = None) -> dict:
     """Judge every sample with the verifier (`correct`), score it with the scorer, then mark those the
     filter chain keeps. Returns counts."""
-    label(samples, verifier)
     start = time.perf_counter()
+    label(samples, verifier)
+    judged = time.perf_counter()
     try:
         scores = scorer.score(samples, policy)
     finally:
         scorer.close()  # a judge model's memory is freed before training
-    seconds = time.perf_counter() - start
-    log.info("Improve: scored %d samples with %s in %.1fs (%.0f/s)", len(samples), scorer.name, seconds,
-             len(samples) / max(seconds, 1e-9))
+    log.info("Improve: %d samples judged by the verifier in %.1fs, scored by %s in %.1fs", len(samples),
+             judged - start, scorer.name, time.perf_counter() - judged)
     for sample, value in zip(samples, scores):
         sample.scores[scorer.name] = value
     unscorable = sum(v is None for v in scores)
@@ -70,6 +70,21 @@ def improve(samples: list[Sample], scorer, keep, verifier, policy: str | None = 
     verdicts = Counter(s.verdict for s in samples)
     return {"kept": len(kept), "correct": sum(bool(s.correct) for s in samples), "unscorable": unscorable,
             "no_answer": verdicts["no_answer"], "timeouts": verdicts["timeout"]}
+
+
+def update_scorer(out: Path, iteration: int, scorer, samples_dir: Path) -> None:
+    """Online update of a scorer that learns (the implicit PRM) on this iteration's verifier labels; the next
+    iteration scores with the checkpoint saved at `out`. When it exists, it is adopted instead of retrained."""
+    marker = out.with_name("scorer_update.json")
+    if marker.exists():
+        log.info("iteration %d: scorer update finished before (%s), using it", iteration, marker)
+        scorer.use(read_json(marker)["scorer_checkpoint"])
+        return
+    start = time.perf_counter()
+    log.info("iteration %d: updating scorer %s on this iteration's verifier labels", iteration, scorer.name)
+    stats = scorer.update(load_samples(samples_dir), out)
+    write_json(marker, {"scorer_checkpoint": str(out), **{f"scorer_{k}": v for k, v in stats.items()},
+                        "seconds_scorer_update": round(time.perf_counter() - start, 2)})
 
 
 def train(out: Path, iteration: int, trainer, samples_dir: Path, init_from: str) -> str:
@@ -122,7 +137,8 @@ def load_samples(path: Path) -> list[Sample]:
 def stage_stats(iteration_dir: Path) -> dict:
     """Merged numbers of an iteration's finished stages (for metrics.jsonl)."""
     merged = {}
-    for path in (iteration_dir / "samples" / STATS, iteration_dir / "train.json", iteration_dir / "eval.json"):
+    for path in (iteration_dir / "samples" / STATS, iteration_dir / "scorer_update.json", iteration_dir / "train.json",
+                 iteration_dir / "eval.json"):
         if path.exists():
             merged.update(read_json(path))
     return merged

@@ -34,11 +34,11 @@ class ZeroTask:
         return problem.question + "\n"
 
 
-def grow(out, sampler, n=3):
+def grow(out, sampler, n=3, scorer=None):
     task = ZeroTask()
     keep = Chain([KeepCorrect(), DropDuplicates(), CapPerProblem(1)])
     stages.grow_and_improve(out, 1, "policy", task, sampler, SamplingSettings(n=n),
-                            ExactAnswerScorer(VERIFIER), keep, VERIFIER)
+                            scorer or ExactAnswerScorer(VERIFIER), keep, VERIFIER)
 
 
 def test_grow_scores_marks_kept_and_is_skipped_when_its_artifact_exists(tmp_path):
@@ -61,3 +61,23 @@ def test_train_with_nothing_kept_keeps_the_policy_and_records_it(tmp_path):
                           init_from="base")
     assert policy == "base" and stages.stage_stats(tmp_path)["trained_on"] == 0
     assert not (tmp_path / "checkpoint").exists()
+
+
+def test_a_scorer_update_is_saved_used_next_and_adopted_on_resume(tmp_path, tiny_model):
+    from rest.scorers.implicit_prm import ImplicitPRMScorer
+
+    settings = {"steps": 1, "lr": 1e-2, "batch_size": 2}
+    scorer = ImplicitPRMScorer(base_model=tiny_model, update_settings=settings)
+    grow(tmp_path / "samples", ScriptedSampler(["#### 0", "#### 1"]), n=2, scorer=scorer)
+    assert all(s.scores["implicit_prm"] == 0.0 for s in stages.load_samples(tmp_path / "samples"))  # phi = ref
+    stages.update_scorer(tmp_path / "scorer", 1, scorer, tmp_path / "samples")
+    assert scorer.current == str(tmp_path / "scorer") and stages.stage_stats(tmp_path)["scorer_examples"] == 4
+
+    resumed = ImplicitPRMScorer(base_model=tiny_model, update_settings=settings)
+    mtime = (tmp_path / "scorer" / "model.safetensors").stat().st_mtime_ns
+    stages.update_scorer(tmp_path / "scorer", 1, resumed, tmp_path / "samples")  # finished before: adopted
+    assert resumed.current == str(tmp_path / "scorer")
+    assert (tmp_path / "scorer" / "model.safetensors").stat().st_mtime_ns == mtime
+    grow(tmp_path / "samples_2", ScriptedSampler(["#### 0", "#### 1"]), n=2, scorer=resumed)
+    scores = [s.scores["implicit_prm"] for s in stages.load_samples(tmp_path / "samples_2")]
+    assert scores[0] != 0.0 and scores[0] > scores[1]  # the next iteration is scored by the updated PRM

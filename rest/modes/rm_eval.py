@@ -38,8 +38,9 @@ def run(cfg: DictConfig, run_dir: Path) -> int:
     if not settings.scorers:
         raise UserError("rm_eval.scorers is empty: name at least one scorer to evaluate")
     verifier = instantiate(cfg.verifier)
+    base = resolve_base_model(cfg.model, instantiate(cfg.task))
     try:
-        scorers = {name: build_scorer(scorer_cfg, verifier) for name, scorer_cfg in settings.scorers.items()}
+        scorers = {name: build_scorer(scorer_cfg, verifier, base) for name, scorer_cfg in settings.scorers.items()}
         if settings.pairs:
             result = _pairs(settings.pairs, scorers, cfg)
             table = _pairs_table(result)
@@ -61,7 +62,7 @@ def _pairs(path: str, scorers: dict, cfg: DictConfig) -> dict:
     good = [row.data for row in rows if not row.problem]
     if not good:
         raise UserError(f"rm_eval.pairs: {path} has no usable row")
-    policy = _default_judge(cfg)
+    policy = cfg.rm_eval.policy or resolve_base_model(cfg.model, instantiate(cfg.task))
     result = {"pairs": len(good), "bad_rows": bad, "scorers": {}}
     for name, scorer in scorers.items():
         both = _score(scorer, [(r["prompt"], r["chosen"]) for r in good] + [(r["prompt"], r["rejected"]) for r in good],
@@ -154,11 +155,6 @@ def _score(scorer, pairs: list[tuple[str, str]], policy: str | None) -> list[flo
         return scorer.score(samples, policy)
     finally:
         scorer.close()
-
-
-def _default_judge(cfg: DictConfig) -> str | None:
-    """The judge of scorers that name no model: rm_eval.policy, else the base model."""
-    return cfg.rm_eval.policy or resolve_base_model(cfg.model, instantiate(cfg.task))
 
 
 def _pairs_table(result: dict) -> str:

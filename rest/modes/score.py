@@ -30,13 +30,14 @@ def run(cfg: DictConfig, run_dir: Path) -> int:
     if not (cfg.get("input") and cfg.get("output")):
         raise UserError("mode=score needs input=IN.jsonl and output=OUT.jsonl")
     verifier = instantiate(cfg.verifier)
-    scorer = build_scorer(cfg.scorer, verifier)
+    base = None if "verifier" in cfg.scorer else resolve_base_model(cfg.model, instantiate(cfg.task))
+    scorer = build_scorer(cfg.scorer, verifier, base)
     required = {"prompt": (str,), "completion": (str,)}
     if "verifier" in cfg.scorer:
         required["reference"] = (str, int, float)
     rows = read_rows(cfg.input, required, non_empty=("completion",))
     bad = report_bad_rows(rows)
-    policy = None if cfg.scorer.get("model") or "verifier" in cfg.scorer else resolve_base_model(cfg.model, instantiate(cfg.task))
+    policy = base  # the judge of a model-based scorer that names no model
     try:
         good = [row for row in rows if not row.problem]
         for start in range(0, len(good), CHUNK):

@@ -1,0 +1,98 @@
+"""Online update of the implicit PRM: train pi_phi on outcome labels only (PRIME).
+
+loss = BCE(sigmoid(beta * sum_t [log pi_phi(y_t|y_<t) - log pi_ref(y_t|y_<t)]), label), pi_ref frozen (its
+log-probs are computed once, up front). Batches are `balance="sample"`d (half correct, half incorrect when
+both exist), `"weight"`ed (positives weighted by negatives/positives), or drawn as they come (`"none"`).
+The checkpoint is written atomically in HF format.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from pathlib import Path
+
+import torch
+
+from rest.artifacts import atomic_dir
+from rest.logprobs import LogProbEngine, completion_logprobs
+
+log = logging.getLogger(__name__)
+BALANCES = ("sample", "weight", "none")
+
+
+def train_implicit_prm(init: str, ref: str, examples: list[tuple[str, str, bool]], out: Path, beta: float,
+                       steps: int = 20, lr: float = 1e-5, batch_size: int = 8, balance: str = "sample",
+                       seed: int = 0, max_length: int | None = None) -> dict:
+    """Returns {"examples", "steps", "loss_first", "loss_last"}; the trained model is saved at `out`."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if balance not in BALANCES:
+        raise ValueError(f"balance must be one of {BALANCES}, got {balance!r}")
+    tokenizer = AutoTokenizer.from_pretrained(init)
+    rows, ref_sums = _reference_sums(ref, _encode(tokenizer, examples), max_length)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = AutoModelForCausalLM.from_pretrained(init, dtype=torch.float32).to(device).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    labels = [label for _, _, label in examples]
+    pos_weight = _pos_weight(labels) if balance == "weight" else None
+    rng, losses = random.Random(seed), []
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    for step in range(steps):
+        batch = _batch(labels, batch_size, balance, rng)
+        loss = bce_loss(model, [rows[i] for i in batch], torch.tensor([ref_sums[i] for i in batch]),
+                        torch.tensor([float(labels[i]) for i in batch]), beta, pad, pos_weight)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if step % max(1, steps // 5) == 0 or step == steps - 1:
+            log.info("PRM update: step %d/%d, BCE %.4f", step + 1, steps, loss.item())
+    with atomic_dir(out) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    return {"examples": len(examples), "correct": sum(labels), "steps": steps,
+            "loss_first": losses[0] if losses else None, "loss_last": losses[-1] if losses else None}
+
+
+def bce_loss(model, rows: list[tuple[list[int], list[int]]], ref_sums: torch.Tensor, labels: torch.Tensor,
+             beta: float, pad_id: int, pos_weight: torch.Tensor | None = None) -> torch.Tensor:
+    """BCE of sigmoid(beta * (sum log pi_phi - sum log pi_ref)) against the labels, differentiable in phi."""
+    sums = torch.stack([lp.sum() for lp in completion_logprobs(model, rows, pad_id)])
+    logits = beta * (sums - ref_sums.to(sums.device))
+    return torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, labels.to(sums.device), pos_weight=None if pos_weight is None else pos_weight.to(sums.device))
+
+
+def _encode(tokenizer, examples) -> list[tuple[list[int], list[int]]]:
+    prompts = tokenizer([p for p, _, _ in examples], add_special_tokens=True)["input_ids"]
+    completions = tokenizer([c for _, c, _ in examples], add_special_tokens=False)["input_ids"]
+    return list(zip(prompts, completions))
+
+
+def _reference_sums(ref: str, rows, max_length: int | None) -> tuple[list[tuple[list[int], list[int]]], list[float]]:
+    """Rows cut to the context length (as the scorer cuts them) and the sum of pi_ref's log-probs of each."""
+    engine = LogProbEngine(ref, max_length=max_length)
+    try:
+        fitted = [engine.fit(p, c)[:2] for p, c in rows]
+        scores = engine.score_ids(fitted)
+    finally:
+        engine.close()
+    return fitted, [sum(s.logprobs) for s in scores]
+
+
+def _pos_weight(labels: list[bool]) -> torch.Tensor | None:
+    positives = sum(labels)
+    return torch.tensor(max(len(labels) - positives, 1) / positives) if positives else None
+
+
+def _batch(labels: list[bool], size: int, balance: str, rng: random.Random) -> list[int]:
+    indices = list(range(len(labels)))
+    if balance != "sample":
+        return rng.sample(indices, min(size, len(indices)))
+    good = [i for i in indices if labels[i]]
+    bad = [i for i in indices if not labels[i]]
+    if not good or not bad:
+        return rng.sample(indices, min(size, len(indices)))
+    half = size // 2
+    return [rng.choice(good) for _ in range(size - half)] + [rng.choice(bad) for _ in range(half)]

@@ -1,0 +1,140 @@
+"""Implicit process reward (PRIME, Cui et al. 2025; "Free Process Rewards without Process Labels", Yuan et al.
+2024): step-level rewards from a model trained on outcome labels only.
+
+Token reward r_t = beta * (log pi_phi(y_t | y_<t) - log pi_ref(y_t | y_<t)); q_t = sum_{i<=t} r_i. The
+completion is split into steps at `step_delimiter` (the delimiter ends its step; empty steps merge into the
+next); a step's reward is q at its last token minus q at the previous step's last token. A response's score
+is the `min` step reward (the paper's default), their `sum` (= the final q), the `last` step's, or the `mean`.
+
+pi_phi starts as `model` (default: the base model) and, with `update=true`, is trained after each Improve
+step on that iteration's verifier labels (rest/prm_update.py); the next iteration scores with it, as PRIME
+does. pi_ref (`ref_model`, default: the base model) stays frozen.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from itertools import accumulate
+from pathlib import Path
+
+from rest.errors import UserError
+from rest.logprobs import LogProbEngine
+from rest.records import Sample
+
+AGGREGATIONS = ("min", "sum", "last", "mean")
+
+
+def step_ends(text: str, offsets: list[tuple[int, int]], delimiter: str) -> list[int]:
+    """Index of the last token of each step of `text` (tokens given by their character offsets)."""
+    if not offsets:
+        return []
+    char_ends, start = [], 0
+    found = text.find(delimiter, start) if delimiter else -1
+    while found >= 0:
+        end = found + len(delimiter)
+        if text[start:found].strip():
+            char_ends.append(end)
+        start = end
+        found = text.find(delimiter, start)
+    if text[start:].strip() or not char_ends:
+        char_ends.append(len(text))
+    else:
+        char_ends[-1] = len(text)  # trailing whitespace belongs to the last step
+    token_starts = [s for s, _ in offsets]
+    ends = [max(bisect_left(token_starts, e) - 1, 0) for e in char_ends]
+    return sorted(set(ends))
+
+
+def step_rewards(token_rewards: list[float], ends: list[int]) -> list[float]:
+    """Differences of q = cumsum(token rewards) at consecutive step ends (ends past the scored tokens are clipped)."""
+    if not token_rewards:
+        return []
+    q = list(accumulate(token_rewards))
+    ends = sorted({min(e, len(q) - 1) for e in ends}) or [len(q) - 1]
+    previous = [0.0] + [q[e] for e in ends[:-1]]
+    return [q[e] - p for e, p in zip(ends, previous)]
+
+
+def aggregate(rewards: list[float], how: str) -> float | None:
+    if not rewards:
+        return None
+    return {"min": min, "sum": sum, "last": lambda r: r[-1], "mean": lambda r: sum(r) / len(r)}[how](rewards)
+
+
+class ImplicitPRMScorer:
+    name = "implicit_prm"
+
+    def __init__(self, model: str | None = None, ref_model: str | None = None, base_model: str | None = None,
+                 beta: float = 0.05, step_delimiter: str = "\n\n", aggregation: str = "min",
+                 keep_step_rewards: bool = False, update: bool = True, update_settings: dict | None = None,
+                 batch_tokens: int = 8192, max_length: int | None = None):
+        if not beta > 0:
+            raise UserError(f"scorer.beta must be > 0, got {beta}")
+        if aggregation not in AGGREGATIONS:
+            raise UserError(f"scorer.aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
+        self.model, self.ref_model, self.base_model = model, ref_model, base_model
+        self.beta, self.step_delimiter, self.aggregation = beta, step_delimiter, aggregation
+        self.keep_step_rewards, self.update_enabled = keep_step_rewards, update
+        self.update_settings = dict(update_settings or {})
+        self.batch_tokens, self.max_length = batch_tokens, max_length
+
+    @property
+    def current(self) -> str:
+        """pi_phi now: the last updated checkpoint, else `model`, else the base model."""
+        path = self.model or self.base_model
+        if path is None:
+            raise UserError("scorer.model: name the PRM's starting model (or run it in the loop, which passes the base model)")
+        return path
+
+    @property
+    def reference(self) -> str:
+        path = self.ref_model or self.base_model
+        if path is None:
+            raise UserError("scorer.ref_model: name the frozen reference model")
+        return path
+
+    def score(self, samples: list[Sample], policy: str | None = None) -> list[float | None]:
+        scores = []
+        for sample, tokens in zip(samples, self.token_rewards(samples)):
+            ids, offsets, rewards = tokens
+            steps = step_rewards(rewards, step_ends(sample.completion, offsets[: len(rewards)], self.step_delimiter))
+            if self.keep_step_rewards:
+                sample.token_rewards, sample.step_rewards = rewards, steps
+            scores.append(aggregate(steps, self.aggregation))
+        return scores
+
+    def token_rewards(self, samples: list[Sample]) -> list[tuple[list[int], list[tuple[int, int]], list[float]]]:
+        """(completion ids, their character offsets, beta * log-ratio per scored token) for each sample."""
+        phi = self._engine(self.current)
+        try:
+            encoded = phi.tokenizer([s.completion for s in samples], add_special_tokens=False, return_offsets_mapping=True)
+            ids, offsets = encoded["input_ids"], encoded["offset_mapping"]
+            prompts = [s.prompt for s in samples]
+            policy_scores = phi.score(prompts, ids)
+        finally:
+            phi.close()
+        ref = self._engine(self.reference)
+        try:
+            ref_scores = ref.score(prompts, ids)
+        finally:
+            ref.close()
+        return [(i, o, [self.beta * (a - b) for a, b in zip(p.logprobs, r.logprobs)])
+                for i, o, p, r in zip(ids, offsets, policy_scores, ref_scores)]
+
+    def update(self, samples: list[Sample], out: Path) -> dict:
+        """Train pi_phi on these samples' verifier labels; the next score() uses the checkpoint saved at `out`."""
+        from rest.prm_update import train_implicit_prm
+
+        examples = [(s.prompt, s.completion, bool(s.correct)) for s in samples if s.verdict == "ok" and s.completion]
+        stats = train_implicit_prm(self.current, self.reference, examples, out, beta=self.beta, **self.update_settings)
+        self.use(str(out))
+        return stats
+
+    def use(self, checkpoint: str) -> None:
+        self.model = checkpoint
+
+    def close(self) -> None:
+        """Engines are loaded per call and released at once: nothing is held between calls."""
+
+    def _engine(self, path: str) -> LogProbEngine:
+        return LogProbEngine(path, batch_tokens=self.batch_tokens, max_length=self.max_length)

@@ -1,0 +1,113 @@
+"""Implicit PRM: token rewards against a direct computation, steps, aggregation, and the online update."""
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from rest.base_model import init_tiny_llama
+from rest.errors import UserError
+from rest.prm_update import bce_loss, train_implicit_prm
+from rest.records import Sample
+from rest.scorers.implicit_prm import ImplicitPRMScorer, aggregate, step_ends, step_rewards
+
+from conftest import TINY
+
+PROMPT = "Compute 3 + 4 - 2.\n"
+SOLUTION = "3 + 4 = 7\n\n7 - 2 = 5\n\n#### 5"
+
+
+@pytest.fixture(scope="module")
+def other_model(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("tiny-llama-other")
+    init_tiny_llama(path, TINY, seed=1)
+    return str(path)
+
+
+def sample(completion: str, correct: bool = True, prompt: str = PROMPT) -> Sample:
+    return Sample(problem_id="p", sample_index=0, iteration=1, prompt=prompt, completion=completion, reference="5",
+                  finish_reason="stop", num_tokens=0, correct=correct, verdict="ok")
+
+
+def direct_logprobs(path: str, prompt: str, completion: str) -> torch.Tensor:
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+    p, c = tokenizer(prompt)["input_ids"], tokenizer(completion, add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        logits = model(torch.tensor([p + c])).logits[0].double()
+    return torch.log_softmax(logits[len(p) - 1 : len(p) + len(c) - 1], dim=-1)[torch.arange(len(c)), torch.tensor(c)]
+
+
+def test_token_rewards_are_beta_times_the_log_ratio(tiny_model, other_model):
+    scorer = ImplicitPRMScorer(model=other_model, ref_model=tiny_model, beta=0.05, keep_step_rewards=True)
+    samples = [sample(SOLUTION), sample("8\n\n#### 8", prompt="Q: 5 + 3?\n")]
+    scorer.score(samples)
+    for s in samples:
+        expected = 0.05 * (direct_logprobs(other_model, s.prompt, s.completion) - direct_logprobs(tiny_model, s.prompt, s.completion))
+        assert s.token_rewards == pytest.approx(expected.tolist(), abs=1e-4)
+        assert sum(s.step_rewards) == pytest.approx(float(expected.sum()), abs=1e-4)  # the steps partition q
+
+
+def test_step_ends_fall_on_the_last_token_of_each_step():
+    offsets = [(i, i + 1) for i in range(len(SOLUTION))]  # one token per character
+    ends = step_ends(SOLUTION, offsets, "\n\n")
+    assert [SOLUTION[: e + 1] for e in ends] == ["3 + 4 = 7\n\n", "3 + 4 = 7\n\n7 - 2 = 5\n\n", SOLUTION]
+    text = "\n\nonly one step\n\n  "  # empty steps merge into their neighbours: one step, to the last token
+    assert step_ends(text, [(i, i + 1) for i in range(len(text))], "\n\n") == [len(text) - 1]
+    assert step_ends("a\n\nb", [(0, 1), (1, 3), (3, 4)], "\n\n") == [1, 2]  # a token holding the delimiter ends its step
+    assert step_ends("", [], "\n\n") == []
+
+
+def test_step_rewards_are_differences_of_q_at_step_ends():
+    rewards = [1.0, -2.0, 0.5, 3.0, -1.0]
+    assert step_rewards(rewards, [1, 3, 4]) == pytest.approx([-1.0, 3.5, -1.0])
+    assert step_rewards(rewards, [1, 9]) == pytest.approx([-1.0, 2.5])  # an end past the scored tokens is clipped
+    assert step_rewards([], [0]) == []
+
+
+@pytest.mark.parametrize("how, expected", [("min", -1.0), ("sum", 1.5), ("last", -1.0), ("mean", 0.5)])
+def test_aggregations(how, expected):
+    assert aggregate([-1.0, 3.5, -1.0], how) == pytest.approx(expected)
+    assert aggregate([], how) is None
+
+
+def test_a_prm_equal_to_its_reference_gives_zero_rewards(tiny_model):
+    scorer = ImplicitPRMScorer(base_model=tiny_model)  # both default to the base model: log-ratio 0
+    assert scorer.score([sample(SOLUTION)]) == [pytest.approx(0.0, abs=1e-6)]
+
+
+def test_one_update_step_lowers_the_bce_loss_on_its_batch(tiny_model, tmp_path):
+    examples = [(PROMPT, SOLUTION, True), (PROMPT, "3 + 4 = 8\n\n8 - 2 = 6\n\n#### 6", False),
+                (PROMPT, "#### 5", True), (PROMPT, "no idea", False)]
+    train_implicit_prm(tiny_model, tiny_model, examples, tmp_path / "prm", beta=0.05, steps=1, lr=1e-2,
+                       batch_size=4, balance="none")
+
+    def loss(path):
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        rows = [(tokenizer(p)["input_ids"], tokenizer(c, add_special_tokens=False)["input_ids"]) for p, c, _ in examples]
+        ref = torch.stack([direct_logprobs(tiny_model, p, c).sum() for p, c, _ in examples]).float()
+        with torch.no_grad():
+            return bce_loss(model, rows, ref, torch.tensor([1.0, 0.0, 1.0, 0.0]), 0.05, tokenizer.pad_token_id).item()
+
+    before, after = loss(tiny_model), loss(str(tmp_path / "prm"))
+    assert before == pytest.approx(0.6931, abs=1e-3)  # phi = ref: every logit is 0
+    assert after < before
+
+
+def test_the_updated_checkpoint_scores_the_next_iteration(tiny_model, tmp_path):
+    scorer = ImplicitPRMScorer(base_model=tiny_model, update_settings={"steps": 2, "lr": 1e-2, "batch_size": 2})
+    labelled = [sample(SOLUTION, True), sample("#### 9", False)]
+    before = scorer.score(labelled)
+    stats = scorer.update(labelled, tmp_path / "iter_1" / "scorer")
+    assert scorer.current == str(tmp_path / "iter_1" / "scorer") and stats["examples"] == 2
+    after = scorer.score(labelled)
+    assert before == [pytest.approx(0.0, abs=1e-6)] * 2 and after[0] > after[1]  # it learned the labels' direction
+
+
+def test_settings_are_checked():
+    with pytest.raises(UserError, match="beta"):
+        ImplicitPRMScorer(beta=0)
+    with pytest.raises(UserError, match="aggregation"):
+        ImplicitPRMScorer(aggregation="max")
+    with pytest.raises(UserError, match="scorer.model"):
+        ImplicitPRMScorer().current
