@@ -51,3 +51,12 @@ def test_missing_input_is_one_line(tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=score", f"hydra.run.dir={tmp_path}"],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "mode=score needs input=IN.jsonl and output=OUT.jsonl" in result.stdout + result.stderr
+
+
+def test_implicit_prm_scores_with_step_rewards(tmp_path, tiny_model):
+    lines = [json.dumps({"prompt": "Compute 3 + 4.\n", "completion": "3 + 4 = 7\n\n#### 7"})]
+    result, rows = score_file(tmp_path, lines, "scorer=implicit_prm", f"scorer.ref_model={tiny_model}",
+                              "scorer.aggregation=sum", "scorer.keep_step_rewards=true")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(rows[0]["step_rewards"]) == 2 and rows[0]["score"] == pytest.approx(sum(rows[0]["step_rewards"]))
+    assert rows[0]["score"] != 0.0  # pi_phi (the committed base model) differs from pi_ref (a random tiny model)

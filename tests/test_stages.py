@@ -81,3 +81,18 @@ def test_a_scorer_update_is_saved_used_next_and_adopted_on_resume(tmp_path, tiny
     grow(tmp_path / "samples_2", ScriptedSampler(["#### 0", "#### 1"]), n=2, scorer=resumed)
     scores = [s.scores["implicit_prm"] for s in stages.load_samples(tmp_path / "samples_2")]
     assert scores[0] != 0.0 and scores[0] > scores[1]  # the next iteration is scored by the updated PRM
+
+
+def test_endogenous_reward_ranks_the_verified_samples_in_improve(tmp_path, tiny_model):
+    from rest.filters import TopKPerProblem
+    from rest.scorers.endogenous import EndogenousScorer
+
+    texts = ["#### 0", "0 - 0 = 0, so the answer is 0.\n#### 0", "#### 1"]
+    keep = Chain([KeepCorrect(), TopKPerProblem("endogenous", 1)])
+    stages.grow_and_improve(tmp_path / "samples", 1, tiny_model, ZeroTask(), ScriptedSampler(texts),
+                            SamplingSettings(n=3), EndogenousScorer(), keep, VERIFIER)
+    samples = stages.load_samples(tmp_path / "samples")
+    assert [s.correct for s in samples[:3]] == [True, True, False]
+    scores = [s.scores["endogenous"] for s in samples[:3]]
+    best = max(range(2), key=lambda i: scores[i])
+    assert [s.kept for s in samples[:3]] == [i == best for i in range(3)]  # one per problem: the best correct one

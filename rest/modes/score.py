@@ -60,6 +60,8 @@ def _score_chunk(scorer, rows: list[Row], policy: str | None) -> None:
         row.data["score"] = score
         if sample.token_rewards is not None:
             row.data["token_rewards"] = sample.token_rewards
+        if sample.step_rewards is not None:
+            row.data["step_rewards"] = sample.step_rewards
         if sample.verdict is not None:
             row.data.update(extracted=sample.extracted, correct=sample.correct, status=sample.verdict)
 
