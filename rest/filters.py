@@ -3,6 +3,7 @@ chained in the order the config lists them (`conf/filter/*.yaml`)."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 
@@ -20,13 +21,17 @@ class KeepCorrect:
 
 
 class DropDuplicates:
-    """Drop a sample whose completion repeats an earlier one for the same problem."""
+    """Drop a sample whose completion repeats an earlier one of the same problem: exactly, or with
+    `normalized=true` after collapsing whitespace and number formatting (1,000 = 1000, 3.50 = 3.5)."""
+
+    def __init__(self, normalized: bool = False):
+        self.normalized = normalized
 
     def __call__(self, samples: list[Sample]) -> list[Sample]:
         seen: set[tuple[str, str]] = set()
         kept = []
         for s in samples:
-            key = (s.problem_id, s.completion)
+            key = (s.problem_id, _canonical(s.completion) if self.normalized else s.completion)
             if key not in seen:
                 seen.add(key)
                 kept.append(s)
@@ -52,15 +57,28 @@ class CapPerProblem:
 
 
 class Threshold:
-    """Keep samples whose `score` (a scorer's name) is at least `min` (None: keep all); unscored ones are dropped."""
+    """Keep samples whose `score` is at least `min` (None: keep all); unscored samples are dropped.
+    `score` is `reward` (the Improve score normalised to [0, 1], see rest/rewards.py) or a scorer's name.
+    With `per_problem_quantile=true`, `min` is a quantile: keep each problem's samples at or above its own
+    `min`-quantile score."""
 
-    def __init__(self, score: str, min: float | None):
-        self.score, self.min = score, min
+    def __init__(self, min: float | None, score: str = "reward", per_problem_quantile: bool = False):
+        if min is not None and (score == "reward" or per_problem_quantile) and not 0.0 <= min <= 1.0:
+            raise UserError(f"filter.threshold must be in [0, 1] (scores are normalised), got {min}")
+        self.min, self.score, self.per_problem_quantile = min, score, per_problem_quantile
 
     def __call__(self, samples: list[Sample]) -> list[Sample]:
         if self.min is None:
             return samples
-        return [s for s in samples if _score(s, self.score) is not None and _score(s, self.score) >= self.min]
+        floor = self._quantiles(samples) if self.per_problem_quantile else {}
+        return [s for s in samples if (v := _score(s, self.score)) is not None and v >= floor.get(s.problem_id, self.min)]
+
+    def _quantiles(self, samples: list[Sample]) -> dict[str, float]:
+        values: dict[str, list[float]] = {}
+        for s in samples:
+            if (v := _score(s, self.score)) is not None:
+                values.setdefault(s.problem_id, []).append(v)
+        return {p: _quantile(sorted(v), self.min) for p, v in values.items()}
 
 
 class TopKPerProblem:
@@ -83,10 +101,72 @@ class TopKPerProblem:
         return [s for i, s in enumerate(samples) if i in keep]
 
 
+class DropUnanimous:
+    """Drop problems whose scored samples are all correct or all wrong (nothing to contrast)."""
+
+    def __call__(self, samples: list[Sample]) -> list[Sample]:
+        return AccuracyBand(0.0, 1.0, inclusive=False)(samples)
+
+
+class AccuracyBand:
+    """Keep problems whose fraction of correct samples lies in [low, high] (PRIME keeps 0.2-0.8);
+    `inclusive=false` makes it (low, high)."""
+
+    def __init__(self, low: float, high: float, inclusive: bool = True):
+        if not 0.0 <= low <= high <= 1.0:
+            raise UserError(f"filter: accuracy band needs 0 <= low <= high <= 1, got [{low}, {high}]")
+        self.low, self.high, self.inclusive = low, high, inclusive
+
+    def __call__(self, samples: list[Sample]) -> list[Sample]:
+        totals: Counter[str] = Counter(s.problem_id for s in samples)
+        correct: Counter[str] = Counter(s.problem_id for s in samples if s.correct)
+        def inside(p: str) -> bool:
+            accuracy = correct[p] / totals[p]
+            if self.inclusive:
+                return self.low <= accuracy <= self.high
+            return self.low < accuracy < self.high
+        return [s for s in samples if inside(s.problem_id)]
+
+
+class LengthBounds:
+    """Keep samples of `min_tokens` to `max_tokens` completion tokens (None: no bound)."""
+
+    def __init__(self, min_tokens: int = 0, max_tokens: int | None = None):
+        self.min_tokens, self.max_tokens = min_tokens, max_tokens
+
+    def __call__(self, samples: list[Sample]) -> list[Sample]:
+        return [s for s in samples if s.num_tokens >= self.min_tokens
+                and (self.max_tokens is None or s.num_tokens <= self.max_tokens)]
+
+
+class DropTruncated:
+    """Drop samples that hit the token limit (`finish_reason == "length"`): their answer may be cut off."""
+
+    def __call__(self, samples: list[Sample]) -> list[Sample]:
+        return [s for s in samples if s.finish_reason != "length"]
+
+
 def _score(sample: Sample, name: str) -> float | None:
+    if name == "reward":
+        return sample.reward
     if name not in sample.scores:
         raise UserError(f"filter: no sample has a {name!r} score; the scorer(s) of this run give {sorted(sample.scores)}")
     return sample.scores[name]
+
+
+def _quantile(sorted_values: list[float], q: float) -> float:
+    """The q-quantile by linear interpolation between closest ranks."""
+    position = q * (len(sorted_values) - 1)
+    low = int(position)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+
+
+def _canonical(text: str) -> str:
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
+    text = re.sub(r"(\d+\.\d*?)0+\b", r"\1", text)
+    text = re.sub(r"(\d+)\.(?!\d)", r"\1", text)
+    return re.sub(r"\s+", " ", text).strip()
 
 
 class Chain:

@@ -34,6 +34,7 @@ class Sample:
     verdict: str | None = None  # the verifier's status: ok / no_answer / timeout / parse_error / error
     kept: bool = False
     scores: dict[str, float | None] = field(default_factory=dict)
+    reward: float | None = None  # the Improve score normalised to [0, 1] (rest/rewards.py): what thresholds see
     token_rewards: list[float] | None = None  # per-token rewards, when a scorer is asked to keep them
     step_rewards: list[float] | None = None  # per-step rewards (implicit PRM), when asked to keep them
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from rest.artifacts import atomic_dir, read_json, write_json, write_jsonl
 from rest.evaluate import EvalSettings, evaluate
 from rest.records import Sample
+from rest.rewards import normalize
 from rest.scorers.exact_answer import label
 from rest.sampler import SamplingSettings, sample_seed
 
@@ -58,8 +59,8 @@ def improve(samples: list[Sample], scorer, keep, verifier, policy: str | None = 
         scorer.close()  # a judge model's memory is freed before training
     log.info("Improve: %d samples judged by the verifier in %.1fs, scored by %s in %.1fs", len(samples),
              judged - start, scorer.name, time.perf_counter() - judged)
-    for sample, value in zip(samples, scores):
-        sample.scores[scorer.name] = value
+    for sample, value, reward in zip(samples, scores, normalize(scores, bounded=getattr(scorer, "bounded", False))):
+        sample.scores[scorer.name], sample.reward = value, reward
     unscorable = sum(v is None for v in scores)
     if unscorable:
         log.warning("%d of %d samples could not be scored by %s", unscorable, len(samples), scorer.name)

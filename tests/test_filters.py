@@ -1,7 +1,8 @@
 import pytest
 
 from rest.errors import UserError
-from rest.filters import CapPerProblem, Chain, DropDuplicates, KeepCorrect, Threshold, TopKPerProblem
+from rest.filters import (AccuracyBand, CapPerProblem, Chain, DropDuplicates, DropTruncated, DropUnanimous, KeepCorrect,
+                          LengthBounds, Threshold, TopKPerProblem)
 from rest.records import Sample
 
 
@@ -50,8 +51,8 @@ def scored(problem_id: str, index: int, value) -> Sample:
 
 def test_threshold_keeps_scores_at_or_above_the_minimum_and_drops_unscored():
     samples = [scored("a", 0, -1.0), scored("a", 1, 0.5), scored("a", 2, None), scored("b", 0, 2.0)]
-    assert keys(Threshold("endogenous", 0.5)(samples)) == [("a", 1), ("b", 0)]
-    assert keys(Threshold("endogenous", None)(samples)) == keys(samples)
+    assert keys(Threshold(0.5, score="endogenous")(samples)) == [("a", 1), ("b", 0)]
+    assert keys(Threshold(None, score="endogenous")(samples)) == keys(samples)
 
 
 def test_top_k_keeps_the_best_per_problem_in_input_order():
@@ -64,3 +65,48 @@ def test_top_k_keeps_the_best_per_problem_in_input_order():
 def test_a_filter_on_a_score_no_scorer_gave_is_a_user_error():
     with pytest.raises(UserError, match="no sample has a 'prm' score"):
         TopKPerProblem("prm", 1)([scored("a", 0, 1.0)])
+
+
+def rewarded(problem_id: str, index: int, reward, correct=True, completion="x", tokens=1, finish="stop") -> Sample:
+    s = sample(problem_id, index, completion=completion, correct=correct)
+    s.reward, s.num_tokens, s.finish_reason = reward, tokens, finish
+    return s
+
+
+def test_threshold_on_the_normalised_reward_and_its_range():
+    samples = [rewarded("a", 0, 0.2), rewarded("a", 1, 0.7), rewarded("a", 2, None), rewarded("b", 0, 0.9)]
+    assert keys(Threshold(0.7)(samples)) == [("a", 1), ("b", 0)]
+    assert keys(Threshold(0.0)(samples)) == [("a", 0), ("a", 1), ("b", 0)]
+    for bad in (-0.1, 1.5):
+        with pytest.raises(UserError, match=r"filter.threshold must be in \[0, 1\]"):
+            Threshold(bad)
+
+
+def test_threshold_as_a_per_problem_quantile():
+    samples = [rewarded("a", i, r) for i, r in enumerate([0.1, 0.2, 0.3, 0.4, 0.5])] + [rewarded("b", 0, 0.05)]
+    assert keys(Threshold(0.5, per_problem_quantile=True)(samples)) == [("a", 2), ("a", 3), ("a", 4), ("b", 0)]
+    assert keys(Threshold(1.0, per_problem_quantile=True)(samples)) == [("a", 4), ("b", 0)]
+
+
+def test_normalised_dedup_ignores_whitespace_and_number_formatting():
+    samples = [rewarded("a", 0, 1, completion="1,000 + 2.50 = 1002.5"), rewarded("a", 1, 1, completion="1000 +  2.5 = 1002.50"),
+               rewarded("a", 2, 1, completion="1000 + 2.5 = 1003"), rewarded("b", 0, 1, completion="1000 + 2.5 = 1002.5")]
+    assert keys(DropDuplicates(normalized=True)(samples)) == [("a", 0), ("a", 2), ("b", 0)]
+    assert keys(DropDuplicates()(samples)) == keys(samples)
+
+
+def test_group_filters_drop_unanimous_problems_and_keep_an_accuracy_band():
+    samples = ([rewarded("all", i, 1, correct=True) for i in range(4)] + [rewarded("none", i, 0, correct=False) for i in range(4)]
+               + [rewarded("half", i, 1, correct=i < 2) for i in range(4)] + [rewarded("one", i, 1, correct=i < 1) for i in range(4)])
+    assert {s.problem_id for s in DropUnanimous()(samples)} == {"half", "one"}
+    assert {s.problem_id for s in AccuracyBand(0.3, 0.8)(samples)} == {"half"}
+    assert {s.problem_id for s in AccuracyBand(0.25, 1.0)(samples)} == {"all", "half", "one"}
+    with pytest.raises(UserError, match="accuracy band"):
+        AccuracyBand(0.8, 0.2)
+
+
+def test_length_bounds_and_truncation():
+    samples = [rewarded("a", 0, 1, tokens=3), rewarded("a", 1, 1, tokens=10), rewarded("a", 2, 1, tokens=50, finish="length")]
+    assert keys(LengthBounds(min_tokens=5)(samples)) == [("a", 1), ("a", 2)]
+    assert keys(LengthBounds(max_tokens=10)(samples)) == [("a", 0), ("a", 1)]
+    assert keys(DropTruncated()(samples)) == [("a", 0), ("a", 1)]

@@ -7,6 +7,7 @@ from rest.records import Sample
 
 class Scorer(Protocol):
     name: str
+    bounded: bool  # scores already in [0, 1]; otherwise thresholds see their percentile rank (rest/rewards.py)
 
     def score(self, samples: list[Sample], policy: str | None = None) -> list[float | None]:
         """One score per sample; `policy` is the model being improved (the default judge of model-based scorers)."""

@@ -36,6 +36,7 @@ class EndogenousScorer:
     """Scores samples under a judge model (`model`, default: the policy being improved)."""
 
     name = "endogenous"
+    bounded = False  # unbounded: thresholds see its percentile rank within the Improve step
 
     def __init__(self, model: str | None = None, alpha: float = 1.0, instruction: str | None = None,
                  reduction: str = "sum", keep_token_rewards: bool = False, batch_tokens: int = 8192,

@@ -15,6 +15,7 @@ class ExactAnswerScorer:
     """Fills `extracted`, `correct` and `verdict` on each sample and returns its score."""
 
     name = "exact_answer"
+    bounded = True  # scores are already 0 / 1: thresholds read them as they are
 
     def __init__(self, verifier: Verifier):
         self.verifier = verifier

@@ -63,6 +63,7 @@ def aggregate(rewards: list[float], how: str) -> float | None:
 
 class ImplicitPRMScorer:
     name = "implicit_prm"
+    bounded = False  # unbounded: thresholds see its percentile rank within the Improve step
 
     def __init__(self, model: str | None = None, ref_model: str | None = None, base_model: str | None = None,
                  beta: float = 0.05, step_delimiter: str = "\n\n", aggregation: str = "min",
