@@ -4,24 +4,73 @@ option ends in one clear line (Hydra's own report spans several lines)."""
 from __future__ import annotations
 
 import re
+from itertools import product
+from math import prod
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
+from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
+
+from rest.errors import UserError
+
+
+MAX_COMBINATIONS = 256  # a larger sweep is checked one swept value at a time
 
 
 def config_error(config_dir: str | Path, args: list[str]) -> str | None:
-    """One line describing what is wrong with `args`, or None when they compose (or cannot be checked here:
-    flags such as -m/--cfg, whose handling is Hydra's)."""
-    if any(arg.startswith("-") for arg in args):
+    """One line describing what is wrong with `args`, or None when they compose and make sense. A sweep
+    (-m) is checked for every combination of its values, before its first job starts. Other flags
+    (--cfg, --help, ...) are Hydra's to handle."""
+    flags = {arg for arg in args if arg.startswith("-")}
+    if flags - {"-m", "--multirun"}:
         return None
+    overrides = [arg for arg in args if not arg.startswith("-")]
     try:
         with initialize_config_dir(str(Path(config_dir).resolve()), version_base="1.3"):
-            compose("config", overrides=args, return_hydra_config=True)
+            for combination in _combinations(overrides) if flags else [overrides]:
+                problem = semantic_error(compose("config", overrides=combination, return_hydra_config=True))
+                if problem:
+                    return problem if not flags else f"{problem} (in the sweep {' '.join(combination)})"
     except (HydraException, OmegaConfBaseException) as err:
         return _one_line(err)
     return None
+
+
+def semantic_error(cfg) -> str | None:
+    """What is wrong with a composed config's values, before any work (thresholds, the ReST schedule)."""
+    from rest.schedule import schedule
+
+    if cfg.algorithm.get("name") == "rest" and "threshold" not in cfg.filter:
+        return "algorithm=rest needs a filter with a `threshold` (filter=rest)"
+    if not 0.0 <= cfg.algorithm.get("seed_mix", 0.0) < 1.0:
+        return f"algorithm.seed_mix (lambda) must be in [0, 1), got {cfg.algorithm.seed_mix}"
+    try:
+        schedule(OmegaConf.to_container(cfg.algorithm, resolve=True), cfg.filter.get("threshold"))
+    except UserError as err:
+        return str(err)
+    return None
+
+
+def _combinations(overrides: list[str]) -> list[list[str]]:
+    """Every combination of a sweep's values (Hydra's own override grammar), or, past MAX_COMBINATIONS,
+    each swept value with the others at their first value."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import OverrideType
+
+    choices = []
+    for override in OverridesParser.create().parse_overrides(overrides):
+        if override.is_sweep_override():
+            prefix = {OverrideType.ADD: "+", OverrideType.FORCE_ADD: "++"}.get(override.type, "")
+            key = prefix + override.get_key_element()
+            choices.append([f"{key}={value}" for value in override.sweep_string_iterator()])
+        else:
+            choices.append([override.input_line])
+    if prod(len(c) for c in choices) <= MAX_COMBINATIONS:
+        return [list(combination) for combination in product(*choices)]
+    firsts = [c[0] for c in choices]
+    return [firsts[:i] + [value] + firsts[i + 1 :] for i, c in enumerate(choices) for value in c]
 
 
 def _one_line(err: BaseException) -> str:

@@ -14,10 +14,13 @@ Filter = Callable[[list[Sample]], list[Sample]]
 
 
 class KeepCorrect:
-    """Keep samples the verifier judged correct (ReST-EM's binary reward)."""
+    """Keep samples the verifier judged correct (ReST-EM's binary reward); `enabled=false` keeps all."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
 
     def __call__(self, samples: list[Sample]) -> list[Sample]:
-        return [s for s in samples if s.correct]
+        return [s for s in samples if s.correct] if self.enabled else samples
 
 
 class DropDuplicates:

