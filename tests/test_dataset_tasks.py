@@ -103,3 +103,18 @@ def test_math_task_runs_in_the_loop_end_to_end(tmp_path, tiny_model):
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in rows] == [0, 1] and rows[1]["grown"] == 2 * len(MATH_ROWS)
     assert rows[1]["eval_problems"] == len(MATH_ROWS)
+
+
+def test_few_shot_prefix_and_the_tokenizers_chat_template(tmp_path):
+    from rest.base_model import byte_level_tokenizer
+
+    tokenizer = byte_level_tokenizer()
+    tokenizer.chat_template = "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{% endfor %}<|assistant|>"
+    tokenizer.save_pretrained(tmp_path / "tok")
+    data = write_jsonl(tmp_path / "gsm8k.jsonl", GSM8K_ROWS)
+    task = task_from_preset("gsm8k", data, "task.few_shot='Q: 1+1? A: 2.\n'", "task.chat_template=true",
+                            f"task.tokenizer={tmp_path / 'tok'}")
+    prompt = task.prompt(task.problems("test")[0])
+    assert prompt.startswith("<|user|>Q: 1+1? A: 2.\nQuestion: Tom has 3 apples") and prompt.endswith("<|assistant|>")
+    plain = task_from_preset("gsm8k", data, "task.few_shot='Q: 1+1? A: 2.\n'")
+    assert plain.prompt(plain.problems("test")[0]).startswith("Q: 1+1? A: 2.\nQuestion: Tom")

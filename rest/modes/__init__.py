@@ -13,6 +13,8 @@ MODES = {
     "loop": "rest.loop:run",  # ReST-EM: Grow, Improve, Train, Evaluate (the default)
     "score": "rest.modes.score:run",  # score an existing JSONL of (prompt, completion) rows
     "rm_eval": "rest.modes.rm_eval:run",  # how well scorers rank samples (pairs, best-of-N)
+    "generate": "rest.modes.generate:run",  # Grow + score a split into a dataset, resumable and shardable
+    "merge": "rest.modes.merge:run",  # join mode=generate shard outputs into one dataset
 }
 
 

@@ -7,9 +7,13 @@ from the solution field. A row without an answer is a UserError naming the split
 
 from __future__ import annotations
 
+import logging
+
 from rest.answers import extract_answer
 from rest.errors import UserError
 from rest.records import Problem
+
+log = logging.getLogger(__name__)
 
 
 class DatasetTask:
@@ -22,6 +26,9 @@ class DatasetTask:
         name: str | None = None,
         data_files: dict[str, str] | None = None,
         limits: dict[str, int] | None = None,
+        few_shot: str = "",
+        chat_template: bool = False,
+        tokenizer: str | None = None,
     ):
         if not fields.get("question"):
             raise UserError("task.fields.question: name the dataset field that holds the question")
@@ -31,7 +38,8 @@ class DatasetTask:
         self.data_files = dict(data_files) if data_files else None  # a plain dict: `datasets` rejects DictConfig
         self.splits, self.fields = dict(splits), dict(fields)
         self.limits = dict(limits or {})
-        self.prompt_template = prompt_template
+        self.prompt_template, self.few_shot = prompt_template, few_shot
+        self._chat = _chat_formatter(tokenizer) if chat_template else None
         self._cache: dict[str, list[Problem]] = {}
 
     def problems(self, split: str) -> list[Problem]:
@@ -42,7 +50,9 @@ class DatasetTask:
         return self._cache[split]
 
     def prompt(self, problem: Problem) -> str:
-        return self.prompt_template.format(question=problem.question)
+        """few_shot + prompt_template; with `chat_template`, that text as the user turn of the tokenizer's template."""
+        text = self.few_shot + self.prompt_template.format(question=problem.question)
+        return self._chat(text) if self._chat else text
 
     def _load(self, split: str) -> list[Problem]:
         import datasets
@@ -70,3 +80,17 @@ class DatasetTask:
             raise UserError(f"task: {self.path} split {split!r} row {index} has no answer")
         problem_id = str(row[f["id"]]) if f.get("id") else f"{split}-{index}"
         return Problem(id=problem_id, question=row[f["question"]], answer=str(answer).strip(), solution=solution)
+
+
+def _chat_formatter(tokenizer_name: str | None):
+    """The tokenizer's chat template as a function of the user text; identity when it has none."""
+    if not tokenizer_name:
+        raise UserError("task.chat_template=true needs task.tokenizer (or model.path) to read the template from")
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_name)
+    if not tokenizer.chat_template:
+        log.warning("task: %s has no chat template; prompts are used as they are", tokenizer_name)
+        return None
+    return lambda text: tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
+                                                      add_generation_prompt=True)

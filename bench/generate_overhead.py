@@ -1,0 +1,94 @@
+"""Rows/s of `mode=generate` vs calling vLLM directly on the same prompts with the same settings, same run.
+
+    .venv/bin/python bench/generate_overhead.py                 # the default task's pool split (2,000 x 8 rows)
+    .venv/bin/python bench/generate_overhead.py --problems 500 --overrides sampler.grow.n=4
+
+Both sides are timed end to end, engine start included: mode=generate (chunks, the verifier, the scorers in
+`generate.scorers`, atomic chunk files, the dataset/Parquet/JSONL export) from a fresh run directory, then
+`vllm.LLM(...)` + `LLM.generate` with the same per-problem seeds and SamplingParams. mode=generate runs first,
+so any warm-up (page cache, compiled kernels) favours the raw call. Writes the figures to --out as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import logging
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from rest.models import resolve_base_model
+from rest.modes.generate import run as generate
+from rest.sampler import sample_seed
+
+ROOT = Path(__file__).resolve().parents[1]
+log = logging.getLogger("bench")
+
+
+def raw_vllm(cfg, model: str, prompts: list[str], seeds: list[int]) -> tuple[int, float]:
+    from vllm import LLM, SamplingParams
+
+    engine = OmegaConf.to_container(cfg.sampler.engine, resolve=True)
+    engine.pop("_target_")
+    grow = cfg.sampler.grow
+    start = time.perf_counter()
+    llm = LLM(model=model, **engine)
+    params = [SamplingParams(n=grow.n, temperature=grow.temperature, top_p=grow.top_p, top_k=grow.top_k,
+                             max_tokens=grow.max_tokens, stop=list(grow.stop) or None, logprobs=0, seed=s) for s in seeds]
+    outputs = llm.generate(prompts, params, use_tqdm=False)
+    rows = sum(len(o.outputs) for o in outputs)
+    seconds = time.perf_counter() - start
+    llm.llm_engine.engine_core.shutdown()
+    del llm
+    gc.collect()
+    return rows, seconds
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--problems", type=int, default=None, help="first N problems of the split (default: all)")
+    ap.add_argument("--overrides", nargs="*", default=[])
+    ap.add_argument("--out", type=Path, default=Path("bench/results/generate_overhead.json"))
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    overrides = ["mode=generate", *args.overrides] + ([f"+task.limits.pool={args.problems}"] if args.problems else [])
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
+        cfg = compose("config", overrides=overrides)
+    task = instantiate(cfg.task)
+    problems = task.problems(cfg.generate.split)
+    model = cfg.generate.policy or resolve_base_model(cfg.model, task)
+
+    run_dir = Path(tempfile.mkdtemp(prefix="bench-generate-"))
+    start = time.perf_counter()
+    generate(cfg, run_dir)
+    framework_s = time.perf_counter() - start
+    framework_rows = sum(1 for _ in (run_dir / "dataset.jsonl").open())
+    shutil.rmtree(run_dir)
+
+    prompts = [task.prompt(p) for p in problems]
+    seeds = [sample_seed(cfg.sampler.grow.seed, "generate", p.id) for p in problems]
+    raw_rows, raw_s = raw_vllm(cfg, model, prompts, seeds)
+
+    result = {"problems": len(problems), "n": cfg.sampler.grow.n, "chunk_size": cfg.generate.chunk_size,
+              "scorers": list(cfg.generate.scorers), "framework_rows": framework_rows, "framework_s": framework_s,
+              "raw_rows": raw_rows, "raw_s": raw_s, "framework_rows_per_s": framework_rows / framework_s,
+              "raw_rows_per_s": raw_rows / raw_s, "ratio": (framework_rows / framework_s) / (raw_rows / raw_s)}
+    print(f"\n{len(problems)} problems x {cfg.sampler.grow.n} samples, chunk_size {cfg.generate.chunk_size}, "
+          f"engine start included on both sides\n")
+    print("| method | rows | seconds | rows/s |\n|---|---|---|---|")
+    print(f"| python run.py mode=generate | {framework_rows} | {framework_s:.1f} | {result['framework_rows_per_s']:.0f} |")
+    print(f"| vllm.LLM + generate | {raw_rows} | {raw_s:.1f} | {result['raw_rows_per_s']:.0f} |")
+    print(f"\nratio (framework / raw vLLM): {result['ratio']:.3f}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

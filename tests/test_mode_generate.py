@@ -1,0 +1,75 @@
+"""mode=generate: a SIGKILLed run resumes to the same dataset; two shards merged equal the unsharded run."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ["+task.limits.pool=40", "generate.chunk_size=2", "sampler.grow.n=3", "sampler.grow.max_tokens=24"]
+
+
+def command(run_dir: Path, *overrides: str) -> list[str]:
+    return [sys.executable, str(ROOT / "run.py"), "mode=generate", f"hydra.run.dir={run_dir}", *SMALL, *overrides]
+
+
+def generate(run_dir: Path, *overrides: str) -> list[dict]:
+    result = subprocess.run(command(run_dir, *overrides), cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return [json.loads(line) for line in (run_dir / "dataset.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> list[dict]:
+    return generate(tmp_path_factory.mktemp("generate") / "full")
+
+
+def test_the_dataset_has_every_problem_and_sample_once_with_scores(uninterrupted, tmp_path):
+    keys = [(r["problem_index"], r["sample_index"]) for r in uninterrupted]
+    assert keys == [(p, s) for p in range(40) for s in range(3)]
+    row = uninterrupted[0]
+    for column in ("problem_id", "prompt", "completion", "num_tokens", "finish_reason", "cumulative_logprob",
+                   "extracted", "correct", "verdict", "score_exact_answer", "model", "sampling"):
+        assert column in row
+    assert json.loads(row["sampling"])["n"] == 3
+
+
+def test_a_run_killed_part_way_resumes_to_the_same_dataset(uninterrupted, tmp_path):
+    run_dir = tmp_path / "killed"
+    process = subprocess.Popen(command(run_dir), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.time() + 300
+    while not (run_dir / "chunks" / "00000.grown.jsonl").exists():
+        assert process.poll() is None and time.time() < deadline, "the run ended before its first chunk"
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (run_dir / "dataset.jsonl").exists()  # killed part-way
+    assert generate(run_dir) == uninterrupted
+
+
+def test_two_shards_merged_equal_the_unsharded_run(uninterrupted, tmp_path):
+    shards = [tmp_path / "shard0", tmp_path / "shard1"]
+    for index, shard in enumerate(shards):
+        rows = generate(shard, f"generate.shard.index={index}", "generate.shard.count=2")
+        assert {r["problem_index"] % 2 for r in rows} == {index}
+    merged = tmp_path / "merged"
+    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=merge", f"merge.shards=[{shards[0]},{shards[1]}]",
+                             f"hydra.run.dir={merged}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [json.loads(line) for line in (merged / "dataset.jsonl").read_text().splitlines()] == uninterrupted
+
+
+def test_a_missing_field_fails_before_sampling(tmp_path):
+    data = tmp_path / "data.jsonl"
+    data.write_text(json.dumps({"question": "1+1?", "solution": "#### 2"}) + "\n")
+    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=generate", "task=gsm8k", "task.path=json",
+                             "task.name=null", f"task.data_files={{train: {data}, test: {data}}}",
+                             f"hydra.run.dir={tmp_path / 'run'}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    log = result.stdout + result.stderr
+    assert result.returncode == 2 and "has no field(s) ['answer']" in log and "starting vLLM engine" not in log
