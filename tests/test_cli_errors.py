@@ -50,3 +50,18 @@ def test_dataset_row_without_answer_is_one_line(tmp_path, tiny_model):
     errors = [line for line in error_lines(result) if "error" in line.lower()]
     assert result.returncode == 2
     assert len(errors) == 1 and "row 1 has no answer" in errors[0], errors
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-m", "algorithm=rest", "filter.threshold=0.3,1.2", "seed=0,1"], "threshold 1.2 is outside [0, 1]"),
+    (["algorithm=rest", "algorithm.thresholds=[]"], "algorithm.thresholds is empty"),
+    (["-m", "algorithm=rest", "algorithm.thresholds=[0.5,0.2]"], "must rise"),
+    (["algorithm=rest", "algorithm.seed_mix=1.0"], "seed_mix"),
+    (["algorithm=rest", "filter=rest_em"], "needs a filter with a `threshold`"),
+])
+def test_bad_sweep_values_stop_before_any_job(args, message, tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "run.py"), *args, f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    lines = error_lines(result)
+    assert result.returncode == 1 and len(lines) == 1 and message in lines[0], lines
+    assert not (tmp_path / "sweep").exists()  # no job started
