@@ -117,6 +117,7 @@ def _plot(rows: list[dict], swept: list[str], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for row in rows:
@@ -124,6 +125,7 @@ def _plot(rows: list[dict], swept: list[str], path: Path) -> None:
         label = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in row["setting"].items()) or "run"
         ax.errorbar(its, [row["pass@1"][i][0] for i in its], yerr=[row["pass@1"][i][1] for i in its],
                     marker="o", capsize=3, label=f"{label} (n={row['runs']})")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("iteration (0 = base model)")
     ax.set_ylabel("held-out pass@1")
     ax.grid(alpha=0.3)
