@@ -3,7 +3,7 @@
     .venv/bin/python bench/generate_overhead.py                 # the default task's pool split (2,000 x 8 rows)
     .venv/bin/python bench/generate_overhead.py --problems 500 --overrides sampler.grow.n=4
 
-Both sides are timed end to end, engine start included: mode=generate (chunks, the verifier, the scorers in
+Both sides are timed end to end, engine start and shutdown included, vLLM imported before: mode=generate (chunks, the verifier, the scorers in
 `generate.scorers`, atomic chunk files, the dataset/Parquet/JSONL export) from a fresh run directory, then
 `vllm.LLM(...)` + `LLM.generate` with the same per-problem seeds and SamplingParams. mode=generate runs first,
 so any warm-up (page cache, compiled kernels) favours the raw call. Writes the figures to --out as JSON.
@@ -44,11 +44,10 @@ def raw_vllm(cfg, model: str, prompts: list[str], seeds: list[int]) -> tuple[int
                              max_tokens=grow.max_tokens, stop=list(grow.stop) or None, logprobs=0, seed=s) for s in seeds]
     outputs = llm.generate(prompts, params, use_tqdm=False)
     rows = sum(len(o.outputs) for o in outputs)
-    seconds = time.perf_counter() - start
-    llm.llm_engine.engine_core.shutdown()
+    llm.llm_engine.engine_core.shutdown()  # mode=generate shuts its engine down too (to free the memory)
     del llm
     gc.collect()
-    return rows, seconds
+    return rows, time.perf_counter() - start
 
 
 def main() -> None:
@@ -64,6 +63,8 @@ def main() -> None:
     task = instantiate(cfg.task)
     problems = task.problems(cfg.generate.split)
     model = cfg.generate.policy or resolve_base_model(cfg.model, task)
+
+    import vllm  # noqa: F401  (imported before either clock starts: its import is not the framework's cost)
 
     run_dir = Path(tempfile.mkdtemp(prefix="bench-generate-"))
     start = time.perf_counter()
@@ -81,7 +82,7 @@ def main() -> None:
               "raw_rows": raw_rows, "raw_s": raw_s, "framework_rows_per_s": framework_rows / framework_s,
               "raw_rows_per_s": raw_rows / raw_s, "ratio": (framework_rows / framework_s) / (raw_rows / raw_s)}
     print(f"\n{len(problems)} problems x {cfg.sampler.grow.n} samples, chunk_size {cfg.generate.chunk_size}, "
-          f"engine start included on both sides\n")
+          f"engine start and shutdown included on both sides\n")
     print("| method | rows | seconds | rows/s |\n|---|---|---|---|")
     print(f"| python run.py mode=generate | {framework_rows} | {framework_s:.1f} | {result['framework_rows_per_s']:.0f} |")
     print(f"| vllm.LLM + generate | {raw_rows} | {raw_s:.1f} | {result['raw_rows_per_s']:.0f} |")
