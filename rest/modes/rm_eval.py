@@ -42,10 +42,10 @@ def run(cfg: DictConfig, run_dir: Path) -> int:
     try:
         scorers = {name: build_scorer(scorer_cfg, verifier, base) for name, scorer_cfg in settings.scorers.items()}
         if settings.pairs:
-            result = _pairs(settings.pairs, scorers, cfg)
+            result = _pairs(settings.pairs, scorers, settings.policy or base)
             table = _pairs_table(result)
         else:
-            result, samples = _best_of_n(cfg, scorers, verifier)
+            result, samples = _best_of_n(cfg, scorers, verifier, settings.policy or base)
             table = _best_of_n_table(result)
             write_jsonl(run_dir / "rm_eval_samples.jsonl", [s.to_row() for s in samples])
     finally:
@@ -56,13 +56,12 @@ def run(cfg: DictConfig, run_dir: Path) -> int:
     return 1 if result.get("bad_rows") else 0
 
 
-def _pairs(path: str, scorers: dict, cfg: DictConfig) -> dict:
+def _pairs(path: str, scorers: dict, policy: str) -> dict:
     rows = read_rows(path, {"prompt": (str,), "chosen": (str,), "rejected": (str,)}, non_empty=("chosen", "rejected"))
     bad = report_bad_rows(rows)
     good = [row.data for row in rows if not row.problem]
     if not good:
         raise UserError(f"rm_eval.pairs: {path} has no usable row")
-    policy = cfg.rm_eval.policy or resolve_base_model(cfg.model, instantiate(cfg.task))
     result = {"pairs": len(good), "bad_rows": bad, "scorers": {}}
     for name, scorer in scorers.items():
         both = _score(scorer, [(r["prompt"], r["chosen"]) for r in good] + [(r["prompt"], r["rejected"]) for r in good],
@@ -78,9 +77,8 @@ def _pairs(path: str, scorers: dict, cfg: DictConfig) -> dict:
     return result
 
 
-def _best_of_n(cfg: DictConfig, scorers: dict, verifier) -> tuple[dict, list[Sample]]:
+def _best_of_n(cfg: DictConfig, scorers: dict, verifier, policy: str) -> tuple[dict, list[Sample]]:
     settings = cfg.rm_eval
-    policy = settings.policy or resolve_base_model(cfg.model, instantiate(cfg.task))
     samples = _sample(cfg, policy)
     label(samples, verifier)
     groups_by = {}
