@@ -40,7 +40,7 @@ class RecordingTrainer:
     """Writes a stub checkpoint and records what each step trained on and from."""
 
     def __init__(self, **_):
-        self.log = []
+        pass
 
     def train(self, examples, init_from, out_dir):
         Path(out_dir).mkdir(parents=True)

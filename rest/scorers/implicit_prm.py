@@ -82,17 +82,16 @@ class ImplicitPRMScorer:
     @property
     def current(self) -> str:
         """pi_phi now: the last updated checkpoint, else `model`, else the base model."""
-        path = self.model or self.base_model
-        if path is None:
-            raise UserError("scorer.model: name the PRM's starting model (or run it in the loop, which passes the base model)")
-        return path
+        return self._or_base(self.model, "scorer.model: name the PRM's starting model (or run it in the loop)")
 
     @property
     def reference(self) -> str:
-        path = self.ref_model or self.base_model
-        if path is None:
-            raise UserError("scorer.ref_model: name the frozen reference model")
-        return path
+        return self._or_base(self.ref_model, "scorer.ref_model: name the frozen reference model")
+
+    def _or_base(self, path: str | None, missing: str) -> str:
+        if not (path or self.base_model):
+            raise UserError(missing)
+        return path or self.base_model
 
     def score(self, samples: list[Sample], policy: str | None = None) -> list[float | None]:
         scores = []
