@@ -4,9 +4,10 @@
     .venv/bin/python bench/generate_overhead.py --problems 500 --overrides sampler.grow.n=4
 
 Both sides are timed end to end, engine start and shutdown included, vLLM imported before: mode=generate (chunks, the verifier, the scorers in
-`generate.scorers`, atomic chunk files, the dataset/Parquet/JSONL export) from a fresh run directory, then
-`vllm.LLM(...)` + `LLM.generate` with the same per-problem seeds and SamplingParams. mode=generate runs first,
-so any warm-up (page cache, compiled kernels) favours the raw call. Writes the figures to --out as JSON.
+`generate.scorers`, atomic chunk files, the dataset/Parquet/JSONL export) from a fresh run directory, and
+`vllm.LLM(...)` + `LLM.generate` with the same per-problem seeds and SamplingParams. The first run of a
+process is slower (warm-up), so rounds alternate the order (framework, raw, raw, framework, ...) and the
+ratio is taken over all runs' rows and seconds; every run is printed. Writes the figures to --out as JSON.
 """
 
 from __future__ import annotations
@@ -50,9 +51,20 @@ def raw_vllm(cfg, model: str, prompts: list[str], seeds: list[int]) -> tuple[int
     return rows, time.perf_counter() - start
 
 
+def framework(cfg) -> tuple[int, float]:
+    run_dir = Path(tempfile.mkdtemp(prefix="bench-generate-"))
+    start = time.perf_counter()
+    generate(cfg, run_dir)
+    seconds = time.perf_counter() - start
+    rows = sum(1 for _ in (run_dir / "dataset.jsonl").open())
+    shutil.rmtree(run_dir)
+    return rows, seconds
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--problems", type=int, default=None, help="first N problems of the split (default: all)")
+    ap.add_argument("--rounds", type=int, default=2, help="rounds of (mode=generate, raw), order alternating: ABBA...")
     ap.add_argument("--overrides", nargs="*", default=[])
     ap.add_argument("--out", type=Path, default=Path("bench/results/generate_overhead.json"))
     args = ap.parse_args()
@@ -63,30 +75,31 @@ def main() -> None:
     task = instantiate(cfg.task)
     problems = task.problems(cfg.generate.split)
     model = cfg.generate.policy or resolve_base_model(cfg.model, task)
+    prompts = [task.prompt(p) for p in problems]
+    seeds = [sample_seed(cfg.sampler.grow.seed, "generate", p.id) for p in problems]
 
     from vllm import LLM, SamplingParams  # noqa: F401  (loaded before either clock starts, as raw_vllm loads them)
 
-    run_dir = Path(tempfile.mkdtemp(prefix="bench-generate-"))
-    start = time.perf_counter()
-    generate(cfg, run_dir)
-    framework_s = time.perf_counter() - start
-    framework_rows = sum(1 for _ in (run_dir / "dataset.jsonl").open())
-    shutil.rmtree(run_dir)
-
-    prompts = [task.prompt(p) for p in problems]
-    seeds = [sample_seed(cfg.sampler.grow.seed, "generate", p.id) for p in problems]
-    raw_rows, raw_s = raw_vllm(cfg, model, prompts, seeds)
-
+    methods = {"framework": lambda: framework(cfg), "raw": lambda: raw_vllm(cfg, model, prompts, seeds)}
+    order = [m for r in range(args.rounds) for m in (("framework", "raw") if r % 2 == 0 else ("raw", "framework"))]
+    runs = []
+    for method in order:
+        rows, seconds = methods[method]()
+        runs.append({"method": method, "rows": rows, "seconds": seconds})
+        log.info("%s: %d rows in %.1fs", method, rows, seconds)
+    total = {m: (sum(r["rows"] for r in runs if r["method"] == m), sum(r["seconds"] for r in runs if r["method"] == m))
+             for m in methods}
+    rate = {m: rows / seconds for m, (rows, seconds) in total.items()}
     result = {"problems": len(problems), "n": cfg.sampler.grow.n, "chunk_size": cfg.generate.chunk_size,
-              "scorers": list(cfg.generate.scorers), "framework_rows": framework_rows, "framework_s": framework_s,
-              "raw_rows": raw_rows, "raw_s": raw_s, "framework_rows_per_s": framework_rows / framework_s,
-              "raw_rows_per_s": raw_rows / raw_s, "ratio": (framework_rows / framework_s) / (raw_rows / raw_s)}
+              "scorers": list(cfg.generate.scorers), "runs": runs, "framework_rows_per_s": rate["framework"],
+              "raw_rows_per_s": rate["raw"], "ratio": rate["framework"] / rate["raw"]}
     print(f"\n{len(problems)} problems x {cfg.sampler.grow.n} samples, chunk_size {cfg.generate.chunk_size}, "
-          f"engine start and shutdown included on both sides\n")
+          f"engine start and shutdown included on both sides, runs in this order\n")
     print("| method | rows | seconds | rows/s |\n|---|---|---|---|")
-    print(f"| python run.py mode=generate | {framework_rows} | {framework_s:.1f} | {result['framework_rows_per_s']:.0f} |")
-    print(f"| vllm.LLM + generate | {raw_rows} | {raw_s:.1f} | {result['raw_rows_per_s']:.0f} |")
-    print(f"\nratio (framework / raw vLLM): {result['ratio']:.3f}")
+    names = {"framework": "python run.py mode=generate", "raw": "vllm.LLM + generate"}
+    for r in runs:
+        print(f"| {names[r['method']]} | {r['rows']} | {r['seconds']:.1f} | {r['rows'] / r['seconds']:.0f} |")
+    print(f"\nratio (framework / raw vLLM, rows/s over all runs): {result['ratio']:.3f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
 

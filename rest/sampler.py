@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import itertools
 import logging
 import os
 import time
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from tqdm.auto import tqdm
+
 log = logging.getLogger(__name__)
+LOOKAHEAD = 2  # batches queued in the engine at once by `VLLMSampler.stream`
 os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # keep the loop's own progress readable
 
 
@@ -60,28 +66,55 @@ class VLLMSampler:
         self._llm = None
         self._model_path: str | None = None
         self.engine_starts = 0
+        self._request_ids = itertools.count()
 
     def generate(self, model_path: str, prompts: list[str], settings: SamplingSettings,
                  seeds: list[int] | None = None) -> list[list[Completion]]:
         """`seeds`, one per prompt, make each prompt's completions independent of batching and order."""
-        llm = self._engine_for(model_path)
-        from vllm import SamplingParams
+        (outputs,) = self.stream(model_path, [(prompts, seeds)], settings)
+        return outputs
 
-        def params(seed: int | None) -> SamplingParams:
-            return SamplingParams(
-                n=settings.n,
-                temperature=settings.temperature,
-                top_p=settings.top_p,
-                top_k=settings.top_k,
-                max_tokens=settings.max_tokens,
-                stop=list(settings.stop) or None,
-                logprobs=0,  # the sampled token's logprob only: enough for cumulative_logprob
-                seed=seed,
-            )
+    def stream(self, model_path: str, batches: Iterable[tuple[list[str], list[int] | None]],
+               settings: SamplingSettings) -> Iterator[list[list[Completion]]]:
+        """Yields each (prompts, seeds) batch's completions, in batch order, as `generate` would return them.
 
-        per_prompt = [params(seed) for seed in seeds] if seeds is not None else params(None)
-        outputs = llm.generate(prompts, per_prompt, use_tqdm=True)
-        return [[_completion(c) for c in out.outputs] for out in outputs]
+        The next `LOOKAHEAD - 1` batches are queued behind the current one, so the engine keeps a full
+        batch while the caller handles a finished one and while the last sequences of a batch finish
+        (one `generate` call per batch would let the engine drain at every boundary). Leaving the
+        loop early aborts the requests it queued.
+        """
+        engine = self._engine_for(model_path).llm_engine
+        batches = iter(batches)
+        queued: deque[_Batch] = deque()
+        owner: dict[str, _Batch] = {}
+        progress = tqdm(total=0, desc="Sampling", unit="prompt", dynamic_ncols=True)
+        try:
+            while True:
+                while len(queued) < LOOKAHEAD and (batch := next(batches, None)) is not None:
+                    queued.append(self._enqueue(engine, *batch, settings, owner))
+                    progress.total += len(queued[-1].ids)
+                if not queued:
+                    return
+                if queued[0].finished():
+                    yield queued.popleft().completions()
+                    continue
+                for output in engine.step():
+                    if output.finished:
+                        owner.pop(output.request_id).outputs[output.request_id] = output
+                        progress.update()
+        finally:
+            progress.close()
+            if owner:
+                engine.abort_request(list(owner))
+
+    def _enqueue(self, engine, prompts: list[str], seeds: list[int] | None, settings: SamplingSettings,
+                 owner: dict[str, _Batch]) -> _Batch:
+        shared = _params(settings, None) if seeds is None else None
+        batch = _Batch(ids=[str(next(self._request_ids)) for _ in prompts])
+        for i, (request_id, prompt) in enumerate(zip(batch.ids, prompts)):
+            engine.add_request(request_id, prompt, shared if seeds is None else _params(settings, seeds[i]))
+            owner[request_id] = batch
+        return batch
 
     def close(self) -> None:
         """Shut the engine down and free its memory (no-op when none is running)."""
@@ -107,6 +140,37 @@ class VLLMSampler:
         self.engine_starts += 1
         log.info("vLLM engine ready in %.1fs", time.perf_counter() - start)
         return self._llm
+
+
+@dataclass
+class _Batch:
+    """The request ids of one queued batch and the outputs of those that finished."""
+
+    ids: list[str]
+    outputs: dict = field(default_factory=dict)
+
+    def finished(self) -> bool:
+        return len(self.outputs) == len(self.ids)
+
+    def completions(self) -> list[list[Completion]]:
+        return [[_completion(c) for c in self.outputs[i].outputs] for i in self.ids]
+
+
+def _params(settings: SamplingSettings, seed: int | None):
+    from vllm import SamplingParams
+    from vllm.sampling_params import RequestOutputKind
+
+    return SamplingParams(
+        n=settings.n,
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+        top_k=settings.top_k,
+        max_tokens=settings.max_tokens,
+        stop=list(settings.stop) or None,
+        logprobs=0,  # the sampled token's logprob only: enough for cumulative_logprob
+        seed=seed,
+        output_kind=RequestOutputKind.FINAL_ONLY,  # one output per request, when it is done
+    )
 
 
 def _completion(output) -> Completion:

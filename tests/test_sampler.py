@@ -36,3 +36,23 @@ def test_seeded_samples_do_not_depend_on_batching_or_order(sampler, tiny_model):
     assert texts(reordered[0]) == texts(together[2]) and texts(reordered[1]) == texts(together[1])
     other_seed = sampler.generate(tiny_model, PROMPTS[:1], settings, seeds=[99])
     assert texts(other_seed[0]) != texts(together[0])
+
+
+def test_streamed_batches_equal_one_generate_call_per_batch(sampler, tiny_model):
+    settings = SamplingSettings(n=2, temperature=1.0, max_tokens=8)
+    batches = [(PROMPTS[:2], [1, 2]), ([], []), (PROMPTS[2:], [3])]
+    streamed = list(sampler.stream(tiny_model, iter(batches), settings))
+    separately = [sampler.generate(tiny_model, prompts, settings, seeds) for prompts, seeds in batches]
+    texts = lambda batch: [[c.text for c in completions] for completions in batch]  # noqa: E731
+    assert [texts(b) for b in streamed] == [texts(b) for b in separately]
+    assert [len(b) for b in streamed] == [2, 0, 1]
+
+
+def test_leaving_a_stream_early_aborts_its_queued_requests(sampler, tiny_model):
+    settings = SamplingSettings(n=2, temperature=1.0, max_tokens=8)
+    many = PROMPTS * 200  # more sequences than the engine runs at once: most still wait when the first batch ends
+    stream = sampler.stream(tiny_model, [(PROMPTS[:1], [1]), (many, list(range(len(many))))], settings)
+    next(stream)
+    stream.close()
+    assert sampler._llm.llm_engine.get_num_unfinished_requests() == 0
+    assert len(sampler.generate(tiny_model, PROMPTS[:1], settings, [1])[0]) == 2

@@ -2,7 +2,8 @@
 
 Work goes in chunks of `generate.chunk_size` problems, in two phases so that model-based scorers get the
 memory vLLM held: (1) Grow and judge each chunk with the verifier, written atomically to
-`chunks/NNNNN.grown.jsonl`; (2) score each chunk with `generate.scorers`, written atomically to
+`chunks/NNNNN.grown.jsonl` (chunks stream through one engine, the next queued behind the current one, so the
+engine never drains at a chunk boundary); (2) score each chunk with `generate.scorers`, written atomically to
 `chunks/NNNNN.jsonl`. A finished chunk file is never redone, so after a kill at any moment rerunning the same
 command continues without duplicated or lost rows. Each problem's samples are seeded from the run seed and
 the problem id, so they do not depend on chunking, sharding or resuming. Finally every chunk is gathered
@@ -59,26 +60,26 @@ def run(cfg: DictConfig, run_dir: Path) -> int:
 
 def _grow_chunks(cfg, chunk_dir: Path, chunks: list[list[int]], problems, task, policy: str,
                  sampling: SamplingSettings, verifier) -> None:
+    """Samples every unfinished chunk through one engine stream (the next chunk is queued while one ends)."""
     todo = [k for k in range(len(chunks)) if not _done(chunk_dir, k)]
     if not todo:
         return
+    requests = {k: [(problems[i], task.prompt(problems[i])) for i in chunks[k]] for k in todo}
+    batches = (([prompt for _, prompt in requests[k]], [sample_seed(sampling.seed, "generate", p.id) for p, _ in requests[k]])
+               for k in todo)
     sampler = instantiate(cfg.sampler.engine)
     try:
-        for k in todo:
-            start = time.perf_counter()
-            chosen = [problems[i] for i in chunks[k]]
-            prompts = [task.prompt(p) for p in chosen]
-            seeds = [sample_seed(sampling.seed, "generate", p.id) for p in chosen]
-            outputs = sampler.generate(policy, prompts, sampling, seeds)
+        start = time.perf_counter()
+        for k, outputs in zip(todo, sampler.stream(policy, batches, sampling)):
             samples = [Sample(problem_id=p.id, sample_index=j, iteration=0, prompt=prompt, completion=c.text,
                               reference=p.answer, finish_reason=c.finish_reason, num_tokens=len(c.token_ids),
                               cumulative_logprob=c.cumulative_logprob, token_ids=c.token_ids)
-                       for p, prompt, completions in zip(chosen, prompts, outputs) for j, c in enumerate(completions)]
+                       for (p, prompt), completions in zip(requests.pop(k), outputs) for j, c in enumerate(completions)]
             label(samples, verifier)
             rows = [{"problem_index": i, **_row(s)} for i, s in zip(_repeat(chunks[k], outputs), samples)]
             _write_jsonl(chunk_dir / f"{k:05d}.grown.jsonl", rows)
-            log.info("generate: chunk %d/%d grown: %d problems, %d rows in %.1fs", k + 1, len(chunks), len(chosen),
-                     len(rows), time.perf_counter() - start)
+            log.info("generate: chunk %d/%d grown: %d problems, %d rows (%.1fs since the stream started)",
+                     k + 1, len(chunks), len(outputs), len(rows), time.perf_counter() - start)
     finally:
         sampler.close()
 
