@@ -83,7 +83,8 @@ class VLLMSampler:
         (one `generate` call per batch would let the engine drain at every boundary). Leaving the
         loop early aborts the requests it queued.
         """
-        engine = self._engine_for(model_path).llm_engine
+        llm = self._engine_for(model_path)
+        engine, tokenizer = llm.llm_engine, None if settings.stop else llm.get_tokenizer()
         batches = iter(batches)
         queued: deque[_Batch] = deque()
         owner: dict[str, _Batch] = {}
@@ -96,7 +97,7 @@ class VLLMSampler:
                 if not queued:
                     return
                 if queued[0].finished():
-                    yield queued.popleft().completions()
+                    yield queued.popleft().completions(tokenizer)
                     continue
                 for output in engine.step():
                     if output.finished:
@@ -152,8 +153,12 @@ class _Batch:
     def finished(self) -> bool:
         return len(self.outputs) == len(self.ids)
 
-    def completions(self) -> list[list[Completion]]:
-        return [[_completion(c) for c in self.outputs[i].outputs] for i in self.ids]
+    def completions(self, tokenizer=None) -> list[list[Completion]]:
+        """With `tokenizer`, texts are decoded here, all at once (vLLM was asked not to: see `_params`)."""
+        outputs = [self.outputs[i].outputs for i in self.ids]
+        flat = [c for completions in outputs for c in completions]
+        texts = iter(_decode(tokenizer, [c.token_ids for c in flat]) if tokenizer else [c.text for c in flat])
+        return [[_completion(c, next(texts)) for c in completions] for completions in outputs]
 
 
 def _params(settings: SamplingSettings, seed: int | None):
@@ -167,15 +172,25 @@ def _params(settings: SamplingSettings, seed: int | None):
         top_k=settings.top_k,
         max_tokens=settings.max_tokens,
         stop=list(settings.stop) or None,
+        # vLLM needs text only to match stop strings. Without them its per-token detokenization (and the
+        # decoding of every sampled token's logprob entry) is skipped, and `_decode` does it in one batch:
+        # the same text, and ~10% more samples/s on CPU, where that work is the engine's Python bottleneck.
+        detokenize=bool(settings.stop),
         logprobs=0,  # the sampled token's logprob only: enough for cumulative_logprob
         seed=seed,
         output_kind=RequestOutputKind.FINAL_ONLY,  # one output per request, when it is done
     )
 
 
-def _completion(output) -> Completion:
+def _decode(tokenizer, token_ids: list[list[int]]) -> list[str]:
+    """What vLLM's incremental detokenizer gives, in one batched call: special tokens skipped, and a
+    trailing incomplete UTF-8 sequence (decoded as U+FFFD) dropped, as vLLM withholds it."""
+    return [text.rstrip("\ufffd") for text in tokenizer.batch_decode(token_ids, skip_special_tokens=True)]
+
+
+def _completion(output, text: str) -> Completion:
     return Completion(
-        text=output.text,
+        text=text,
         token_ids=list(output.token_ids),
         finish_reason=output.finish_reason or "unknown",
         cumulative_logprob=output.cumulative_logprob,

@@ -56,3 +56,21 @@ def test_leaving_a_stream_early_aborts_its_queued_requests(sampler, tiny_model):
     stream.close()
     assert sampler._llm.llm_engine.get_num_unfinished_requests() == 0
     assert len(sampler.generate(tiny_model, PROMPTS[:1], settings, [1])[0]) == 2
+
+
+def test_texts_decoded_in_one_batch_equal_vllms_own_detokenization(sampler, tiny_model):
+    ours = sampler.generate(tiny_model, PROMPTS, SamplingSettings(n=8, max_tokens=24), seeds=[5, 6, 7])
+    never_matches = SamplingSettings(n=8, max_tokens=24, stop=["@@never@@"])  # stop strings: vLLM detokenizes
+    vllms = sampler.generate(tiny_model, PROMPTS, never_matches, seeds=[5, 6, 7])
+    assert [[c.token_ids for c in o] for o in ours] == [[c.token_ids for c in o] for o in vllms]
+    assert [[c.text for c in o] for o in ours] == [[c.text for c in o] for o in vllms]
+
+
+def test_decoding_drops_special_tokens_and_a_trailing_incomplete_character(tiny_model):
+    from transformers import AutoTokenizer
+
+    from rest.sampler import _decode
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    ids = tokenizer.encode("日本", add_special_tokens=False)
+    assert _decode(tokenizer, [ids[:-1], ids + [tokenizer.eos_token_id]]) == ["日", "日本"]
