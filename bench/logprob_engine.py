@@ -74,9 +74,9 @@ def main() -> None:
     if args.random_width:
         model = tempfile.mkdtemp(prefix="bench-llama-")
         w = args.random_width
-        init_tiny_llama(model, dict(hidden_size=w, intermediate_size=4 * w, num_hidden_layers=8,
-                                    num_attention_heads=max(1, w // 64), num_key_value_heads=max(1, w // 64),
-                                    max_position_embeddings=512))
+        init_tiny_llama(model, {"hidden_size": w, "intermediate_size": 4 * w, "num_hidden_layers": 8,
+                                    "num_attention_heads": max(1, w // 64), "num_key_value_heads": max(1, w // 64),
+                                    "max_position_embeddings": 512})
     prompts, completions = rows(args.rows)
     engine = LogProbEngine(model, batch_tokens=args.batch_tokens)
     engine.score(prompts[:8], completions[:8], alpha=1.0)  # warm-up

@@ -24,7 +24,12 @@ from math import gcd
 from typing import NamedTuple
 
 FLIP = {"(": "[", "[": "(", ")": "]", "]": ")"}
-Pair = NamedTuple("Pair", [("kind", str), ("fmt", str), ("completion", str), ("reference", str), ("label", bool)])
+class Pair(NamedTuple):
+    kind: str
+    fmt: str
+    completion: str
+    reference: str
+    label: bool
 
 
 def _num(x: Fraction, decimal: bool = False) -> str:
@@ -56,7 +61,7 @@ def _fraction(rng):
 
 def _radical(rng):
     a, b, k, t = rng.randint(2, 6), rng.choice([2, 3, 5, 6, 7, 10]), rng.randint(2, 12), rng.randrange(4)
-    r = lambda n: f"\\sqrt{{{n}}}"  # noqa: E731
+    r = lambda n: f"\\sqrt{{{n}}}"
     if t == 0:
         return f"{a}{r(b)}", [f"{a}{r(b)}", r(a * a * b), r(a * a * b), f"{a} {r(b)}"], [
             f"{a + 1}{r(b)}", r(a * b), f"{a}{r(b + 1)}"]
@@ -86,7 +91,7 @@ def _poly(terms) -> str:
 
 
 def _polynomial(rng):
-    lin = lambda r: f"(x - {r})" if r > 0 else f"(x + {-r})" if r else "x"  # noqa: E731
+    lin = lambda r: f"(x - {r})" if r > 0 else f"(x + {-r})" if r else "x"
     r1, r2 = rng.choice([-6, -5, -4, -3, -2, -1, 1, 2, 3, 4, 5, 6]), rng.choice([-4, -3, -2, -1, 1, 2, 3, 4])
     if rng.random() < 0.3:  # linear: 3x + 6 <-> 3(x + 2)
         a = rng.randint(2, 5)
@@ -128,7 +133,7 @@ def _tuple(rng):
     xs = [Fraction(v) for v in rng.sample(range(-9, 10), rng.choice([2, 2, 3]))]
     if rng.random() < 0.3:
         xs[-1] += Fraction(1, 2)  # still distinct: the others are integers
-    tup = lambda ys, sep=", ", dec=False: "(" + sep.join(_num(y, dec) for y in ys) + ")"  # noqa: E731
+    tup = lambda ys, sep=", ", dec=False: "(" + sep.join(_num(y, dec) for y in ys) + ")"
     i = next(j for j, y in enumerate(xs) if y)
     negated = xs[:i] + [-xs[i]] + xs[i + 1:]
     return tup(xs), [tup(xs), tup(xs, ","), tup(xs, dec=True), "\\left" + tup(xs)[:-1] + "\\right)"], [
@@ -138,7 +143,7 @@ def _tuple(rng):
 def _set(rng):
     xs = sorted(rng.sample(range(-9, 10), rng.randint(2, 4)))
     braces = rng.random() < 0.5
-    fmt = lambda ys: ("\\{%s\\}" if braces else "%s") % ", ".join(map(str, ys))  # noqa: E731
+    fmt = lambda ys: ("\\{%s\\}" if braces else "%s") % ", ".join(map(str, ys))
     shuffled = [rng.sample(xs, len(xs)) for _ in range(3)]
     extra = next(v for v in range(1, 20) if v not in xs)
     flip = next((i for i, v in enumerate(xs) if v and -v not in xs), None)

@@ -15,7 +15,6 @@ from omegaconf.errors import OmegaConfBaseException
 
 from rest.errors import UserError
 
-
 MAX_COMBINATIONS = 256  # a larger sweep is checked one swept value at a time
 
 

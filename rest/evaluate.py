@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, pairwise
 
 from rest.equivalence import normalize
 from rest.records import Problem
@@ -61,7 +61,7 @@ def _judge(problems: list[Problem], greedy: list[str], sampled: list[list[str]],
     greedy_verdicts = verifier.verify(greedy, references)
     flat = verifier.verify([t for texts in sampled for t in texts], [r for r, texts in zip(references, sampled) for _ in texts])
     offsets = [0, *accumulate(len(texts) for texts in sampled)]
-    per_problem = [flat[a:b] for a, b in zip(offsets, offsets[1:])]
+    per_problem = [flat[a:b] for a, b in pairwise(offsets)]
     majorities = [majority_answer([v.extracted for v in verdicts]) for verdicts in per_problem]
     majority_verdicts = verifier.judge(majorities, references)
     return [

@@ -46,7 +46,7 @@ class Sample:
         return row
 
     @classmethod
-    def from_row(cls, row: dict) -> "Sample":
+    def from_row(cls, row: dict) -> Sample:
         scores = {k[len("score_"):]: v for k, v in row.items() if k.startswith("score_")}
         fields = {k: v for k, v in row.items() if not k.startswith("score_")}
         return cls(**fields, scores=scores)

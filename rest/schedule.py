@@ -9,6 +9,7 @@ then runs one Improve + Train step per threshold, tau_1 < tau_2 < ..., on the sa
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from rest.errors import UserError
@@ -45,5 +46,5 @@ def check_thresholds(thresholds: list[float], floor: float | None) -> None:
     for tau in thresholds + ([floor] if floor is not None else []):
         if not 0.0 <= tau <= 1.0:
             raise UserError(f"threshold {tau} is outside [0, 1] (thresholds apply to scores normalised to [0, 1])")
-    if any(b <= a for a, b in zip(thresholds, thresholds[1:])):
+    if any(b <= a for a, b in itertools.pairwise(thresholds)):
         raise UserError(f"algorithm.thresholds must rise (tau_1 < tau_2 < ...), got {thresholds}")

@@ -12,8 +12,8 @@ from rest.artifacts import atomic_dir, read_json, write_json, write_jsonl
 from rest.evaluate import EvalSettings, evaluate
 from rest.records import Sample
 from rest.rewards import normalize
-from rest.scorers.exact_answer import label
 from rest.sampler import SamplingSettings, sample_seed
+from rest.scorers.exact_answer import label
 
 log = logging.getLogger(__name__)
 STATS = "stats.json"

@@ -93,7 +93,7 @@ class Verifier:
             self._pool.join()
             self._pool = None
 
-    def __enter__(self) -> Verifier:
+    def __enter__(self) -> Verifier:  # noqa: PYI034  (typing.Self is 3.11+; we support 3.10)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -121,7 +121,7 @@ class Verifier:
         except FutureTimeout:
             log.debug("verifier: timed out after %.1fs on %r vs %r", self.timeout, pair[0][:80], pair[1][:80])
             return False, "timeout"
-        except Exception as err:  # the worker died (e.g. out of memory) or sympy raised: count it, never stall
+        except Exception as err:  # noqa: BLE001  the worker died (e.g. out of memory) or sympy raised: count it, never stall
             log.warning("verifier: worker failed on %r vs %r: %s: %s", pair[0][:80], pair[1][:80],
                         type(err).__name__, str(err)[:200])
             return False, "error"

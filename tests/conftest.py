@@ -6,8 +6,8 @@ import pytest
 
 from rest.base_model import init_tiny_llama
 
-TINY = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=1,
-            num_key_value_heads=1, max_position_embeddings=128)
+TINY = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 1,
+        "num_key_value_heads": 1, "max_position_embeddings": 128}
 
 
 @pytest.fixture(scope="session")

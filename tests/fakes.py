@@ -1,6 +1,7 @@
 """Stand-ins for the expensive parts (vLLM, SFT), addressable by Hydra `_target_` in loop tests."""
 
 from pathlib import Path
+from typing import ClassVar
 
 from rest.sampler import Completion
 
@@ -10,7 +11,7 @@ TEXTS = ["#### 0", "the answer is 0.", "0 - 0 = 0\n#### 0", "#### 1", "I think 0
 class ScriptedEngine:
     """Answers every prompt with the first n of TEXTS."""
 
-    calls: list[int] = []
+    calls: ClassVar[list[int]] = []
 
     def __init__(self, **_):
         pass

@@ -1,8 +1,18 @@
 import pytest
 
 from rest.errors import UserError
-from rest.filters import (AccuracyBand, CapPerProblem, Chain, DropDuplicates, DropTruncated, DropUnanimous, KeepCorrect,
-                          LengthBounds, Threshold, TopKPerProblem)
+from rest.filters import (
+    AccuracyBand,
+    CapPerProblem,
+    Chain,
+    DropDuplicates,
+    DropTruncated,
+    DropUnanimous,
+    KeepCorrect,
+    LengthBounds,
+    Threshold,
+    TopKPerProblem,
+)
 from rest.records import Sample
 
 

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from conftest import TINY
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from rest.base_model import init_tiny_llama
@@ -9,8 +10,6 @@ from rest.errors import UserError
 from rest.prm_update import bce_loss, train_implicit_prm
 from rest.records import Sample
 from rest.scorers.implicit_prm import ImplicitPRMScorer, aggregate, step_ends, step_rewards
-
-from conftest import TINY
 
 PROMPT = "Compute 3 + 4 - 2.\n"
 SOLUTION = "3 + 4 = 7\n\n7 - 2 = 5\n\n#### 5"
@@ -110,4 +109,4 @@ def test_settings_are_checked():
     with pytest.raises(UserError, match="aggregation"):
         ImplicitPRMScorer(aggregation="max")
     with pytest.raises(UserError, match="scorer.model"):
-        ImplicitPRMScorer().current
+        _ = ImplicitPRMScorer().current

@@ -32,7 +32,7 @@ def test_seeded_samples_do_not_depend_on_batching_or_order(sampler, tiny_model):
     settings = SamplingSettings(n=4, temperature=1.0, max_tokens=8)
     together = sampler.generate(tiny_model, PROMPTS, settings, seeds=[11, 12, 13])
     reordered = sampler.generate(tiny_model, PROMPTS[::-1][:2], settings, seeds=[13, 12])
-    texts = lambda completions: [c.text for c in completions]  # noqa: E731
+    texts = lambda completions: [c.text for c in completions]
     assert texts(reordered[0]) == texts(together[2]) and texts(reordered[1]) == texts(together[1])
     other_seed = sampler.generate(tiny_model, PROMPTS[:1], settings, seeds=[99])
     assert texts(other_seed[0]) != texts(together[0])
@@ -43,7 +43,7 @@ def test_streamed_batches_equal_one_generate_call_per_batch(sampler, tiny_model)
     batches = [(PROMPTS[:2], [1, 2]), ([], []), (PROMPTS[2:], [3])]
     streamed = list(sampler.stream(tiny_model, iter(batches), settings))
     separately = [sampler.generate(tiny_model, prompts, settings, seeds) for prompts, seeds in batches]
-    texts = lambda batch: [[c.text for c in completions] for completions in batch]  # noqa: E731
+    texts = lambda batch: [[c.text for c in completions] for completions in batch]
     assert [texts(b) for b in streamed] == [texts(b) for b in separately]
     assert [len(b) for b in streamed] == [2, 0, 1]
 

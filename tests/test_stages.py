@@ -2,9 +2,9 @@
 
 from rest import stages
 from rest.filters import CapPerProblem, Chain, DropDuplicates, KeepCorrect
+from rest.records import Problem
 from rest.sampler import Completion, SamplingSettings
 from rest.scorers.exact_answer import ExactAnswerScorer
-from rest.records import Problem
 from rest.verifier import Verifier
 
 VERIFIER = Verifier(workers=0)

@@ -8,8 +8,8 @@ finished, is an error naming it.
 from __future__ import annotations
 
 import json
-from collections import Counter
 import logging
+from collections import Counter
 from pathlib import Path
 
 from omegaconf import DictConfig

@@ -96,7 +96,7 @@ class ImplicitPRMScorer:
     def score(self, samples: list[Sample], policy: str | None = None) -> list[float | None]:
         scores = []
         for sample, tokens in zip(samples, self.token_rewards(samples)):
-            ids, offsets, rewards = tokens
+            _ids, offsets, rewards = tokens
             steps = step_rewards(rewards, step_ends(sample.completion, offsets[: len(rewards)], self.step_delimiter))
             if self.keep_step_rewards:
                 sample.token_rewards, sample.step_rewards = rewards, steps
