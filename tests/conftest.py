@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# Tests never use the network: a name that is not a local path fails at once instead of after the hub's retries
+# (set before transformers / datasets read it at import; subprocesses inherit it).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
 import pytest
 
 from rest.base_model import init_tiny_llama

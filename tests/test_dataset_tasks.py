@@ -5,13 +5,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 from rest import stages
+from rest.errors import UserError
 from rest.filters import Chain, KeepCorrect
 from rest.sampler import Completion, SamplingSettings
 from rest.scorers.exact_answer import ExactAnswerScorer
+from rest.tasks.hf import DatasetTask
 from rest.verifier import Verifier
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,3 +120,11 @@ def test_few_shot_prefix_and_the_tokenizers_chat_template(tmp_path):
     assert prompt.startswith("<|user|>Q: 1+1? A: 2.\nQuestion: Tom has 3 apples") and prompt.endswith("<|assistant|>")
     plain = task_from_preset("gsm8k", data, "task.few_shot='Q: 1+1? A: 2.\n'")
     assert plain.prompt(plain.problems("test")[0]).startswith("Q: 1+1? A: 2.\nQuestion: Tom")
+
+
+def test_a_source_that_cannot_be_reached_is_a_one_line_error():
+    """A misspelt builder or hub name (`jsonl` for `json`) is looked up on the hub: offline that is a
+    ConnectionError, online a DatasetNotFoundError; both become a UserError naming the source."""
+    task = DatasetTask(path="jsonl", splits={"pool": "train"}, fields={"question": "question", "solution": "answer"})
+    with pytest.raises(UserError, match="cannot load 'jsonl' split 'train'"):
+        task.problems("pool")

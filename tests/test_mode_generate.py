@@ -65,11 +65,27 @@ def test_two_shards_merged_equal_the_unsharded_run(uninterrupted, tmp_path):
     assert [json.loads(line) for line in (merged / "dataset.jsonl").read_text().splitlines()] == uninterrupted
 
 
-def test_a_missing_field_fails_before_sampling(tmp_path):
-    data = tmp_path / "data.jsonl"
-    data.write_text(json.dumps({"question": "1+1?", "solution": "#### 2"}) + "\n")
-    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=generate", "task=gsm8k", "task.path=json",
-                             "task.name=null", f"task.data_files={{train: {data}, test: {data}}}",
-                             f"hydra.run.dir={tmp_path / 'run'}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+def write_rows(path: Path, rows: list[dict], columns=("question", "answer")) -> None:
+    if path.suffix == ".parquet":  # a Parquet file keeps its columns with no rows
+        import datasets
+
+        datasets.Dataset.from_dict({c: [r[c] for r in rows] for c in columns}).to_parquet(str(path))
+    else:
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+
+@pytest.mark.parametrize(("name", "rows", "message"), [
+    ("data.jsonl", [{"question": "1+1?", "solution": "#### 2"}], "has no field(s) ['answer']"),
+    ("data.jsonl", [], "has an empty data file"),
+    ("data.parquet", [], "cannot load 'parquet' split 'train': Instruction \"train\" corresponds to no data"),
+], ids=["missing-field", "empty-file", "empty-split"])
+def test_a_bad_data_source_fails_before_sampling(tmp_path, name, rows, message):
+    data = tmp_path / name
+    write_rows(data, rows)
+    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=generate", "task=gsm8k",
+                             f"task.path={'parquet' if data.suffix == '.parquet' else 'json'}", "task.name=null",
+                             f"task.data_files={{train: {data}, test: {data}}}", f"hydra.run.dir={tmp_path / 'run'}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
     log = result.stdout + result.stderr
-    assert result.returncode == 2 and "has no field(s) ['answer']" in log and "starting vLLM engine" not in log
+    assert result.returncode == 2 and message in log and "starting vLLM engine" not in log, log[-2000:]
+    assert "Traceback" not in log

@@ -60,8 +60,10 @@ class DatasetTask:
         source = self.splits[split]
         try:
             rows = datasets.load_dataset(self.path, self.name, data_files=self.data_files, split=source)
-        except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as err:
+        except (FileNotFoundError, ValueError, ConnectionError, datasets.exceptions.DatasetNotFoundError) as err:
             raise UserError(f"task: cannot load {self.path!r} split {source!r}: {err}") from None
+        except StopIteration:  # datasets' json builder finds no first row to read the columns from
+            raise UserError(f"task: {self.path!r} has an empty data file (data_files={self.data_files})") from None
         limit = self.limits.get(split)
         if limit:
             rows = rows.select(range(min(limit, len(rows))))
