@@ -42,6 +42,9 @@ def run(cfg: DictConfig, run_dir: Path) -> int:
     task = instantiate(cfg.task)
     problems = task.problems(settings.split)  # a bad data source fails here, before any model or engine
     positions = [i for i in range(len(problems)) if i % shard_count == shard_index]
+    if not positions:
+        log.warning("generate: shard %d of %d has no problems (the split has %d); its dataset is empty",
+                    shard_index, shard_count, len(problems))
     policy = settings.policy or resolve_base_model(cfg.model, task)
     sampling = SamplingSettings(**OmegaConf.to_container(cfg.sampler.grow, resolve=True))
     chunks = [positions[i : i + settings.chunk_size] for i in range(0, len(positions), settings.chunk_size)]
