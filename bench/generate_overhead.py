@@ -105,7 +105,7 @@ def main() -> None:
     print(f"\n{len(problems)} problems x {cfg.sampler.grow.n} samples, chunk_size {cfg.generate.chunk_size}, "
           f"engine start and shutdown included on both sides, runs in this order\n")
     print("| method | rows | seconds | rows/s |\n|---|---|---|---|")
-    names = {"framework": "python run.py mode=generate", "raw": "vllm.LLM + generate",
+    names = {"framework": "mode=generate (rest.modes.generate.run, in-process)", "raw": "vllm.LLM + generate",
              "raw_batch_decode": "vllm.LLM + generate(detokenize=False) + batch_decode"}
     for r in runs:
         print(f"| {names[r['method']]} | {r['rows']} | {r['seconds']:.1f} | {r['rows'] / r['seconds']:.0f} |")
