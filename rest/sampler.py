@@ -175,7 +175,7 @@ def _params(settings: SamplingSettings, seed: int | None):
         # vLLM needs text only to match stop strings. Without them its per-token detokenization (and the
         # decoding of every sampled token's logprob entry) is skipped, and `_decode` does it in one batch:
         # the same text, faster where that Python work is the bottleneck (16,000 samples on 2 CPU cores:
-        # 64-66 s against 69 s end to end, bench/generate_overhead.py).
+        # 5-7% fewer seconds end to end, bench/generate_overhead.py).
         detokenize=bool(settings.stop),
         logprobs=0,  # the sampled token's logprob only: enough for cumulative_logprob
         seed=seed,

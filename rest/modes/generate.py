@@ -121,7 +121,7 @@ def export(rows: list[dict], run_dir: Path, push_to_hub: str | None = None) -> N
     parquet_tmp = run_dir / "dataset.parquet.tmp"
     table.to_parquet(str(parquet_tmp))
     parquet_tmp.replace(run_dir / "dataset.parquet")
-    write_text(run_dir / "dataset.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    _write_jsonl(run_dir / "dataset.jsonl", rows)
     log.info("generate: %d rows -> %s (+ dataset.parquet, dataset.jsonl)", len(rows), run_dir / "dataset")
     if push_to_hub:
         table.push_to_hub(push_to_hub)  # off by default; needs network and a token
