@@ -1,5 +1,5 @@
-"""Entry point: `python run.py [overrides]` runs the ReST-EM loop configured in conf/, or another `mode=`
-(score, rm_eval; see README)."""
+"""Entry point: `python run.py [overrides]` runs the mode configured in conf/ (`mode=loop`, the ReST-EM loop, by
+default; see conf/mode/) inside one `Run`, which owns every resource and releases them at the end."""
 
 import logging
 import sys
@@ -9,19 +9,19 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from rest.config import CONFIG_DIR
 from rest.config_check import config_error
 from rest.errors import UserError
 
-CONFIG_DIR = Path(__file__).resolve().parent / "conf"
 log = logging.getLogger("rest")
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
 def main(cfg: DictConfig) -> None:
-    from rest.modes import run_mode
+    from rest.run import execute
 
     try:
-        status = run_mode(cfg, Path(HydraConfig.get().runtime.output_dir))
+        status = execute(cfg, Path(HydraConfig.get().runtime.output_dir))
     except UserError as err:
         log.error("error: %s", err)
         sys.exit(2)

@@ -10,6 +10,8 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+STATS = "stats.json"  # a samples artifact's counts and timings, inside its directory
+
 
 @contextlib.contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
@@ -48,3 +50,32 @@ def write_text(path: str | Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def save_samples(out: Path, samples: list, stats: dict) -> None:
+    """Samples as a `datasets` dataset at `out`, with `stats` beside them (stats.json), in one rename."""
+    import datasets
+
+    with atomic_dir(out) as tmp:
+        datasets.Dataset.from_list([s.to_row() for s in samples]).save_to_disk(str(tmp))
+        write_json(tmp / STATS, stats)
+
+
+def load_samples(path: Path) -> list:
+    import datasets
+
+    from rest.records import Sample
+
+    return [Sample.from_row(row) for row in datasets.load_from_disk(str(path))]
+
+
+def remove_leftovers(run_dir: Path) -> list[Path]:
+    """Delete the temporary files and directories an interrupted run left (their artifacts were never
+    renamed into place); returns what was removed."""
+    leftovers = sorted(Path(run_dir).rglob("*.tmp")) if Path(run_dir).exists() else []
+    for path in leftovers:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return leftovers

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rest.artifacts import atomic_dir
-from rest.tasks import Task
+from rest.contracts import Task
 from rest.trainer import SFT
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def byte_level_tokenizer():
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, **SPECIAL_TOKENS)
 
 
-def init_tiny_llama(out: str | Path, architecture: dict[str, Any], seed: int = 0) -> None:
+def init_tiny_llama(out: str | Path, architecture: dict[str, Any], seed: int) -> None:
     """Save a randomly initialised Llama of the given shape, with the byte-level tokenizer, to `out`."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -45,8 +45,7 @@ def init_tiny_llama(out: str | Path, architecture: dict[str, Any], seed: int = 0
         pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
-        tie_word_embeddings=True,
-        **architecture,
+        **{"tie_word_embeddings": True, **architecture},
     )
     torch.manual_seed(seed)
     LlamaForCausalLM(config).save_pretrained(out)
@@ -56,7 +55,7 @@ def init_tiny_llama(out: str | Path, architecture: dict[str, Any], seed: int = 0
 class TinyBaseModel:
     """Builds (or finds in the cache) the seed-trained tiny base model; `build(task)` returns its path."""
 
-    def __init__(self, cache_dir: str, architecture: dict[str, Any], train: dict[str, Any], seed: int = 0):
+    def __init__(self, *, cache_dir: str, architecture: dict[str, Any], train: dict[str, Any], seed: int):
         self.cache_dir = Path(cache_dir)
         self.architecture = dict(architecture)
         self.train_args = dict(train)

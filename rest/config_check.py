@@ -43,7 +43,7 @@ def semantic_error(cfg) -> str | None:
 
     if cfg.algorithm.get("name") == "rest" and "threshold" not in cfg.filter:
         return "algorithm=rest needs a filter with a `threshold` (filter=rest)"
-    if not 0.0 <= cfg.algorithm.get("seed_mix", 0.0) < 1.0:
+    if not 0.0 <= cfg.algorithm.seed_mix < 1.0:
         return f"algorithm.seed_mix (lambda) must be in [0, 1), got {cfg.algorithm.seed_mix}"
     try:
         schedule(OmegaConf.to_container(cfg.algorithm, resolve=True), cfg.filter.get("threshold"))

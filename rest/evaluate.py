@@ -1,4 +1,5 @@
-"""Evaluate a policy on held-out problems: greedy pass@1, and pass@k / maj@k from k samples.
+"""Evaluate a policy on held-out problems: greedy pass@1, and pass@k / maj@k from k samples drawn with the
+Grow step's sampling settings (its temperature, top-p/k, max_tokens and stop strings: the model's own).
 
 Correctness is always judged by the exact-answer verifier, whatever scorer the Improve step uses.
 """
@@ -7,32 +8,36 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import accumulate, pairwise
+from typing import TYPE_CHECKING
 
-from rest.equivalence import normalize
 from rest.records import Problem
 from rest.sampler import SamplingSettings, sample_seed
+from rest.verifier import Verifier
+from rest.verifier.equivalence import normalize
+
+if TYPE_CHECKING:
+    from rest.contracts import Sampler, Task
 
 
 @dataclass(frozen=True)
 class EvalSettings:
-    split: str = "test"
-    k: int = 4
-    temperature: float = 1.0
-    max_tokens: int = 64
-    stop: tuple[str, ...] = ()
-    seed: int = 0
+    """The loop's `mode.eval`: which split, and how many samples for pass@k and maj@k."""
+
+    split: str
+    k: int
 
 
-def evaluate(sampler, model_path: str, task, settings: EvalSettings, verifier) -> tuple[dict, list[dict]]:
+def evaluate(sampler: Sampler, model_path: str, task: Task, settings: EvalSettings, sampling: SamplingSettings,
+             verifier: Verifier) -> tuple[dict, list[dict]]:
     """Returns (metrics, one row per problem with the greedy completion and the k sampled answers)."""
     start = time.perf_counter()
     problems = task.problems(settings.split)
     prompts = [task.prompt(p) for p in problems]
-    greedy = sampler.generate(model_path, prompts, _sampling(settings, n=1, temperature=0.0))
-    seeds = [sample_seed(settings.seed, "eval", p.id) for p in problems]
-    sampled = sampler.generate(model_path, prompts, _sampling(settings, n=settings.k), seeds)
+    greedy = sampler.generate(model_path, prompts, replace(sampling, n=1, temperature=0.0))
+    seeds = [sample_seed(sampling.seed, "eval", p.id) for p in problems]
+    sampled = sampler.generate(model_path, prompts, replace(sampling, n=settings.k), seeds)
     rows = _judge(problems, [g[0].text for g in greedy], [[c.text for c in s] for s in sampled], verifier)
     n = max(len(rows), 1)
     metrics = {
@@ -80,12 +85,3 @@ def _judge(problems: list[Problem], greedy: list[str], sampled: list[list[str]],
         for problem, text, g, verdicts, majority, m in zip(problems, greedy, greedy_verdicts, per_problem, majorities,
                                                            majority_verdicts)
     ]
-
-
-def _sampling(settings: EvalSettings, n: int, temperature: float | None = None) -> SamplingSettings:
-    return SamplingSettings(
-        n=n,
-        temperature=settings.temperature if temperature is None else temperature,
-        max_tokens=settings.max_tokens,
-        stop=list(settings.stop),
-    )

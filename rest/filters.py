@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
+from rest.contracts import Filter
 from rest.errors import UserError
 from rest.records import Sample
-
-Filter = Callable[[list[Sample]], list[Sample]]
 
 
 class KeepCorrect:
@@ -61,7 +60,7 @@ class CapPerProblem:
 
 class Threshold:
     """Keep samples whose `score` is at least `min` (None: keep all); unscored samples are dropped.
-    `score` is `reward` (the Improve score normalised to [0, 1], see rest/rewards.py) or a scorer's name.
+    `score` is `reward` (the Improve score normalised to [0, 1], see rest/scorers/rewards.py) or a scorer's name.
     With `per_problem_quantile=true`, `min` is a quantile: keep each problem's samples at or above its own
     `min`-quantile score."""
 

@@ -1,93 +1,98 @@
-"""The self-training loop, top to bottom: ReST-EM (Singh et al. 2023) and ReST (Gulcehre et al. 2023).
+"""mode=loop, the self-training loop, top to bottom: ReST-EM (Singh et al. 2023) and ReST (Gulcehre et al. 2023).
 
 Iteration 0 evaluates the base model. Each later iteration is one Improve + Train step (rest/schedule.py):
 ReST-EM Grows anew on the `pool` split with the current policy every iteration and trains from the base
 model; ReST Grows once per Grow step, then filters the same samples with rising thresholds, each step
 continuing to train the previous policy (optionally mixing in the seed split with weight lambda). Every
-iteration ends with Evaluate. One vLLM engine serves an Evaluate and the next Grow; it is shut down after
-sampling, so scorers and training have the memory.
+iteration ends with Evaluate. The run owns the engine: it frees the accelerator before every Improve, scorer
+update and Train, and loads each new policy into the same engine for the next Evaluate and Grow.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from dataclasses import dataclass
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from rest import stages
 from rest.artifacts import write_jsonl
 from rest.config_check import semantic_error
+from rest.contracts import Filter, Scorer
 from rest.errors import UserError
 from rest.evaluate import EvalSettings
-from rest.models import resolve_base_model
 from rest.report import format_table
-from rest.sampler import SamplingSettings
-from rest.schedule import schedule
+from rest.run import Run
+from rest.schedule import Step, schedule
+from rest.stages import stage_stats
+from rest.stages.evaluate import evaluate_stage
+from rest.stages.grow import grow_stage
+from rest.stages.improve import improve, refilter, update_scorers
+from rest.stages.train import seed_examples, train_stage
 
 log = logging.getLogger(__name__)
 
 
-def run(cfg: DictConfig, run_dir: Path) -> list[dict]:
-    problem = semantic_error(cfg)
-    if problem:
-        raise UserError(problem)
-    steps = schedule(OmegaConf.to_container(cfg.algorithm, resolve=True), cfg.filter.get("threshold"))
-    task = instantiate(cfg.task)
-    for split in (cfg.algorithm.grow_split, cfg.eval.split):
-        task.problems(split)  # bad data fails here, before any model is built or engine started
-    base = resolve_base_model(cfg.model, task)
-    verifier = instantiate(cfg.verifier)
-    scorer = build_scorer(cfg.scorer, verifier, base)
-    sampler, trainer = instantiate(cfg.sampler.engine), instantiate(cfg.trainer)
-    grow = SamplingSettings(**OmegaConf.to_container(cfg.sampler.grow, resolve=True))
-    eval_settings = EvalSettings(**OmegaConf.to_container(cfg.eval, resolve=True))
-    mix = seed_examples(task) if cfg.algorithm.get("seed_mix", 0) else None
-    policy, metrics, grown = base, [], None
-    try:
+@dataclass
+class Loop:
+    """Settings: conf/mode/loop.yaml (`eval`, `reward`); the algorithm, filter and scorers are config groups."""
+
+    eval: dict
+    reward: str | None
+
+    def run(self, run: Run) -> int:
+        cfg, task = run.cfg, run.task
+        problem = semantic_error(cfg)
+        if problem:
+            raise UserError(problem)
+        steps = schedule(OmegaConf.to_container(cfg.algorithm, resolve=True), cfg.filter.get("threshold"))
+        for split in (cfg.algorithm.grow_split, self.eval["split"]):
+            task.problems(split)  # bad data fails here, before any model is built or engine started
+        reward = reward_scorer(self.reward, run.scorers)
+        policy, metrics = run.base_model, []
         for step in [None, *steps]:  # None: iteration 0, the base model
-            it = step.iteration if step else 0
-            it_dir = run_dir / f"iter_{it}"
+            iteration = step.iteration if step else 0
             if step:
-                keep = build_filter(cfg, step.threshold)
-                if step.grow:
-                    grown = it_dir / "samples"
-                    stages.grow_and_improve(grown, it, policy, task, sampler, grow, scorer, keep, verifier,
-                                            split=cfg.algorithm.grow_split)  # shuts the engine down after sampling
-                    if getattr(scorer, "update_enabled", False):  # the implicit PRM learns from these labels
-                        stages.update_scorer(it_dir / "scorer", it, scorer, grown)
-                else:
-                    stages.refilter(it_dir / "samples", it, grown, keep)
-                init_from = base if cfg.algorithm.restart_from_base else policy
-                policy = stages.train(it_dir / "checkpoint", it, trainer, it_dir / "samples", init_from, mix,
-                                      cfg.algorithm.get("seed_mix", 0.0))
-            stages.evaluate_policy(it_dir / "eval.json", it, policy, task, sampler, eval_settings, verifier)
-            metrics.append({"iteration": it, "policy": policy, "threshold": step and step.threshold,
-                            **stages.stage_stats(it_dir)})
-            write_jsonl(run_dir / "metrics.jsonl", metrics)
-    finally:
-        sampler.close()
-        verifier.close()
-    log.info("%s finished; metrics in %s\n%s", cfg.algorithm.name, run_dir / "metrics.jsonl", format_table(metrics))
-    return metrics
+                policy = self.improve_and_train(run, step, policy, reward)
+            evaluate_stage(run.dir / f"iter_{iteration}" / "eval.json", iteration, policy, task, run.sampler,
+                           EvalSettings(**self.eval), run.grow_settings, run.verifier)
+            metrics.append({"iteration": iteration, "policy": policy, "threshold": step and step.threshold,
+                            **stage_stats(run.dir / f"iter_{iteration}")})
+            write_jsonl(run.dir / "metrics.jsonl", metrics)
+        log.info("%s finished; metrics in %s\n%s", cfg.algorithm.name, run.dir / "metrics.jsonl", format_table(metrics))
+        return 0
+
+    def improve_and_train(self, run: Run, step: Step, policy: str, reward: str) -> str:
+        """Grow (or reuse ReST's last Grow), Improve, update learning scorers, Train: returns the new policy."""
+        cfg, it_dir, it = run.cfg, run.dir / f"iter_{step.iteration}", step.iteration
+        keep = keep_filter(cfg, step.threshold)
+        if step.grow:
+            grow_stage(it_dir / "grown", it, policy, run.task, cfg.algorithm.grow_split, run.sampler,
+                       run.grow_settings, run.verifier)
+            run.free_accelerator()
+            improve(it_dir / "samples", it, it_dir / "grown", run.scorers, reward, keep, run.context(policy))
+            run.free_accelerator()
+            update_scorers(it_dir / "scorers", it, run.scorers, it_dir / "samples", run.context(policy))
+        else:
+            refilter(it_dir / "samples", it, run.dir / f"iter_{step.source}" / "samples", keep)
+        run.free_accelerator()
+        init_from = run.base_model if cfg.algorithm.restart_from_base else policy
+        mix = seed_examples(run.task) if cfg.algorithm.seed_mix else None
+        return train_stage(it_dir / "checkpoint", it, run.trainer, it_dir / "samples", init_from, mix,
+                           cfg.algorithm.seed_mix)
 
 
-def build_filter(cfg: DictConfig, threshold: float | None):
+def keep_filter(cfg: DictConfig, threshold: float | None) -> Filter:
     """The configured filter chain; a step's own threshold (ReST) replaces `filter.threshold`."""
     if threshold is None:
         return instantiate(cfg.filter.chain)
-    filter_cfg = OmegaConf.merge(cfg.filter, {"threshold": threshold})
-    return instantiate(OmegaConf.merge(cfg, {"filter": filter_cfg}).filter.chain)
+    return instantiate(OmegaConf.merge(cfg, {"filter": {"threshold": threshold}}).filter.chain)
 
 
-def seed_examples(task) -> list[dict]:
-    """The seed split's worked solutions as training examples (ReST's mix-in of the original data)."""
-    return [{"prompt": task.prompt(p), "completion": p.solution} for p in task.problems("seed") if p.solution]
-
-
-def build_scorer(scorer_cfg: DictConfig, verifier, base_model: str | None = None):
-    """The configured scorer. Run-time inputs go to the scorers that declare them: `verifier` (the run's
-    verifier) and `base_model` (the resolved base model)."""
-    runtime = {"verifier": verifier, "base_model": base_model}
-    return instantiate(scorer_cfg, **{key: value for key, value in runtime.items() if key in scorer_cfg})
+def reward_scorer(name: str | None, scorers: dict[str, Scorer]) -> str:
+    """The scorer whose normalised score is each sample's `reward` (what ReST's thresholds see)."""
+    if name is None and len(scorers) == 1:
+        return next(iter(scorers))
+    if name not in scorers:
+        raise UserError(f"mode.reward: name the scorer that gives the reward, one of {sorted(scorers)} (got {name})")
+    return name

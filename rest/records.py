@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from rest.sampler.settings import Completion
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -34,9 +36,17 @@ class Sample:
     verdict: str | None = None  # the verifier's status: ok / no_answer / timeout / parse_error / error
     kept: bool = False
     scores: dict[str, float | None] = field(default_factory=dict)
-    reward: float | None = None  # the Improve score normalised to [0, 1] (rest/rewards.py): what thresholds see
+    reward: float | None = None  # the Improve score normalised to [0, 1] (rest/scorers/rewards.py): what thresholds see
     token_rewards: list[float] | None = None  # per-token rewards, when a scorer is asked to keep them
     step_rewards: list[float] | None = None  # per-step rewards (implicit PRM), when asked to keep them
+
+    @classmethod
+    def grown(cls, problem: Problem, prompt: str, index: int, completion: Completion, iteration: int) -> Sample:
+        """Sample `index` of `problem`, as the sampler returned it (not yet judged or scored)."""
+        return cls(problem_id=problem.id, sample_index=index, iteration=iteration, prompt=prompt,
+                   completion=completion.text, reference=problem.answer, finish_reason=completion.finish_reason,
+                   num_tokens=len(completion.token_ids), cumulative_logprob=completion.cumulative_logprob,
+                   token_ids=completion.token_ids)
 
     def to_row(self) -> dict:
         """Flat row for a `datasets` table: scores become `score_<name>` columns."""

@@ -31,6 +31,7 @@ COLUMNS = [
     ("correct", "correct", "{}"),
     ("kept", "kept", "{}"),
     ("seconds_grow", "grow s", "{:.0f}"),
+    ("seconds_improve", "improve s", "{:.0f}"),
     ("seconds_train", "train s", "{:.0f}"),
     ("seconds_eval", "eval s", "{:.0f}"),
 ]
@@ -40,9 +41,9 @@ def format_table(metrics: list[dict]) -> str:
     """A markdown table, one row per iteration; '-' where a stage did not run (iteration 0 has no Grow).
 
     >>> print(format_table([{"iteration": 0, "pass@1": 0.5}]))
-    | iter | pass@1 | pass@k | maj@k | grown | correct | kept | grow s | train s | eval s |
-    |---|---|---|---|---|---|---|---|---|---|
-    | 0 | 0.500 | - | - | - | - | - | - | - | - |
+    | iter | pass@1 | pass@k | maj@k | grown | correct | kept | grow s | improve s | train s | eval s |
+    |---|---|---|---|---|---|---|---|---|---|---|
+    | 0 | 0.500 | - | - | - | - | - | - | - | - | - |
     """
     header = "| " + " | ".join(title for _, title, _ in COLUMNS) + " |"
     rule = "|" + "---|" * len(COLUMNS)

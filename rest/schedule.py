@@ -18,8 +18,9 @@ from rest.errors import UserError
 @dataclass(frozen=True)
 class Step:
     iteration: int
-    grow: bool  # sample anew (else: filter the previous step's grown samples again)
+    grow: bool  # sample anew (else: filter the samples of iteration `source` again)
     threshold: float | None  # the Threshold filter's minimum for this step (None: the filter's own setting)
+    source: int  # the iteration whose grown samples this step filters (its own when it grows)
 
 
 def schedule(algorithm: dict, floor: float | None) -> list[Step]:
@@ -27,16 +28,17 @@ def schedule(algorithm: dict, floor: float | None) -> list[Step]:
     if algorithm["name"] == "rest_em":
         if algorithm["iterations"] < 0:
             raise UserError(f"algorithm.iterations must be >= 0, got {algorithm['iterations']}")
-        return [Step(it, True, None) for it in range(1, algorithm["iterations"] + 1)]
+        return [Step(it, True, None, it) for it in range(1, algorithm["iterations"] + 1)]
     thresholds = list(algorithm["thresholds"] or [])
     check_thresholds(thresholds, floor)
     if algorithm["grow_steps"] < 1:
         raise UserError(f"algorithm.grow_steps must be >= 1, got {algorithm['grow_steps']}")
     steps = []
     for _ in range(algorithm["grow_steps"]):
+        source = len(steps) + 1
         for i, tau in enumerate(thresholds):
             level = tau if floor is None else max(tau, floor)
-            steps.append(Step(len(steps) + 1, i == 0, level))
+            steps.append(Step(len(steps) + 1, i == 0, level, source))
     return steps
 
 

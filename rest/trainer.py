@@ -21,7 +21,7 @@ class SFT:
     """`train(examples, init_from, out_dir)` fine-tunes `init_from` on prompt/completion pairs and
     writes an HF checkpoint (model + tokenizer) to `out_dir` atomically; returns `out_dir`."""
 
-    def __init__(self, seed: int = 0, **args: Any):
+    def __init__(self, *, seed: int, **args: Any):
         self.seed = seed
         self.args = args
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: a random tiny Llama (no network) and one vLLM engine for the whole session."""
+"""Shared fixtures and builders: components are built from the shipped config (conf/), so tests run with the
+defaults users get; a random tiny Llama (no network); one vLLM engine for the whole session."""
 
 from __future__ import annotations
 
@@ -8,12 +9,64 @@ import os
 # (set before transformers / datasets read it at import; subprocesses inherit it).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+import copy
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+
 import pytest
+from omegaconf import DictConfig, OmegaConf
 
 from rest.base_model import init_tiny_llama
+from rest.config import build, compose
+from rest.contracts import ScoringContext
+from rest.sampler import SamplingSettings
 
+ROOT = Path(__file__).resolve().parents[1]
 TINY = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 1,
         "num_key_value_heads": 1, "max_position_embeddings": 128}
+
+
+def config(*overrides: str) -> DictConfig:
+    """The run configuration as `python run.py OVERRIDES` composes it (a copy: callers may change it)."""
+    return copy.deepcopy(_composed(overrides))
+
+
+@lru_cache(maxsize=None)
+def _composed(overrides: tuple[str, ...]) -> DictConfig:
+    return compose(list(overrides))
+
+
+def make_scorer(name: str, **settings):
+    """The scorer of conf/scorer/NAME.yaml, with some settings changed."""
+    return build(config(f"scorer={name}").scorers[name], **settings)
+
+
+def make_verifier(**settings):
+    return build(config().verifier, **settings)
+
+
+def judge_settings() -> dict:
+    """The verifier's equivalence settings (rel_tol, percent) as configured."""
+    return {key: config().verifier[key] for key in ("rel_tol", "percent")}
+
+
+def make_task(*overrides: str):
+    return build(config(*overrides).task)
+
+
+def sampling(**changes) -> SamplingSettings:
+    """The default Grow settings (the tiny model's), with some changed."""
+    grow = OmegaConf.to_container(config().sampler.grow, resolve=True)
+    return replace(SamplingSettings(**{**grow, "stop": tuple(grow["stop"])}), **changes)
+
+
+def context(verifier, policy: str | None = None, base_model: str | None = None) -> ScoringContext:
+    def missing() -> str:
+        raise AssertionError("this scorer was expected to need no model")
+
+    return ScoringContext(verifier=verifier, policy=(lambda: policy) if policy else missing,
+                          base_model=(lambda: base_model) if base_model else missing)
 
 
 @pytest.fixture(scope="session")
@@ -24,9 +77,14 @@ def tiny_model(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def sampler():
-    from rest.sampler import VLLMSampler
+def verifier():
+    """The configured verifier, judging in-process (no worker pool: fast, no time limit)."""
+    with make_verifier(workers=0) as v:
+        yield v
 
-    engine = VLLMSampler(seed=0, gpu_memory_utilization=0.1, enforce_eager=True, enable_chunked_prefill=False)
+
+@pytest.fixture(scope="session")
+def sampler():
+    engine = build(config().sampler.engine, gpu_memory_utilization=0.1)
     yield engine
     engine.close()

@@ -1,5 +1,6 @@
 """Stand-ins for the expensive parts (vLLM, SFT), addressable by Hydra `_target_` in loop tests."""
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -8,32 +9,43 @@ from rest.sampler import Completion
 TEXTS = ["#### 0", "the answer is 0.", "0 - 0 = 0\n#### 0", "#### 1", "I think 0 - 0 = 1\n#### 1", "x"]
 
 
-class ScriptedEngine:
-    """Answers every prompt with the first n of TEXTS."""
+class ScriptedSampler:
+    """A `Sampler` that answers every prompt with the first n of `texts` (a list, or a function of the prompt).
+    `calls` records each call's n (class-wide, for instances Hydra builds)."""
 
     calls: ClassVar[list[int]] = []
 
-    def __init__(self, **_):
-        pass
+    def __init__(self, texts: list[str] | Callable[[str], list[str]] = TEXTS, **_):
+        self.texts = texts
 
-    def generate(self, model_path, prompts, settings, seeds=None):
-        ScriptedEngine.calls.append(settings.n)
-        return [[Completion(t, list(range(len(t))), "stop", -1.0) for t in (TEXTS * 4)[: settings.n]] for _ in prompts]
+    def generate(self, policy, prompts, settings, seeds=None):
+        ScriptedSampler.calls.append(settings.n)
+        return [[Completion(t, list(range(len(t))), "stop", -1.0) for t in self._texts(p)[: settings.n]]
+                for p in prompts]
+
+    def stream(self, policy, batches, settings):
+        for prompts, seeds in batches:
+            yield self.generate(policy, prompts, settings, seeds)
+
+    def release(self):
+        pass
 
     def close(self):
         pass
+
+    def _texts(self, prompt: str) -> list[str]:
+        return self.texts(prompt) if callable(self.texts) else self.texts * 4
 
 
 class LengthScorer:
     """An unbounded score: the completion's length."""
 
-    name = "length"
     bounded = False
 
-    def score(self, samples, policy=None):
+    def score(self, samples, context):
         return [float(len(s.completion)) for s in samples]
 
-    def close(self):
+    def release(self):
         pass
 
 

@@ -1,8 +1,14 @@
-import pytest
+from functools import partial
 
-from rest.answers import extract_answer
-from rest.equivalence import ParseError, equivalent
+import pytest
+from conftest import judge_settings
+
 from rest.evaluate import majority_answer
+from rest.verifier.answers import extract_answer
+from rest.verifier.equivalence import ParseError
+from rest.verifier.equivalence import equivalent as equivalent_with
+
+equivalent = partial(equivalent_with, **judge_settings())
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -1,11 +1,17 @@
 import pytest
+from conftest import config, judge_settings
 
-from rest.answers import extract_answer
-from rest.equivalence import equivalent
+from rest.config import build
 from rest.errors import UserError
-from rest.tasks.arithmetic import ArithmeticTask
+from rest.verifier.answers import extract_answer
+from rest.verifier.equivalence import equivalent
 
 SIZES = {"seed": 50, "pool": 80, "test": 40}
+
+
+def ArithmeticTask(sizes: dict, **settings):  # noqa: N802  (reads like the class it builds)
+    """The configured arithmetic task with other split sizes and settings."""
+    return build(config().task, sizes=sizes, **settings)
 
 
 def questions(task, split):
@@ -30,6 +36,12 @@ def test_splits_have_requested_sizes_and_share_no_question():
     assert not sets["seed"] & sets["pool"]
 
 
+def test_the_configured_difficulty_is_what_the_task_generates():
+    task = build(config().task)  # conf/task/arithmetic.yaml, with no value from Python
+    numbers = [int(n) for p in task.problems("pool") for n in p.question[len("Compute "):-1].split() if n.isdigit()]
+    assert max(numbers) == config().task.max_operand == 9
+
+
 def test_test_split_does_not_depend_on_other_split_sizes():
     small = ArithmeticTask({"seed": 5, "pool": 5, "test": 40})
     assert questions(small, "test") == questions(ArithmeticTask(SIZES), "test")
@@ -41,7 +53,7 @@ def test_worked_solution_ends_in_the_true_answer(operators):
     for p in task.problems("seed"):
         expression = p.question.removeprefix("Compute ").removesuffix(".")
         assert int(p.answer) == eval(expression)  # the question's usual precedence gives the answer
-        assert equivalent(extract_answer(p.solution), p.answer)
+        assert equivalent(extract_answer(p.solution), p.answer, **judge_settings())
         assert len(p.solution.splitlines()) == expression.count(" ") // 2 + 1
 
 

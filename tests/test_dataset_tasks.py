@@ -6,18 +6,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
+from conftest import ROOT, config, make_task, make_verifier, sampling
+from fakes import ScriptedSampler
 
-from rest import stages
+from rest.artifacts import load_samples
+from rest.config import build
 from rest.errors import UserError
-from rest.filters import Chain, KeepCorrect
-from rest.sampler import Completion, SamplingSettings
-from rest.scorers.exact_answer import ExactAnswerScorer
-from rest.tasks.hf import DatasetTask
-from rest.verifier import Verifier
+from rest.stages.grow import grow_stage
 
-ROOT = Path(__file__).resolve().parents[1]
 MATH_ROWS = [
     {"problem": "What is $\\frac{1}{2} + \\frac{1}{4}$?", "solution": "Add: $\\frac{2}{4}+\\frac{1}{4} = \\boxed{\\frac{3}{4}}$."},
     {"problem": "Solve $x^2 = 4$.", "solution": "So $x = \\boxed{\\pm 2}$."},
@@ -36,10 +32,8 @@ def write_jsonl(path: Path, rows: list[dict]) -> str:
 
 
 def task_from_preset(preset: str, data: str, *overrides: str):
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
-        cfg = compose("config", overrides=[f"task={preset}", "task.path=json", "task.name=null",
-                                           f"task.data_files={{train: {data}, test: {data}}}", *overrides])
-    return instantiate(cfg.task)
+    return make_task(f"task={preset}", "task.path=json", "task.name=null",
+                     f"task.data_files={{train: {data}, test: {data}}}", *overrides)
 
 
 def test_math_preset_reads_the_boxed_answer_from_local_files(tmp_path):
@@ -62,36 +56,20 @@ def test_gsm8k_preset_reads_the_answer_after_the_hashes(tmp_path):
     assert problems[1].solution.endswith("#### 1,234") and task.prompt(problems[0]).startswith("Question: Tom")
 
 
-class EchoSampler:
-    """Answers each prompt with scripted completions chosen by the problem's text."""
-
-    def __init__(self, by_question: dict[str, list[str]]):
-        self.by_question = by_question
-
-    def generate(self, model_path, prompts, settings, seeds=None):
-        return [[Completion(t, [1], "stop", -1.0) for t in self._texts(p)] for p in prompts]
-
-    def close(self):
-        pass
-
-    def _texts(self, prompt):
-        return next(texts for question, texts in self.by_question.items() if question in prompt)
-
-
-def test_math_task_in_grow_and_improve_is_judged_by_the_verifier(tmp_path):
+def test_math_task_in_grow_is_judged_by_the_verifier(tmp_path):
     task = task_from_preset("math", write_jsonl(tmp_path / "math.jsonl", MATH_ROWS))
-    sampler = EchoSampler({
+    by_question = {
         MATH_ROWS[0]["problem"]: ["so \\boxed{0.75}", "so \\boxed{\\frac{3}{5}}"],
         MATH_ROWS[1]["problem"]: ["x = \\boxed{2}", "\\boxed{-2, 2}"],
         MATH_ROWS[2]["problem"]: ["\\boxed{(1, \\infty)}", "\\boxed{[1,\\infty)}"],
         MATH_ROWS[3]["problem"]: ["\\boxed{(1,2)}", "I give up"],
-    })
-    with Verifier(timeout=5, workers=2) as verifier:
-        stages.grow_and_improve(tmp_path / "samples", 1, "policy", task, sampler, SamplingSettings(n=2),
-                                ExactAnswerScorer(verifier), Chain([KeepCorrect()]), verifier)
-    samples = stages.load_samples(tmp_path / "samples")
+    }
+    sampler = ScriptedSampler(lambda prompt: next(t for q, t in by_question.items() if q in prompt))
+    with make_verifier(workers=2) as verifier:
+        grow_stage(tmp_path / "grown", 1, "policy", task, "pool", sampler, sampling(n=2), verifier)
+    samples = load_samples(tmp_path / "grown")
     assert [s.correct for s in samples] == [True, False, False, True, False, True, False, False]
-    assert [s.verdict for s in samples][-1] == "no_answer" and sum(s.kept for s in samples) == 3
+    assert [s.verdict for s in samples][-1] == "no_answer"
 
 
 def test_math_task_runs_in_the_loop_end_to_end(tmp_path, tiny_model):
@@ -99,7 +77,7 @@ def test_math_task_runs_in_the_loop_end_to_end(tmp_path, tiny_model):
     result = subprocess.run(
         [sys.executable, str(ROOT / "run.py"), "task=math", "task.path=json", "task.name=null",
          f"task.data_files={{train: {data}, test: {data}}}", f"model.path={tiny_model}", "algorithm.iterations=1",
-         "sampler.grow.n=2", "sampler.grow.max_tokens=8", "eval.k=2", f"hydra.run.dir={tmp_path / 'run'}"],
+         "sampler.grow.n=2", "sampler.grow.max_tokens=8", "mode.eval.k=2", f"hydra.run.dir={tmp_path / 'run'}"],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
@@ -125,6 +103,6 @@ def test_few_shot_prefix_and_the_tokenizers_chat_template(tmp_path):
 def test_a_source_that_cannot_be_reached_is_a_one_line_error():
     """A misspelt builder or hub name (`jsonl` for `json`) is looked up on the hub: offline that is a
     ConnectionError, online a DatasetNotFoundError; both become a UserError naming the source."""
-    task = DatasetTask(path="jsonl", splits={"pool": "train"}, fields={"question": "question", "solution": "answer"})
+    task = build(config("task=gsm8k").task, path="jsonl", name=None)
     with pytest.raises(UserError, match="cannot load 'jsonl' split 'train'"):
         task.problems("pool")

@@ -6,10 +6,12 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from conftest import context, make_scorer
+
 from rest.errors import UserError
-from rest.logprobs import LogProbEngine
 from rest.records import Sample
-from rest.scorers.endogenous import EndogenousScorer, reduce_rewards, token_rewards
+from rest.scorers.endogenous import reduce_rewards, token_rewards
+from rest.scorers.logprobs import LogProbEngine
 
 PROMPTS = ["Q: 1+2?\nA:", "Question: what is 12 - 5 + 3?\nAnswer:", "x"]
 COMPLETIONS = [" 3\n#### 3", " 12 - 5 = 7, 7 + 3 = 10\n#### 10", " a longer completion with words"]
@@ -39,8 +41,8 @@ def sample(prompt: str, completion: str) -> Sample:
 @pytest.mark.parametrize("alpha", [1.0, 0.5, 2.0])
 def test_token_rewards_match_the_formula_and_telescope(tiny_model, alpha):
     samples = [sample(p, c) for p, c in zip(PROMPTS, COMPLETIONS)]
-    scorer = EndogenousScorer(model=tiny_model, alpha=alpha, keep_token_rewards=True)
-    scores = scorer.score(samples)
+    scorer = make_scorer("endogenous", model=tiny_model, alpha=alpha, keep_token_rewards=True)
+    scores = scorer.score(samples, context(None))
     for s, score, prompt, completion in zip(samples, scores, PROMPTS, COMPLETIONS):
         rewards, alpha_log_pi, v1 = direct_rewards(tiny_model, prompt, completion, alpha)
         assert len(s.token_rewards) == len(rewards) == len(completion.encode())  # byte-level tokenizer
@@ -50,22 +52,22 @@ def test_token_rewards_match_the_formula_and_telescope(tiny_model, alpha):
 
 
 def test_batched_rows_score_the_same_as_one_row_at_a_time(tiny_model):
-    together = LogProbEngine(tiny_model).score(PROMPTS, COMPLETIONS, alpha=1.0)
-    one_by_one = LogProbEngine(tiny_model, batch_tokens=1).score(PROMPTS, COMPLETIONS, alpha=1.0)
+    together = LogProbEngine(tiny_model, batch_tokens=8192, max_length=None).score(PROMPTS, COMPLETIONS, alpha=1.0)
+    one_by_one = LogProbEngine(tiny_model, batch_tokens=1, max_length=None).score(PROMPTS, COMPLETIONS, alpha=1.0)
     for a, b in zip(together, one_by_one):
         assert a.token_ids == b.token_ids
         assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4) and a.values == pytest.approx(b.values, abs=1e-4)
 
 
 def test_token_ids_from_the_sampler_are_scored_as_given(tiny_model):
-    engine = LogProbEngine(tiny_model)
+    engine = LogProbEngine(tiny_model, batch_tokens=8192, max_length=None)
     ids = engine.encode(PROMPTS[:1], COMPLETIONS[:1])[0][1]
     from_text, from_ids = engine.score(PROMPTS[:1], COMPLETIONS[:1]), engine.score(PROMPTS[:1], [ids])
     assert from_ids[0].token_ids == ids and from_ids[0].logprobs == pytest.approx(from_text[0].logprobs, abs=1e-5)
 
 
 def test_long_rows_are_truncated_keeping_the_completion_and_counted(tiny_model, caplog):
-    engine = LogProbEngine(tiny_model, max_length=16)
+    engine = LogProbEngine(tiny_model, batch_tokens=8192, max_length=16)
     prompt, completion = "p" * 30, "abcdef"
     with caplog.at_level("WARNING"):
         result = engine.score([prompt, "q"], [completion, "z"])
@@ -76,19 +78,18 @@ def test_long_rows_are_truncated_keeping_the_completion_and_counted(tiny_model, 
 
 
 def test_the_instruction_is_placed_before_the_prompt_and_changes_the_reward(tiny_model):
-    plain = EndogenousScorer(model=tiny_model)
-    judged = EndogenousScorer(model=tiny_model, instruction="Judge the arithmetic strictly.\n")
-    templated = EndogenousScorer(model=tiny_model, instruction="Judge this.\n{prompt}")
+    plain = make_scorer("endogenous", model=tiny_model)
+    judged = make_scorer("endogenous", model=tiny_model, instruction="Judge the arithmetic strictly.\n")
+    templated = make_scorer("endogenous", model=tiny_model, instruction="Judge this.\n{prompt}")
     assert judged.state("Q?") == "Judge the arithmetic strictly.\nQ?" and templated.state("Q?") == "Judge this.\nQ?"
-    a, b = plain.score([sample(PROMPTS[0], COMPLETIONS[0])]), judged.score([sample(PROMPTS[0], COMPLETIONS[0])])
+    a = plain.score([sample(PROMPTS[0], COMPLETIONS[0])], context(None))
+    b = judged.score([sample(PROMPTS[0], COMPLETIONS[0])], context(None))
     assert not math.isclose(a[0], b[0], abs_tol=1e-6)
 
 
-def test_the_default_judge_is_the_policy_passed_by_the_loop(tiny_model):
-    scorer = EndogenousScorer()
-    assert scorer.score([sample(PROMPTS[0], COMPLETIONS[0])], policy=tiny_model)[0] is not None
-    with pytest.raises(UserError, match="scorer.model"):
-        scorer.score([sample(PROMPTS[0], COMPLETIONS[0])])
+def test_the_default_judge_is_the_policy_the_run_hands_over(tiny_model):
+    scorer = make_scorer("endogenous")
+    assert scorer.score([sample(PROMPTS[0], COMPLETIONS[0])], context(None, policy=tiny_model))[0] is not None
 
 
 def test_reductions():
@@ -99,7 +100,7 @@ def test_reductions():
 
 
 def test_token_rewards_use_a_zero_value_after_the_last_token():
-    from rest.logprobs import TokenScores
+    from rest.scorers.logprobs import TokenScores
 
     scores = TokenScores(token_ids=[5, 6], logits=[2.0, 3.0], logprobs=[-1.0, -1.0], values=[10.0, 4.0], truncated=False)
     assert token_rewards(scores) == [2.0 - 4.0, 3.0 - 0.0]
@@ -108,4 +109,4 @@ def test_token_rewards_use_a_zero_value_after_the_last_token():
 @pytest.mark.parametrize("settings", [{"alpha": 0}, {"reduction": "max"}])
 def test_bad_settings_are_user_errors(settings):
     with pytest.raises(UserError):
-        EndogenousScorer(**settings)
+        make_scorer("endogenous", **settings)

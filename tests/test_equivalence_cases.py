@@ -1,4 +1,4 @@
-"""Case table for the answer verifier `rest.equivalence.equivalent`.
+"""Case table for the answer verifier `rest.verifier.equivalence.equivalent` (with the configured settings).
 
 Inputs are already-extracted final answers (LaTeX or plain text), not whole completions. Each test
 function is one behaviour; each case is (predicted, reference, expected). Every case is one a correct
@@ -10,14 +10,15 @@ tolerance), ends of intervals and order of tuples matter, order of sets and of m
 from __future__ import annotations
 
 import pytest
+from conftest import judge_settings
 
-from rest.equivalence import ParseError, equivalent
+from rest.verifier.equivalence import ParseError, equivalent
 
 P = pytest.param
 
 
 def _check(predicted: str, reference: str, expected: bool, **kwargs) -> None:
-    got = equivalent(predicted, reference, **kwargs)
+    got = equivalent(predicted, reference, **{**judge_settings(), **kwargs})
     assert isinstance(got, bool), f"equivalent() returned {got!r}, not a bool"
     assert got is expected, f"equivalent({predicted!r}, {reference!r}, {kwargs}) = {got}, expected {expected}"
 
@@ -423,4 +424,4 @@ def test_inequalities_compare_as_relations(predicted, reference, expected):
 
 def test_unparseable_answer_raises_parse_error():
     with pytest.raises(ParseError):
-        equivalent("\\frac{1}{", "2")
+        equivalent("\\frac{1}{", "2", **judge_settings())

@@ -1,4 +1,4 @@
-"""Final-answer extraction: `rest.answers.extract_answer` (completions) and `parse_reference` (dataset answers).
+"""Final-answer extraction: `rest.verifier.answers.extract_answer` (completions) and `parse_reference` (dataset answers).
 
 Rules, in priority order: the last complete `\\boxed{...}` / `\\fbox{...}`, then the last GSM8K `#### x`, then
 "the answer is x"; otherwise the fallback: None (default), "last_number" or "last_expression".
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from rest.answers import extract_answer, parse_reference
+from rest.verifier.answers import extract_answer, parse_reference
 
 P = pytest.param
 

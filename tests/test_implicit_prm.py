@@ -2,14 +2,16 @@
 
 import pytest
 import torch
-from conftest import TINY
+from conftest import TINY, context, make_scorer
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from rest.base_model import init_tiny_llama
 from rest.errors import UserError
-from rest.prm_update import bce_loss, train_implicit_prm
 from rest.records import Sample
-from rest.scorers.implicit_prm import ImplicitPRMScorer, aggregate, step_ends, step_rewards
+from rest.scorers.implicit_prm import aggregate, step_ends, step_rewards
+from rest.scorers.prm_update import bce_loss, train_implicit_prm
+
+UPDATE = {"balance": "sample", "seed": 0, "batch_tokens": 8192, "max_length": None}
 
 PROMPT = "Compute 3 + 4 - 2.\n"
 SOLUTION = "3 + 4 = 7\n\n7 - 2 = 5\n\n#### 5"
@@ -37,9 +39,9 @@ def direct_logprobs(path: str, prompt: str, completion: str) -> torch.Tensor:
 
 
 def test_token_rewards_are_beta_times_the_log_ratio(tiny_model, other_model):
-    scorer = ImplicitPRMScorer(model=other_model, ref_model=tiny_model, beta=0.05, keep_step_rewards=True)
+    scorer = make_scorer("implicit_prm", model=other_model, ref_model=tiny_model, beta=0.05, keep_step_rewards=True)
     samples = [sample(SOLUTION), sample("8\n\n#### 8", prompt="Q: 5 + 3?\n")]
-    scorer.score(samples)
+    scorer.score(samples, context(None))
     for s in samples:
         expected = 0.05 * (direct_logprobs(other_model, s.prompt, s.completion) - direct_logprobs(tiny_model, s.prompt, s.completion))
         assert s.token_rewards == pytest.approx(expected.tolist(), abs=1e-4)
@@ -70,15 +72,15 @@ def test_aggregations(how, expected):
 
 
 def test_a_prm_equal_to_its_reference_gives_zero_rewards(tiny_model):
-    scorer = ImplicitPRMScorer(base_model=tiny_model)  # both default to the base model: log-ratio 0
-    assert scorer.score([sample(SOLUTION)]) == [pytest.approx(0.0, abs=1e-6)]
+    scorer = make_scorer("implicit_prm")  # both default to the base model: log-ratio 0
+    assert scorer.score([sample(SOLUTION)], context(None, base_model=tiny_model)) == [pytest.approx(0.0, abs=1e-6)]
 
 
 def test_one_update_step_lowers_the_bce_loss_on_its_batch(tiny_model, tmp_path):
     examples = [(PROMPT, SOLUTION, True), (PROMPT, "3 + 4 = 8\n\n8 - 2 = 6\n\n#### 6", False),
                 (PROMPT, "#### 5", True), (PROMPT, "no idea", False)]
     train_implicit_prm(tiny_model, tiny_model, examples, tmp_path / "prm", beta=0.05, steps=1, lr=1e-2,
-                       batch_size=4, balance="none")
+                       batch_size=4, **{**UPDATE, "balance": "none"})
 
     def loss(path):
         tokenizer = AutoTokenizer.from_pretrained(path)
@@ -94,19 +96,18 @@ def test_one_update_step_lowers_the_bce_loss_on_its_batch(tiny_model, tmp_path):
 
 
 def test_the_updated_checkpoint_scores_the_next_iteration(tiny_model, tmp_path):
-    scorer = ImplicitPRMScorer(base_model=tiny_model, update_settings={"steps": 2, "lr": 1e-2, "batch_size": 2})
-    labelled = [sample(SOLUTION, True), sample("#### 9", False)]
-    before = scorer.score(labelled)
-    stats = scorer.update(labelled, tmp_path / "iter_1" / "scorer")
-    assert scorer.current == str(tmp_path / "iter_1" / "scorer") and stats["examples"] == 2
-    after = scorer.score(labelled)
+    scorer = make_scorer("implicit_prm", update_settings={"steps": 2, "lr": 1e-2, "batch_size": 2, "balance": "sample",
+                                                          "seed": 0})
+    labelled, ctx = [sample(SOLUTION, True), sample("#### 9", False)], context(None, base_model=tiny_model)
+    before = scorer.score(labelled, ctx)
+    stats = scorer.update(labelled, ctx, tmp_path / "iter_1" / "scorer")
+    assert scorer.current(ctx) == str(tmp_path / "iter_1" / "scorer") and stats["examples"] == 2
+    after = scorer.score(labelled, ctx)
     assert before == [pytest.approx(0.0, abs=1e-6)] * 2 and after[0] > after[1]  # it learned the labels' direction
 
 
 def test_settings_are_checked():
     with pytest.raises(UserError, match="beta"):
-        ImplicitPRMScorer(beta=0)
+        make_scorer("implicit_prm", beta=0)
     with pytest.raises(UserError, match="aggregation"):
-        ImplicitPRMScorer(aggregation="max")
-    with pytest.raises(UserError, match="scorer.model"):
-        _ = ImplicitPRMScorer().current
+        make_scorer("implicit_prm", aggregation="max")

@@ -40,6 +40,8 @@ def test_smoke_iteration_writes_metrics_samples_and_checkpoint(smoke_run):
     assert rows[1]["grown"] == 32 * 4 and 0 < rows[1]["kept"] <= rows[1]["correct"]
     samples = datasets.load_from_disk(str(run_dir / "iter_1" / "samples"))
     assert SAMPLE_COLUMNS <= set(samples.column_names) and len(samples) == 32 * 4
+    grown = datasets.load_from_disk(str(run_dir / "iter_1" / "grown"))  # written before any scorer ran
+    assert grown["completion"] == samples["completion"] and grown["correct"] == samples["correct"]
     assert all(row["correct"] for row in samples if row["kept"])
     assert rows[1]["trained_on"] == rows[1]["kept"] and rows[1]["policy"].endswith("iter_1/checkpoint")
     AutoModelForCausalLM.from_pretrained(rows[1]["policy"])  # HF format, loadable by transformers (and vLLM above)
@@ -52,12 +54,12 @@ def test_rerun_skips_finished_stages_and_redoes_only_missing_ones(smoke_run):
     mtime = checkpoint.stat().st_mtime_ns
 
     log = smoke(run_dir)  # everything finished before: every stage is skipped and no engine starts
-    assert log.count("skipping") == 4 and "starting vLLM engine" not in log
+    assert log.count("skipping") == 5 and "starting vLLM engine" not in log
     assert metrics(run_dir) == before and checkpoint.stat().st_mtime_ns == mtime
 
     (run_dir / "iter_1" / "eval.json").unlink()
     log = smoke(run_dir)  # only the last Evaluate is missing: Grow and Train are skipped, Evaluate runs
-    assert "skipping Grow/Improve" in log and "Train finished before" in log
+    assert "skipping Grow" in log and "skipping Improve" in log and "Train finished before" in log
     assert log.count("starting vLLM engine") == 1 and "Train:" not in log and "Grow:" not in log
     assert metrics(run_dir)[1]["pass@1"] == before[1]["pass@1"]  # greedy eval of the same checkpoint
     assert checkpoint.stat().st_mtime_ns == mtime

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SMALL = ["+task.limits.pool=40", "generate.chunk_size=2", "sampler.grow.n=3", "sampler.grow.max_tokens=24"]
+SMALL = ["task.limits.pool=40", "mode.chunk_size=2", "sampler.grow.n=3", "sampler.grow.max_tokens=24"]
 
 
 def command(run_dir: Path, *overrides: str) -> list[str]:
@@ -56,10 +56,10 @@ def test_a_run_killed_part_way_resumes_to_the_same_dataset(uninterrupted, tmp_pa
 def test_two_shards_merged_equal_the_unsharded_run(uninterrupted, tmp_path):
     shards = [tmp_path / "shard0", tmp_path / "shard1"]
     for index, shard in enumerate(shards):
-        rows = generate(shard, f"generate.shard.index={index}", "generate.shard.count=2")
+        rows = generate(shard, f"mode.shard.index={index}", "mode.shard.count=2")
         assert {r["problem_index"] % 2 for r in rows} == {index}
     merged = tmp_path / "merged"
-    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=merge", f"merge.shards=[{shards[0]},{shards[1]}]",
+    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=merge", f"mode.shards=[{shards[0]},{shards[1]}]",
                              f"hydra.run.dir={merged}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert [json.loads(line) for line in (merged / "dataset.jsonl").read_text().splitlines()] == uninterrupted

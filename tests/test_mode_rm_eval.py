@@ -19,7 +19,7 @@ def test_pairs_file_gives_accuracy_per_scorer_and_domain(tmp_path, tiny_model):
             {"prompt": "Say hi.", "chosen": "", "rejected": " x"}]
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    result = rm_eval(tmp_path / "run", f"rm_eval.pairs={pairs}", f"rm_eval.policy={tiny_model}")
+    result = rm_eval(tmp_path / "run", f"mode.pairs={pairs}", f"mode.policy={tiny_model}")
     assert result.returncode == 1 and "line 3: bad row: `chosen` is empty" in result.stderr  # the bad row is skipped
     report = json.loads((tmp_path / "run" / "rm_eval.json").read_text())
     assert report["pairs"] == 2 and set(report["scorers"]) == {"endogenous_sum", "endogenous_mean"}
@@ -31,7 +31,7 @@ def test_pairs_file_gives_accuracy_per_scorer_and_domain(tmp_path, tiny_model):
 
 
 def test_best_of_n_on_the_task_reports_every_method(tmp_path):
-    result = rm_eval(tmp_path, "rm_eval.limit=6", "rm_eval.n=4", "rm_eval.best_of=[2,4]")
+    result = rm_eval(tmp_path, "mode.limit=6", "mode.n=4", "mode.best_of=[2,4]")
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "rm_eval.json").read_text())
     assert report["problems"] == 6 and set(report["best_of"]) == {"2", "4"}

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def score_file(tmp_path: Path, lines: list[str], *overrides: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
     source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     source.write_text("\n".join(lines) + "\n")
-    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=score", f"input={source}", f"output={target}",
+    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=score", f"mode.input={source}", f"mode.output={target}",
                              f"hydra.run.dir={tmp_path / 'run'}", *overrides],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     rows = [json.loads(line) for line in target.read_text().splitlines()] if target.exists() else []
@@ -26,37 +26,39 @@ def test_endogenous_scores_rows_and_reports_bad_ones_by_line(tmp_path, tiny_mode
              json.dumps({"id": 3, "prompt": "Q: 2+2?\nA:", "completion": ""}),
              json.dumps({"id": 4, "completion": " 4"}),
              json.dumps({"id": 5, "prompt": "Q: 2+2?\nA:", "completion": " 4\n#### 4"})]
-    result, rows = score_file(tmp_path, lines, "scorer=endogenous", f"scorer.model={tiny_model}",
-                              "scorer.keep_token_rewards=true")
+    result, rows = score_file(tmp_path, lines, "scorer=endogenous", f"scorers.endogenous.model={tiny_model}",
+                              "scorers.endogenous.keep_token_rewards=true")
     assert result.returncode == 1, result.stderr[-2000:]
     assert [r.get("id") for r in rows] == [1, None, 3, 4, 5] and rows[1]["raw_line"] == "{not json"
-    assert [r["score"] is None for r in rows] == [False, True, True, True, False]
+    assert [r["score_endogenous"] is None for r in rows] == [False, True, True, True, False]
     assert [r.get("error", "").split(" ")[0] for r in rows] == ["", "not", "`completion`", "`prompt`", ""]
-    assert len(rows[4]["token_rewards"]) == len(" 4\n#### 4") and rows[4]["score"] == pytest.approx(sum(rows[4]["token_rewards"]))
+    assert len(rows[4]["token_rewards"]) == len(" 4\n#### 4")
+    assert rows[4]["score_endogenous"] == pytest.approx(sum(rows[4]["token_rewards"]))
     reported = [line.split(":")[0] for line in result.stderr.splitlines() if line.startswith("line ")]
     assert reported == ["line 2", "line 3", "line 4"] and "Traceback" not in result.stderr
 
 
-def test_exact_answer_scores_need_a_reference(tmp_path):
+def test_the_verifier_cannot_judge_a_row_without_a_reference(tmp_path):
     lines = [json.dumps({"prompt": "q", "completion": "#### 3", "reference": 3}),
              json.dumps({"prompt": "q", "completion": "#### 3"}),
              json.dumps({"prompt": "q", "completion": "no idea", "reference": "3"})]
     result, rows = score_file(tmp_path, lines, "scorer=exact_answer")
-    assert result.returncode == 1
-    assert [(r["score"], r.get("status")) for r in rows] == [(1.0, "ok"), (None, None), (None, "no_answer")]
-    assert "`reference` is missing" in rows[1]["error"]
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [(r["score_exact_answer"], r.get("status")) for r in rows] == [(1.0, "ok"), (None, None), (None, "no_answer")]
+    assert "2 of 3 samples could not be scored by exact_answer" in result.stdout + result.stderr
 
 
 def test_missing_input_is_one_line(tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=score", f"hydra.run.dir={tmp_path}"],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2 and "mode=score needs input=IN.jsonl and output=OUT.jsonl" in result.stdout + result.stderr
+    assert result.returncode == 2 and "mode=score needs mode.input=IN.jsonl and mode.output=OUT.jsonl" in result.stdout + result.stderr
 
 
 def test_implicit_prm_scores_with_step_rewards(tmp_path, tiny_model):
     lines = [json.dumps({"prompt": "Compute 3 + 4.\n", "completion": "3 + 4 = 7\n\n#### 7"})]
-    result, rows = score_file(tmp_path, lines, "scorer=implicit_prm", f"scorer.ref_model={tiny_model}",
-                              "scorer.aggregation=sum", "scorer.keep_step_rewards=true")
+    result, rows = score_file(tmp_path, lines, "scorer=implicit_prm", f"scorers.implicit_prm.ref_model={tiny_model}",
+                              "scorers.implicit_prm.aggregation=sum", "scorers.implicit_prm.keep_step_rewards=true")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert len(rows[0]["step_rewards"]) == 2 and rows[0]["score"] == pytest.approx(sum(rows[0]["step_rewards"]))
-    assert rows[0]["score"] != 0.0  # pi_phi (the committed base model) differs from pi_ref (a random tiny model)
+    score = rows[0]["score_implicit_prm"]
+    assert len(rows[0]["step_rewards"]) == 2 and score == pytest.approx(sum(rows[0]["step_rewards"]))
+    assert score != 0.0  # pi_phi (the committed base model) differs from pi_ref (a random tiny model)

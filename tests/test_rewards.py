@@ -2,7 +2,7 @@
 
 import pytest
 
-from rest.rewards import normalize
+from rest.scorers.rewards import normalize
 
 
 def test_unbounded_scores_become_percentile_ranks_with_shared_ties():

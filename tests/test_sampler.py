@@ -1,12 +1,12 @@
 """Grow with the session's shared vLLM engine (CPU build here, same code path on GPU)."""
 
-from rest.sampler import SamplingSettings
+from conftest import sampling
 
 PROMPTS = ["Compute 1 + 2.\n", "Compute 30 - 4 + 5.\n", "Compute 7 + 7.\n"]
 
 
 def test_generates_n_completions_per_prompt_with_tokens_finish_reason_and_logprob(sampler, tiny_model):
-    outputs = sampler.generate(tiny_model, PROMPTS, SamplingSettings(n=3, temperature=1.0, max_tokens=8))
+    outputs = sampler.generate(tiny_model, PROMPTS, sampling(n=3, max_tokens=8))
     assert [len(o) for o in outputs] == [3, 3, 3]
     for completion in (c for o in outputs for c in o):
         assert 1 <= len(completion.token_ids) <= 8
@@ -15,12 +15,12 @@ def test_generates_n_completions_per_prompt_with_tokens_finish_reason_and_logpro
 
 
 def test_max_tokens_bounds_the_completion(sampler, tiny_model):
-    outputs = sampler.generate(tiny_model, PROMPTS[:1], SamplingSettings(n=4, temperature=1.0, max_tokens=2))
+    outputs = sampler.generate(tiny_model, PROMPTS[:1], sampling(n=4, max_tokens=2))
     assert all(len(c.token_ids) <= 2 for c in outputs[0])
 
 
 def test_greedy_is_deterministic_and_reuses_the_running_engine(sampler, tiny_model):
-    greedy = SamplingSettings(n=1, temperature=0.0, max_tokens=6)
+    greedy = sampling(n=1, temperature=0.0, max_tokens=6)
     first = sampler.generate(tiny_model, PROMPTS, greedy)
     starts = sampler.engine_starts
     second = sampler.generate(tiny_model, PROMPTS, greedy)
@@ -29,7 +29,7 @@ def test_greedy_is_deterministic_and_reuses_the_running_engine(sampler, tiny_mod
 
 
 def test_seeded_samples_do_not_depend_on_batching_or_order(sampler, tiny_model):
-    settings = SamplingSettings(n=4, temperature=1.0, max_tokens=8)
+    settings = sampling(n=4, max_tokens=8)
     together = sampler.generate(tiny_model, PROMPTS, settings, seeds=[11, 12, 13])
     reordered = sampler.generate(tiny_model, PROMPTS[::-1][:2], settings, seeds=[13, 12])
     texts = lambda completions: [c.text for c in completions]
@@ -39,7 +39,7 @@ def test_seeded_samples_do_not_depend_on_batching_or_order(sampler, tiny_model):
 
 
 def test_streamed_batches_equal_one_generate_call_per_batch(sampler, tiny_model):
-    settings = SamplingSettings(n=2, temperature=1.0, max_tokens=8)
+    settings = sampling(n=2, max_tokens=8)
     batches = [(PROMPTS[:2], [1, 2]), ([], []), (PROMPTS[2:], [3])]
     streamed = list(sampler.stream(tiny_model, iter(batches), settings))
     separately = [sampler.generate(tiny_model, prompts, settings, seeds) for prompts, seeds in batches]
@@ -49,7 +49,7 @@ def test_streamed_batches_equal_one_generate_call_per_batch(sampler, tiny_model)
 
 
 def test_leaving_a_stream_early_aborts_its_queued_requests(sampler, tiny_model):
-    settings = SamplingSettings(n=2, temperature=1.0, max_tokens=8)
+    settings = sampling(n=2, max_tokens=8)
     many = PROMPTS * 200  # more sequences than the engine runs at once: most still wait when the first batch ends
     stream = sampler.stream(tiny_model, [(PROMPTS[:1], [1]), (many, list(range(len(many))))], settings)
     next(stream)
@@ -59,8 +59,8 @@ def test_leaving_a_stream_early_aborts_its_queued_requests(sampler, tiny_model):
 
 
 def test_texts_decoded_in_one_batch_equal_vllms_own_detokenization(sampler, tiny_model):
-    ours = sampler.generate(tiny_model, PROMPTS, SamplingSettings(n=8, max_tokens=24), seeds=[5, 6, 7])
-    never_matches = SamplingSettings(n=8, max_tokens=24, stop=["@@never@@"])  # stop strings: vLLM detokenizes
+    ours = sampler.generate(tiny_model, PROMPTS, sampling(n=8, max_tokens=24), seeds=[5, 6, 7])
+    never_matches = sampling(n=8, max_tokens=24, stop=["@@never@@"])  # stop strings: vLLM detokenizes
     vllms = sampler.generate(tiny_model, PROMPTS, never_matches, seeds=[5, 6, 7])
     assert [[c.token_ids for c in o] for o in ours] == [[c.token_ids for c in o] for o in vllms]
     assert [[c.text for c in o] for o in ours] == [[c.text for c in o] for o in vllms]
@@ -69,8 +69,8 @@ def test_texts_decoded_in_one_batch_equal_vllms_own_detokenization(sampler, tiny
 def test_decoding_drops_special_tokens_and_a_trailing_incomplete_character(tiny_model):
     from transformers import AutoTokenizer
 
-    from rest.sampler import _decode
+    from rest.sampler.requests import decode
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     ids = tokenizer.encode("日本", add_special_tokens=False)
-    assert _decode(tokenizer, [ids[:-1], ids + [tokenizer.eos_token_id]]) == ["日", "日本"]
+    assert decode(tokenizer, [ids[:-1], ids + [tokenizer.eos_token_id]]) == ["日", "日本"]

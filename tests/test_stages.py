@@ -1,27 +1,17 @@
 """Stage logic without vLLM: a scripted sampler stands in for the engine."""
 
-from rest import stages
-from rest.filters import CapPerProblem, Chain, DropDuplicates, KeepCorrect
+from conftest import context, make_scorer, sampling
+from fakes import ScriptedSampler
+
+from rest.artifacts import load_samples
+from rest.filters import CapPerProblem, Chain, DropDuplicates, KeepCorrect, TopKPerProblem
 from rest.records import Problem
-from rest.sampler import Completion, SamplingSettings
-from rest.scorers.exact_answer import ExactAnswerScorer
-from rest.verifier import Verifier
+from rest.stages import stage_stats
+from rest.stages.grow import grow_stage
+from rest.stages.improve import improve, update_scorers
+from rest.stages.train import train_stage
 
-VERIFIER = Verifier(workers=0)
-
-
-class ScriptedSampler:
-    """Answers every prompt with the same texts; counts calls."""
-
-    def __init__(self, texts):
-        self.texts, self.calls = texts, 0
-
-    def generate(self, model_path, prompts, settings, seeds=None):
-        self.calls += 1
-        return [[Completion(t, [1, 2], "stop", -1.0) for t in self.texts[: settings.n]] for _ in prompts]
-
-    def close(self):
-        pass
+KEEP_ONE_CORRECT = Chain([KeepCorrect(), DropDuplicates(), CapPerProblem(1)])
 
 
 class ZeroTask:
@@ -34,64 +24,94 @@ class ZeroTask:
         return problem.question + "\n"
 
 
-def grow(out, sampler, n=3, scorer=None):
-    task = ZeroTask()
-    keep = Chain([KeepCorrect(), DropDuplicates(), CapPerProblem(1)])
-    stages.grow_and_improve(out, 1, "policy", task, sampler, SamplingSettings(n=n),
-                            scorer or ExactAnswerScorer(VERIFIER), keep, VERIFIER)
+def grow_and_improve(it_dir, sampler, verifier, n=3, scorers=None, keep=KEEP_ONE_CORRECT, policy="policy", base=None):
+    scorers = scorers or {"exact_answer": make_scorer("exact_answer")}
+    grow_stage(it_dir / "grown", 1, policy, ZeroTask(), "pool", sampler, sampling(n=n), verifier)
+    improve(it_dir / "samples", 1, it_dir / "grown", scorers, next(iter(scorers)), keep, context(verifier, policy, base))
 
 
-def test_grow_scores_marks_kept_and_is_skipped_when_its_artifact_exists(tmp_path):
+def test_grow_judges_improve_scores_and_both_are_skipped_when_their_artifacts_exist(tmp_path, verifier):
     sampler = ScriptedSampler(["#### 0", "#### 1", "no answer"])
-    grow(tmp_path / "samples", sampler)
-    samples = stages.load_samples(tmp_path / "samples")
+    grow_and_improve(tmp_path, sampler, verifier)
+    grown, samples = load_samples(tmp_path / "grown"), load_samples(tmp_path / "samples")
     assert [(s.problem_id, s.sample_index) for s in samples] == [(f"pool-{i}", j) for i in range(2) for j in range(3)]
+    assert [(s.correct, s.verdict, s.scores) for s in grown[:3]] == [(True, "ok", {}), (False, "ok", {}),
+                                                                     (False, "no_answer", {})]
     assert [(s.correct, s.kept, s.scores["exact_answer"]) for s in samples[:3]] == [
         (True, True, 1.0), (False, False, 0.0), (False, False, None)]
-    stats = stages.stage_stats(tmp_path)
-    assert (stats["grown"], stats["correct"], stats["kept"], stats["unscorable"]) == (6, 2, 2, 2)
+    stats = stage_stats(tmp_path)
+    assert (stats["grown"], stats["correct"], stats["kept"], stats["unscorable_exact_answer"]) == (6, 2, 2, 2)
 
-    grow(tmp_path / "samples", sampler)
-    assert sampler.calls == 1  # the second call found the artifact and did not sample
+    calls = len(ScriptedSampler.calls)
+    grow_and_improve(tmp_path, sampler, verifier)
+    assert len(ScriptedSampler.calls) == calls  # the second call found the artifacts and did not sample
 
 
-def test_train_with_nothing_kept_keeps_the_policy_and_records_it(tmp_path):
-    grow(tmp_path / "samples", ScriptedSampler(["#### 7"]), n=1)
-    policy = stages.train(tmp_path / "checkpoint", 1, trainer=None, samples_dir=tmp_path / "samples",
-                          init_from="base")
-    assert policy == "base" and stages.stage_stats(tmp_path)["trained_on"] == 0
+def test_a_scorer_crash_keeps_the_grown_samples(tmp_path, verifier):
+    class Crashing:
+        bounded = True
+
+        def score(self, samples, context):
+            raise RuntimeError("judge out of memory")
+
+        def release(self):
+            pass
+
+    try:
+        grow_and_improve(tmp_path, ScriptedSampler(["#### 0"]), verifier, n=1, scorers={"crashing": Crashing()})
+    except RuntimeError:
+        pass
+    assert len(load_samples(tmp_path / "grown")) == 2 and not (tmp_path / "samples").exists()
+    calls = len(ScriptedSampler.calls)
+    grow_and_improve(tmp_path, ScriptedSampler(["#### 0"]), verifier, n=1)  # rerun: only Improve is redone
+    assert len(ScriptedSampler.calls) == calls and stage_stats(tmp_path)["kept"] == 2
+
+
+def test_every_scorer_is_a_column_named_by_its_key(tmp_path, verifier, tiny_model):
+    scorers = {"exact_answer": make_scorer("exact_answer"), "judge_a": make_scorer("endogenous"),
+               "judge_b": make_scorer("endogenous", instruction="Check the arithmetic.\n")}
+    grow_and_improve(tmp_path, ScriptedSampler(["#### 0", "0 - 0 = 0\n#### 0"]), verifier, n=2, scorers=scorers,
+                     policy=tiny_model)
+    samples = load_samples(tmp_path / "samples")
+    assert all(set(s.scores) == {"exact_answer", "judge_a", "judge_b"} for s in samples)
+    assert samples[0].scores["judge_a"] != samples[0].scores["judge_b"]  # two judges, two columns
+
+
+def test_train_with_nothing_kept_keeps_the_policy_and_records_it(tmp_path, verifier):
+    grow_and_improve(tmp_path, ScriptedSampler(["#### 7"]), verifier, n=1)
+    policy = train_stage(tmp_path / "checkpoint", 1, trainer=None, samples_dir=tmp_path / "samples",
+                         init_from="base", mix=None, mix_weight=0.0)
+    assert policy == "base" and stage_stats(tmp_path)["trained_on"] == 0
     assert not (tmp_path / "checkpoint").exists()
 
 
-def test_a_scorer_update_is_saved_used_next_and_adopted_on_resume(tmp_path, tiny_model):
-    from rest.scorers.implicit_prm import ImplicitPRMScorer
+def test_a_scorer_update_is_saved_used_next_and_adopted_on_resume(tmp_path, tiny_model, verifier):
+    settings = {"steps": 1, "lr": 1e-2, "batch_size": 2, "balance": "sample", "seed": 0}
+    scorer = make_scorer("implicit_prm", update_settings=settings)
+    scorers, ctx = {"implicit_prm": scorer}, context(verifier, tiny_model, base_model=tiny_model)
+    grow_and_improve(tmp_path, ScriptedSampler(["#### 0", "#### 1"]), verifier, n=2, scorers=scorers, base=tiny_model)
+    assert all(s.scores["implicit_prm"] == 0.0 for s in load_samples(tmp_path / "samples"))  # phi = ref
+    update_scorers(tmp_path / "scorers", 1, scorers, tmp_path / "samples", ctx)
+    checkpoint = tmp_path / "scorers" / "implicit_prm"
+    assert scorer.current(ctx) == str(checkpoint) and stage_stats(tmp_path)["scorer_implicit_prm_examples"] == 4
 
-    settings = {"steps": 1, "lr": 1e-2, "batch_size": 2}
-    scorer = ImplicitPRMScorer(base_model=tiny_model, update_settings=settings)
-    grow(tmp_path / "samples", ScriptedSampler(["#### 0", "#### 1"]), n=2, scorer=scorer)
-    assert all(s.scores["implicit_prm"] == 0.0 for s in stages.load_samples(tmp_path / "samples"))  # phi = ref
-    stages.update_scorer(tmp_path / "scorer", 1, scorer, tmp_path / "samples")
-    assert scorer.current == str(tmp_path / "scorer") and stages.stage_stats(tmp_path)["scorer_examples"] == 4
-
-    resumed = ImplicitPRMScorer(base_model=tiny_model, update_settings=settings)
-    mtime = (tmp_path / "scorer" / "model.safetensors").stat().st_mtime_ns
-    stages.update_scorer(tmp_path / "scorer", 1, resumed, tmp_path / "samples")  # finished before: adopted
-    assert resumed.current == str(tmp_path / "scorer")
-    assert (tmp_path / "scorer" / "model.safetensors").stat().st_mtime_ns == mtime
-    grow(tmp_path / "samples_2", ScriptedSampler(["#### 0", "#### 1"]), n=2, scorer=resumed)
-    scores = [s.scores["implicit_prm"] for s in stages.load_samples(tmp_path / "samples_2")]
+    resumed = make_scorer("implicit_prm", update_settings=settings)
+    mtime = (checkpoint / "model.safetensors").stat().st_mtime_ns
+    update_scorers(tmp_path / "scorers", 1, {"implicit_prm": resumed}, tmp_path / "samples", ctx)  # adopted
+    assert resumed.current(ctx) == str(checkpoint)
+    assert (checkpoint / "model.safetensors").stat().st_mtime_ns == mtime
+    grow_and_improve(tmp_path / "next", ScriptedSampler(["#### 0", "#### 1"]), verifier, n=2,
+                     scorers={"implicit_prm": resumed}, policy=tiny_model, base=tiny_model)
+    scores = [s.scores["implicit_prm"] for s in load_samples(tmp_path / "next" / "samples")]
     assert scores[0] != 0.0 and scores[0] > scores[1]  # the next iteration is scored by the updated PRM
 
 
-def test_endogenous_reward_ranks_the_verified_samples_in_improve(tmp_path, tiny_model):
-    from rest.filters import TopKPerProblem
-    from rest.scorers.endogenous import EndogenousScorer
-
+def test_endogenous_reward_ranks_the_verified_samples_in_improve(tmp_path, tiny_model, verifier):
     texts = ["#### 0", "0 - 0 = 0, so the answer is 0.\n#### 0", "#### 1"]
     keep = Chain([KeepCorrect(), TopKPerProblem("endogenous", 1)])
-    stages.grow_and_improve(tmp_path / "samples", 1, tiny_model, ZeroTask(), ScriptedSampler(texts),
-                            SamplingSettings(n=3), EndogenousScorer(), keep, VERIFIER)
-    samples = stages.load_samples(tmp_path / "samples")
+    grow_and_improve(tmp_path, ScriptedSampler(texts), verifier, scorers={"endogenous": make_scorer("endogenous")},
+                     keep=keep, policy=tiny_model)
+    samples = load_samples(tmp_path / "samples")
     assert [s.correct for s in samples[:3]] == [True, True, False]
     scores = [s.scores["endogenous"] for s in samples[:3]]
     best = max(range(2), key=lambda i: scores[i])

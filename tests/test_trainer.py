@@ -3,7 +3,14 @@
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from rest.trainer import SFT
+from conftest import config
+
+from rest.config import build
+
+
+def SFT(**settings):  # noqa: N802  (reads like the class it builds)
+    """The configured trainer (conf/trainer/sft.yaml with the tiny model's settings), some settings changed."""
+    return build(config().trainer, **settings)
 
 EXAMPLES = [{"prompt": "Compute 1 + 2.\n", "completion": "1 + 2 = 3\n#### 3"},
             {"prompt": "Compute 10 - 4 + 7.\n", "completion": "10 - 4 = 6\n6 + 7 = 13\n#### 13"}]

@@ -4,38 +4,37 @@ import threading
 import time
 
 import pytest
+from conftest import context, make_scorer, make_verifier
 
 from rest.errors import UserError
 from rest.records import Sample
-from rest.scorers.exact_answer import ExactAnswerScorer
-from rest.verifier import Verifier
 
 LIMIT = 1.5
 TOWER = "2003^{2002^{2001}}"  # sympy evaluates this for as long as it is allowed to
 
 
 @pytest.fixture(scope="module")
-def verifier():
-    with Verifier(timeout=LIMIT, workers=2) as v:
+def pool():
+    with make_verifier(timeout=LIMIT, workers=2) as v:
         v.judge(["x^2 - 1", "(x+1)(x-1)"], ["(x-1)(x+1)", "x^2-1"])  # start the workers before timing anything
         yield v
 
 
-def timed_judge(verifier, answers, references):
+def timed_judge(pool, answers, references):
     start = time.perf_counter()
-    verdicts = verifier.judge(answers, references)
+    verdicts = pool.judge(answers, references)
     return verdicts, time.perf_counter() - start
 
 
-def test_a_hanging_pair_times_out_within_the_limit_and_is_not_correct(verifier):
-    verdicts, seconds = timed_judge(verifier, [TOWER], ["1"])
+def test_a_hanging_pair_times_out_within_the_limit_and_is_not_correct(pool):
+    verdicts, seconds = timed_judge(pool, [TOWER], ["1"])
     assert (verdicts[0].correct, verdicts[0].status) == (False, "timeout")
     assert seconds <= LIMIT + 1
 
 
-def test_the_limit_holds_when_called_from_a_non_main_thread(verifier):
+def test_the_limit_holds_when_called_from_a_non_main_thread(pool):
     result = {}
-    worker = threading.Thread(target=lambda: result.update(out=timed_judge(verifier, [TOWER, "x+1"], ["1", "1+x"])))
+    worker = threading.Thread(target=lambda: result.update(out=timed_judge(pool, [TOWER, "x+1"], ["1", "1+x"])))
     worker.start()
     worker.join(timeout=30)
     verdicts, seconds = result["out"]
@@ -43,48 +42,50 @@ def test_the_limit_holds_when_called_from_a_non_main_thread(verifier):
     assert seconds <= LIMIT + 1
 
 
-def test_several_hanging_pairs_do_not_stall_the_rest(verifier):
+def test_several_hanging_pairs_do_not_stall_the_rest(pool):
     answers = [TOWER, "\\sqrt{8}", "10^{10^{10^{10}}}", "(1,2)"]
-    verdicts, seconds = timed_judge(verifier, answers, ["1", "2\\sqrt{2}", "7", "(2,1)"])
+    verdicts, seconds = timed_judge(pool, answers, ["1", "2\\sqrt{2}", "7", "(2,1)"])
     assert [(v.correct, v.status) for v in verdicts] == [
         (False, "timeout"), (True, "ok"), (False, "timeout"), (False, "ok")]
     assert seconds <= 2 * (LIMIT + 1)  # two workers, each killed once and replaced
 
 
-def test_a_killed_worker_is_replaced_and_the_pool_keeps_judging(verifier):
-    verifier.judge([TOWER, TOWER], ["1", "2"])
-    verdicts = verifier.judge(["\\frac{x^2-1}{x-1}", "\\{1,2\\}"], ["x+1", "\\{2,1\\}"])
+def test_a_killed_worker_is_replaced_and_the_pool_keeps_judging(pool):
+    pool.judge([TOWER, TOWER], ["1", "2"])
+    verdicts = pool.judge(["\\frac{x^2-1}{x-1}", "\\{1,2\\}"], ["x+1", "\\{2,1\\}"])
     assert [(v.correct, v.status) for v in verdicts] == [(True, "ok"), (True, "ok")]
 
 
-def test_statuses_and_order_are_kept_across_quick_and_pool_pairs(verifier):
+def test_statuses_and_order_are_kept_across_quick_and_pool_pairs(pool):
     completions = ["#### 42", "no answer here", "the answer is \\frac{1}{.", "\\boxed{(x+1)^2}", "The answer is 7.", "\\boxed{0.5}"]
     references = ["42", "1", "2", "x^2+2x+1", "8", "$\\frac{1}{2}$"]
-    verdicts = verifier.verify(completions, references)
+    verdicts = pool.verify(completions, references)
     assert [(v.status, v.correct) for v in verdicts] == [
         ("ok", True), ("no_answer", False), ("parse_error", False), ("ok", True), ("ok", False), ("ok", True)]
     assert verdicts[3].extracted == "(x+1)^2"
 
 
-def test_the_pool_and_in_process_judging_agree(verifier):
+def test_the_pool_and_in_process_judging_agree(pool):
     answers = ["\\frac{1}{2004!}", "[1,2)", "n=1,2,3", "\\pm 2021", "x=3", "\\sqrt{12}", "y=2x+1", "0.5", "5000"]
     references = ["\\frac{1}{2006!}", "(1,2]", "n=2,3,4", "2021", "3", "2\\sqrt{3}", "y=1+2x", "50", "50"]
-    with Verifier(workers=0) as in_process:
+    with make_verifier(workers=0) as in_process:
         expected = in_process.judge(answers, references)
-    assert verifier.judge(answers, references) == expected
+    assert pool.judge(answers, references) == expected
     assert [v.correct for v in expected] == [False, False, False, False, True, True, True, False, False]
 
 
-def test_exact_answer_scorer_scores_none_for_what_it_cannot_judge(verifier):
+def test_exact_answer_scorer_scores_none_for_what_it_cannot_judge(pool):
     def sample(text):
         return Sample(problem_id="p", sample_index=0, iteration=1, prompt="q", completion=text, reference="3",
                       finish_reason="stop", num_tokens=1)
 
     samples = [sample("#### 3"), sample("#### 4"), sample("nothing"), sample(f"\\boxed{{{TOWER}}}")]
-    scores = ExactAnswerScorer(verifier).score(samples)
-    assert scores == [1.0, 0.0, None, None]
-    assert [s.verdict for s in samples] == ["ok", "ok", "no_answer", "timeout"]
-    assert [s.correct for s in samples] == [True, False, False, False]
+    samples.append(Sample(problem_id="q", sample_index=0, iteration=1, prompt="q", completion="#### 3", reference="",
+                          finish_reason="stop", num_tokens=1))
+    scores = make_scorer("exact_answer").score(samples, context(pool))
+    assert scores == [1.0, 0.0, None, None, None]  # the last has no reference to judge against
+    assert [s.verdict for s in samples] == ["ok", "ok", "no_answer", "timeout", None]
+    assert [s.correct for s in samples] == [True, False, False, False, None]
 
 
 @pytest.mark.parametrize("settings, message", [
@@ -93,4 +94,4 @@ def test_exact_answer_scorer_scores_none_for_what_it_cannot_judge(verifier):
 ])
 def test_bad_settings_are_a_one_line_user_error(settings, message):
     with pytest.raises(UserError, match=message):
-        Verifier(**settings)
+        make_verifier(**settings)

@@ -1,4 +1,4 @@
-"""`python -m rest.verify IN.jsonl OUT.jsonl`: every row back in order, verdicts added, bad rows flagged."""
+"""`python -m rest.verifier IN.jsonl OUT.jsonl`: every row back in order, verdicts added, bad rows flagged."""
 
 import json
 import subprocess
@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def verify_cli(tmp_path: Path, lines: list[str], *options: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
     source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     source.write_text("\n".join(lines) + "\n")
-    result = subprocess.run([sys.executable, "-m", "rest.verify", str(source), str(target), *options],
+    result = subprocess.run([sys.executable, "-m", "rest.verifier", str(source), str(target), *options],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     rows = [json.loads(line) for line in target.read_text().splitlines()] if target.exists() else []
     return result, rows
@@ -48,7 +48,7 @@ def test_bad_rows_are_reported_by_line_and_the_rest_still_judged(tmp_path):
 
 
 def test_a_missing_input_file_is_one_line_and_writes_nothing(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "rest.verify", str(tmp_path / "nope.jsonl"), str(tmp_path / "o.jsonl")],
+    result = subprocess.run([sys.executable, "-m", "rest.verifier", str(tmp_path / "nope.jsonl"), str(tmp_path / "o.jsonl")],
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and not (tmp_path / "o.jsonl").exists()
     assert len(result.stderr.strip().splitlines()) == 1 and "nope.jsonl" in result.stderr

@@ -9,9 +9,14 @@ instruction placed before the prompt steers the reward ("promptable"). Reduction
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rest.errors import UserError
-from rest.logprobs import LogProbEngine, TokenScores
 from rest.records import Sample
+from rest.scorers.logprobs import LogProbEngine, TokenScores
+
+if TYPE_CHECKING:
+    from rest.contracts import ScoringContext
 
 REDUCTIONS = ("sum", "mean", "min")
 
@@ -33,14 +38,12 @@ def reduce_rewards(rewards: list[float], reduction: str) -> float | None:
 
 
 class EndogenousScorer:
-    """Scores samples under a judge model (`model`, default: the policy being improved)."""
+    """Scores samples under a judge model (`model`; None: the policy being improved). Settings: conf/scorer/endogenous.yaml."""
 
-    name = "endogenous"
     bounded = False  # unbounded: thresholds see its percentile rank within the Improve step
 
-    def __init__(self, model: str | None = None, alpha: float = 1.0, instruction: str | None = None,
-                 reduction: str = "sum", keep_token_rewards: bool = False, batch_tokens: int = 8192,
-                 max_length: int | None = None):
+    def __init__(self, *, model: str | None, alpha: float, instruction: str | None, reduction: str,
+                 keep_token_rewards: bool, batch_tokens: int, max_length: int | None):
         if not alpha > 0:
             raise UserError(f"scorer.alpha must be > 0, got {alpha}")
         if reduction not in REDUCTIONS:
@@ -49,10 +52,8 @@ class EndogenousScorer:
         self.keep_token_rewards, self.batch_tokens, self.max_length = keep_token_rewards, batch_tokens, max_length
         self._engine: LogProbEngine | None = None
 
-    def score(self, samples: list[Sample], policy: str | None = None) -> list[float | None]:
-        judge = self.model or policy
-        if judge is None:
-            raise UserError("scorer.model: name the judge model (a checkpoint or hub name)")
+    def score(self, samples: list[Sample], context: ScoringContext) -> list[float | None]:
+        judge = self.model or context.policy()
         prompts = [self.state(s.prompt) for s in samples]
         completions = [s.token_ids or s.completion for s in samples]
         results = self._engine_for(judge).score(prompts, completions, alpha=self.alpha)
@@ -64,7 +65,7 @@ class EndogenousScorer:
             scores.append(reduce_rewards(rewards, self.reduction))
         return scores
 
-    def close(self) -> None:
+    def release(self) -> None:
         if self._engine is not None:
             self._engine.close()
             self._engine = None
@@ -72,7 +73,7 @@ class EndogenousScorer:
     def _engine_for(self, judge: str) -> LogProbEngine:
         """One loaded judge at a time: kept across calls (mode=score's chunks), replaced when the judge changes."""
         if self._engine is None or self._engine.path != judge:
-            self.close()
+            self.release()
             self._engine = LogProbEngine(judge, batch_tokens=self.batch_tokens, max_length=self.max_length)
         return self._engine
 

@@ -7,7 +7,7 @@ next); a step's reward is q at its last token minus q at the previous step's las
 is the `min` step reward (the paper's default), their `sum` (= the final q), the `last` step's, or the `mean`.
 
 pi_phi starts as `model` (default: the base model) and, with `update=true`, is trained after each Improve
-step on that iteration's verifier labels (rest/prm_update.py); the next iteration scores with it, as PRIME
+step on that iteration's verifier labels (prm_update.py); the next iteration scores with it, as PRIME
 does. pi_ref (`ref_model`, default: the base model) stays frozen.
 """
 
@@ -16,10 +16,14 @@ from __future__ import annotations
 from bisect import bisect_left
 from itertools import accumulate
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rest.errors import UserError
-from rest.logprobs import LogProbEngine
 from rest.records import Sample
+from rest.scorers.logprobs import LogProbEngine
+
+if TYPE_CHECKING:
+    from rest.contracts import ScoringContext
 
 AGGREGATIONS = ("min", "sum", "last", "mean")
 
@@ -62,40 +66,35 @@ def aggregate(rewards: list[float], how: str) -> float | None:
 
 
 class ImplicitPRMScorer:
-    name = "implicit_prm"
+    """pi_phi starts as `model` (None: the base model) and pi_ref is `ref_model` (None: the base model).
+    Settings: conf/scorer/implicit_prm.yaml."""
+
     bounded = False  # unbounded: thresholds see its percentile rank within the Improve step
 
-    def __init__(self, model: str | None = None, ref_model: str | None = None, base_model: str | None = None,
-                 beta: float = 0.05, step_delimiter: str = "\n\n", aggregation: str = "min",
-                 keep_step_rewards: bool = False, update: bool = True, update_settings: dict | None = None,
-                 batch_tokens: int = 8192, max_length: int | None = None):
+    def __init__(self, *, model: str | None, ref_model: str | None, beta: float, step_delimiter: str,
+                 aggregation: str, keep_step_rewards: bool, update: bool, update_settings: dict, batch_tokens: int,
+                 max_length: int | None):
         if not beta > 0:
             raise UserError(f"scorer.beta must be > 0, got {beta}")
         if aggregation not in AGGREGATIONS:
             raise UserError(f"scorer.aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
-        self.model, self.ref_model, self.base_model = model, ref_model, base_model
+        self.model, self.ref_model = model, ref_model
         self.beta, self.step_delimiter, self.aggregation = beta, step_delimiter, aggregation
-        self.keep_step_rewards, self.update_enabled = keep_step_rewards, update
-        self.update_settings = dict(update_settings or {})
+        self.keep_step_rewards, self.learns = keep_step_rewards, update
+        self.update_settings = dict(update_settings)
         self.batch_tokens, self.max_length = batch_tokens, max_length
+        self.updated: str | None = None  # the checkpoint of the last online update
 
-    @property
-    def current(self) -> str:
-        """pi_phi now: the last updated checkpoint, else `model`, else the base model."""
-        return self._or_base(self.model, "scorer.model: name the PRM's starting model (or run it in the loop)")
+    def current(self, context: ScoringContext) -> str:
+        """pi_phi now: the last update's checkpoint, else `model`, else the base model."""
+        return self.updated or self.model or context.base_model()
 
-    @property
-    def reference(self) -> str:
-        return self._or_base(self.ref_model, "scorer.ref_model: name the frozen reference model")
+    def reference(self, context: ScoringContext) -> str:
+        return self.ref_model or context.base_model()
 
-    def _or_base(self, path: str | None, missing: str) -> str:
-        if not (path or self.base_model):
-            raise UserError(missing)
-        return path or self.base_model
-
-    def score(self, samples: list[Sample], policy: str | None = None) -> list[float | None]:
+    def score(self, samples: list[Sample], context: ScoringContext) -> list[float | None]:
         scores = []
-        for sample, tokens in zip(samples, self.token_rewards(samples)):
+        for sample, tokens in zip(samples, self.token_rewards(samples, context)):
             _ids, offsets, rewards = tokens
             steps = step_rewards(rewards, step_ends(sample.completion, offsets[: len(rewards)], self.step_delimiter))
             if self.keep_step_rewards:
@@ -103,9 +102,10 @@ class ImplicitPRMScorer:
             scores.append(aggregate(steps, self.aggregation))
         return scores
 
-    def token_rewards(self, samples: list[Sample]) -> list[tuple[list[int], list[tuple[int, int]], list[float]]]:
+    def token_rewards(self, samples: list[Sample],
+                      context: ScoringContext) -> list[tuple[list[int], list[tuple[int, int]], list[float]]]:
         """(completion ids, their character offsets, beta * log-ratio per scored token) for each sample."""
-        phi = self._engine(self.current)
+        phi = self._engine(self.current(context))
         try:
             encoded = phi.tokenizer([s.completion for s in samples], add_special_tokens=False, return_offsets_mapping=True)
             ids, offsets = encoded["input_ids"], encoded["offset_mapping"]
@@ -113,7 +113,7 @@ class ImplicitPRMScorer:
             policy_scores = phi.score(prompts, ids)
         finally:
             phi.close()
-        ref = self._engine(self.reference)
+        ref = self._engine(self.reference(context))
         try:
             ref_scores = ref.score(prompts, ids)
         finally:
@@ -121,19 +121,20 @@ class ImplicitPRMScorer:
         return [(i, o, [self.beta * (a - b) for a, b in zip(p.logprobs, r.logprobs)])
                 for i, o, p, r in zip(ids, offsets, policy_scores, ref_scores)]
 
-    def update(self, samples: list[Sample], out: Path) -> dict:
+    def update(self, samples: list[Sample], context: ScoringContext, out: Path) -> dict:
         """Train pi_phi on these samples' verifier labels; the next score() uses the checkpoint saved at `out`."""
-        from rest.prm_update import train_implicit_prm
+        from rest.scorers.prm_update import train_implicit_prm
 
         examples = [(s.prompt, s.completion, bool(s.correct)) for s in samples if s.verdict == "ok" and s.completion]
-        stats = train_implicit_prm(self.current, self.reference, examples, out, beta=self.beta, **self.update_settings)
+        stats = train_implicit_prm(self.current(context), self.reference(context), examples, out, beta=self.beta,
+                                   batch_tokens=self.batch_tokens, max_length=self.max_length, **self.update_settings)
         self.use(str(out))
         return stats
 
     def use(self, checkpoint: str) -> None:
-        self.model = checkpoint
+        self.updated = checkpoint
 
-    def close(self) -> None:
+    def release(self) -> None:
         """Engines are loaded per call and released at once: nothing is held between calls."""
 
     def _engine(self, path: str) -> LogProbEngine:

@@ -1,13 +1,4 @@
-"""Tasks: where problems come from. Contract (see `Task`): problems(split) and prompt(problem)."""
-
-from typing import Protocol
-
-from rest.records import Problem
+"""Tasks: where problems come from (the `Task` contract is in rest/contracts.py): arithmetic.py, the built-in
+generated task; hf.py, any `datasets` source with a field map (GSM8K, MATH and local files are presets)."""
 
 SPLITS = ("seed", "pool", "test")
-
-
-class Task(Protocol):
-    def problems(self, split: str) -> list[Problem]: ...
-
-    def prompt(self, problem: Problem) -> str: ...

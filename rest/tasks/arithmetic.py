@@ -20,20 +20,11 @@ class ArithmeticTask:
     """Arithmetic problems of `min_operands`..`max_operands` numbers in [0, `max_operand`].
 
     `sizes` fixes what is generated (and so the seed split the base model is trained on); `limits`
-    only trims a split, e.g. for a quick run that keeps the same base model.
+    only trims a split, e.g. for a quick run that keeps the same base model. Settings: conf/task/arithmetic.yaml.
     """
 
-    def __init__(
-        self,
-        sizes: dict[str, int],
-        min_operands: int = 2,
-        max_operands: int = 3,
-        max_operand: int = 99,
-        operators: tuple[str, ...] = ("+", "-"),
-        prompt_template: str = "{question}\n",
-        seed: int = 0,
-        limits: dict[str, int] | None = None,
-    ):
+    def __init__(self, *, sizes: dict[str, int], min_operands: int, max_operands: int, max_operand: int,
+                 operators: list[str], prompt_template: str, seed: int, limits: dict[str, int | None]):
         unknown = set(operators) - set(_OPS)
         if unknown:
             raise UserError(f"task.operators: unknown operator(s) {sorted(unknown)}; choose from {sorted(_OPS)}")
@@ -48,7 +39,7 @@ class ArithmeticTask:
         self.operators = tuple(operators)
         self.prompt_template = prompt_template
         self.seed = seed
-        self.limits = dict(limits or {})  # use only the first N problems of a split (sizes stay as generated)
+        self.limits = dict(limits)  # use only the first N problems of a split (sizes stay as generated)
         self._splits = self._generate()
 
     def problems(self, split: str) -> list[Problem]:

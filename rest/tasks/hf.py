@@ -9,27 +9,19 @@ from __future__ import annotations
 
 import logging
 
-from rest.answers import extract_answer
 from rest.errors import UserError
 from rest.records import Problem
+from rest.verifier.answers import extract_answer
 
 log = logging.getLogger(__name__)
 
 
 class DatasetTask:
-    def __init__(
-        self,
-        path: str,
-        splits: dict[str, str],
-        fields: dict[str, str | None],
-        prompt_template: str = "{question}\n",
-        name: str | None = None,
-        data_files: dict[str, str] | None = None,
-        limits: dict[str, int] | None = None,
-        few_shot: str = "",
-        chat_template: bool = False,
-        tokenizer: str | None = None,
-    ):
+    """Settings: conf/task/gsm8k.yaml (and math.yaml); `limits` caps a split's problems (None: all)."""
+
+    def __init__(self, *, path: str, name: str | None, data_files: dict[str, str] | None, splits: dict[str, str],
+                 fields: dict[str, str | None], limits: dict[str, int | None], prompt_template: str, few_shot: str,
+                 chat_template: bool, tokenizer: str | None):
         if not fields.get("question"):
             raise UserError("task.fields.question: name the dataset field that holds the question")
         if not (fields.get("answer") or fields.get("solution")):
@@ -37,7 +29,7 @@ class DatasetTask:
         self.path, self.name = path, name
         self.data_files = dict(data_files) if data_files else None  # a plain dict: `datasets` rejects DictConfig
         self.splits, self.fields = dict(splits), dict(fields)
-        self.limits = dict(limits or {})
+        self.limits = dict(limits)
         self.prompt_template, self.few_shot = prompt_template, few_shot
         self._chat = _chat_formatter(tokenizer) if chat_template else None
         self._cache: dict[str, list[Problem]] = {}

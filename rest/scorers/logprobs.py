@@ -31,8 +31,8 @@ class TokenScores:
 
 
 class LogProbEngine:
-    def __init__(self, model: str, batch_tokens: int = 8192, max_length: int | None = None,
-                 device: str | None = None, dtype: str | None = None):
+    def __init__(self, model: str, *, batch_tokens: int, max_length: int | None, device: str | None = None,
+                 dtype: str | None = None):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))

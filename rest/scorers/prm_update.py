@@ -15,22 +15,23 @@ from pathlib import Path
 import torch
 
 from rest.artifacts import atomic_dir
-from rest.logprobs import LogProbEngine, completion_logprobs
+from rest.scorers.logprobs import LogProbEngine, completion_logprobs
 
 log = logging.getLogger(__name__)
 BALANCES = ("sample", "weight", "none")
 
 
-def train_implicit_prm(init: str, ref: str, examples: list[tuple[str, str, bool]], out: Path, beta: float,
-                       steps: int = 20, lr: float = 1e-5, batch_size: int = 8, balance: str = "sample",
-                       seed: int = 0, max_length: int | None = None) -> dict:
+def train_implicit_prm(init: str, ref: str, examples: list[tuple[str, str, bool]], out: Path, *, beta: float,
+                       steps: int, lr: float, batch_size: int, balance: str, seed: int, batch_tokens: int,
+                       max_length: int | None) -> dict:
     """Returns {"examples", "steps", "loss_first", "loss_last"}; the trained model is saved at `out`."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if balance not in BALANCES:
         raise ValueError(f"balance must be one of {BALANCES}, got {balance!r}")
     tokenizer = AutoTokenizer.from_pretrained(init)
-    rows, ref_sums = _reference_sums(ref, _encode(tokenizer, examples), max_length)
+    rows, ref_sums = _reference_sums(LogProbEngine(ref, batch_tokens=batch_tokens, max_length=max_length),
+                                     _encode(tokenizer, examples))
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = AutoModelForCausalLM.from_pretrained(init, dtype=torch.float32).to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
@@ -70,9 +71,8 @@ def _encode(tokenizer, examples) -> list[tuple[list[int], list[int]]]:
     return list(zip(prompts, completions))
 
 
-def _reference_sums(ref: str, rows, max_length: int | None) -> tuple[list[tuple[list[int], list[int]]], list[float]]:
+def _reference_sums(engine: LogProbEngine, rows) -> tuple[list[tuple[list[int], list[int]]], list[float]]:
     """Rows cut to the context length (as the scorer cuts them) and the sum of pi_ref's log-probs of each."""
-    engine = LogProbEngine(ref, max_length=max_length)
     try:
         fitted = [engine.fit(p, c)[:2] for p, c in rows]
         scores = engine.score_ids(fitted)

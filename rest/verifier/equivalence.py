@@ -2,7 +2,7 @@
 
 Order of checks: the same text after light normalisation; then plain numbers compared as exact
 rationals; then both sides parsed to sympy by latex2sympy2_extended (LaTeX, plain text, intervals,
-sets, tuples, matrices, equations, `\\pm`) and compared structurally (rest/sympy_compare.py).
+sets, tuples, matrices, equations, `\\pm`) and compared structurally (rest/verifier/structure.py).
 
 Integers compare exactly. Other numbers are equal when |a - b| <= rel_tol * max(|a|, |b|): a relative
 tolerance only, so 10^{-20} and 10^{-21} differ. A `%` sign is dropped (50\\% equals 50); with `percent=True` a side with a `%` sign may
@@ -10,9 +10,9 @@ also equal a hundredth of its value (50\\% equals 0.5). Numbers without a `%` si
 0.5 is not 50. This module has no time limit: a hostile answer such as 2003^{2002^{2001}} can run sympy
 for ever, so untrusted pairs go through rest/verifier.py, which runs this in killable worker processes.
 
->>> equivalent("0.50", "\\\\frac{1}{2}")
+>>> equivalent("0.50", "\\\\frac{1}{2}", rel_tol=1e-9, percent=False)
 True
->>> equivalent("[1,2)", "(1,2]")
+>>> equivalent("[1,2)", "(1,2]", rel_tol=1e-9, percent=False)
 False
 """
 
@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-REL_TOL = 1e-9
-_MAX_QUICK_CHARS = 400  # plain numbers longer than this go to sympy (and so to the worker pool)
+from rest.verifier.numbers import close, plain_number
 
 
 class ParseError(ValueError):
@@ -38,12 +37,12 @@ class Answer:
     percent: bool  # it ended in a `%` sign
 
 
-def equivalent(predicted: str, reference: str, *, rel_tol: float = REL_TOL, percent: bool = False) -> bool:
+def equivalent(predicted: str, reference: str, *, rel_tol: float, percent: bool) -> bool:
     """True if `predicted` states the same answer as `reference`. Raises ParseError if it cannot tell."""
     quick = quick_equivalent(predicted, reference, rel_tol=rel_tol, percent=percent)
     if quick is not None:
         return quick
-    from rest.sympy_compare import same, scaled  # sympy is imported only where it is needed
+    from rest.verifier.structure import same, scaled  # sympy is imported only where it is needed
 
     a, b = normalize(predicted), normalize(reference)
     x, y = to_sympy(a.text), to_sympy(b.text)
@@ -52,7 +51,7 @@ def equivalent(predicted: str, reference: str, *, rel_tol: float = REL_TOL, perc
     return any(same(u, v, rel_tol) for u in xs for v in ys if u is not None and v is not None)
 
 
-def quick_equivalent(predicted: str, reference: str, *, rel_tol: float = REL_TOL, percent: bool = False) -> bool | None:
+def quick_equivalent(predicted: str, reference: str, *, rel_tol: float, percent: bool) -> bool | None:
     """The verdict when string matching or plain-number arithmetic settles it (in microseconds, with
     bounded work, so it is safe without a time limit); None when sympy is needed."""
     a, b = normalize(predicted), normalize(reference)
@@ -64,13 +63,6 @@ def quick_equivalent(predicted: str, reference: str, *, rel_tol: float = REL_TOL
     xs = [x, x / 100] if percent and a.percent else [x]
     ys = [y, y / 100] if percent and b.percent else [y]
     return any(close(u, v, rel_tol) for u in xs for v in ys)
-
-
-def close(x: Fraction, y: Fraction, rel_tol: float) -> bool:
-    """Integers compare exactly (a count is right or wrong); other numbers within the relative tolerance."""
-    if x.denominator == y.denominator == 1:
-        return x == y
-    return abs(x - y) <= Fraction(rel_tol) * max(abs(x), abs(y))
 
 
 _DROP = re.compile(r"\\[!,;:>]|\\q?quad|\\left|\\right|\\displaystyle|~|\^\{?\\circ\}?|°|\\\$|\\mathrm\{\s*\}")
@@ -90,47 +82,6 @@ def normalize(answer: str) -> Answer:
     text = _SCI.sub(r"\1\\times10^{\2}", text)
     key = re.sub(r"\s+", "", _TEXT.sub(r"\1", text))
     return Answer(text=text, key=key, percent=bool(n_percent))
-
-
-_INT = r"-?\d+"
-_DEC = r"-?(?:\d+(?:\.\d*)?|\.\d+)"
-_PLAIN = [
-    (re.compile(rf"(?P<n>{_DEC})"), lambda m: Fraction(m["n"])),
-    (re.compile(r"(?P<n>-?\d{1,3}(?:,\d{3})+(?:\.\d+)?)"), lambda m: Fraction(m["n"].replace(",", ""))),
-    (re.compile(rf"(?P<a>{_INT})/(?P<b>\d+)"), lambda m: Fraction(int(m["a"]), int(m["b"]))),
-    (re.compile(rf"(?P<s>-?)\\frac\{{(?P<a>{_INT})\}}\{{(?P<b>\d+)\}}"), lambda m: _signed(m, int(m["a"]), int(m["b"]))),
-    (re.compile(r"(?P<s>-?)\\frac(?P<a>\d)(?P<b>\d)"), lambda m: _signed(m, int(m["a"]), int(m["b"]))),
-    (re.compile(rf"(?P<m>{_DEC})\\(?:times|cdot)10\^(?:\{{(?P<e>-?\d{{1,4}})\}}|(?P<e1>\d))"),
-     lambda m: Fraction(m["m"]) * Fraction(10) ** int(m["e"] or m["e1"])),
-    (re.compile(r"(?P<s>-?)10\^(?:\{(?P<e>-?\d{1,4})\}|(?P<e1>\d))"),
-     lambda m: _signed(m, Fraction(10) ** int(m["e"] or m["e1"]), 1)),
-]
-
-
-def plain_number(key: str) -> Fraction | None:
-    """Exact value of a plain number (integer, decimal, 1,234, a/b, \\frac{a}{b}, m\\times10^{k});
-    None for anything else, including a zero denominator.
-
-    >>> plain_number("-1,234.5")
-    Fraction(-2469, 2)
-    >>> plain_number("x") is None
-    True
-    """
-    if len(key) > _MAX_QUICK_CHARS:
-        return None
-    for pattern, value in _PLAIN:
-        match = pattern.fullmatch(key)
-        if match:
-            try:
-                return value(match)
-            except ZeroDivisionError:
-                return None
-    return None
-
-
-def _signed(match: re.Match, numerator, denominator) -> Fraction:
-    value = Fraction(numerator, denominator)
-    return -value if match["s"] else value
 
 
 @lru_cache(maxsize=8192)

@@ -1,10 +1,11 @@
-"""Audit answers from the command line: `python -m rest.verify IN.jsonl OUT.jsonl`.
+"""Audit answers from the command line: `python -m rest.verifier IN.jsonl OUT.jsonl`.
 
 Each input line is a JSON object with `completion` (the model's text) and `reference` (plain, `$...$`
 or boxed). Every row is written back in the same order, all its fields kept, with `extracted`,
 `correct` and `status` (ok / no_answer / timeout / parse_error / error) added. A line that is not a JSON
 object, or lacks a field, is reported with its line number on stderr and written as `status: "bad_row"`;
 the rest are still judged, and the exit code is 1. OUT is written atomically once every row is judged.
+The settings the options do not give are the run's (`verifier` in conf/config.yaml).
 """
 
 from __future__ import annotations
@@ -15,13 +16,17 @@ import logging
 import sys
 from pathlib import Path
 
-from rest.answers import FALLBACKS
+from hydra.utils import instantiate
+
 from rest.artifacts import write_text
+from rest.config import compose
 from rest.errors import UserError
 from rest.rows import Row, read_rows, report_bad_rows
-from rest.verifier import Verifier
+from rest.verifier.answers import FALLBACKS
+from rest.verifier.pool import Verifier
 
-log = logging.getLogger("rest.verify")
+log = logging.getLogger("rest.verifier")
+OPTIONS = ("timeout", "workers", "fallback", "rel_tol", "percent")
 CHUNK = 2000  # rows judged per batch (progress is logged after each)
 
 
@@ -30,8 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
     try:
         rows = read_rows(args.input, {"completion": (str,), "reference": (str, int, float)})
-        verifier = Verifier(timeout=args.timeout, workers=args.workers, fallback=args.fallback,
-                            rel_tol=args.rel_tol, percent=args.percent)
+        verifier = _verifier(args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -56,16 +60,22 @@ def _judge(verifier: Verifier, rows: list[Row]) -> None:
             row.data.update(extracted=None, correct=False, status="bad_row")
 
 
+def _verifier(args: argparse.Namespace) -> Verifier:
+    """The run's verifier settings (conf/config.yaml), with the options given on the command line."""
+    given = {name: getattr(args, name) for name in OPTIONS if getattr(args, name) is not None}
+    return instantiate(compose().verifier, **given)
+
+
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m rest.verify", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m rest.verifier", description=__doc__.splitlines()[0])
     parser.add_argument("input", help="JSONL with `completion` and `reference` per row")
     parser.add_argument("output", help="JSONL to write (same rows, same order, plus the verdict)")
-    parser.add_argument("--timeout", type=float, default=5.0, help="hard wall-clock limit per pair, seconds")
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    parser.add_argument("--timeout", type=float, help="hard wall-clock limit per pair, seconds (default: the config's)")
+    parser.add_argument("--workers", type=int, help="worker processes (default: the config's, one per core)")
     parser.add_argument("--fallback", choices=[f for f in FALLBACKS if f], default=None,
                         help="when no boxed / #### / 'the answer is' answer: take the last number or expression")
-    parser.add_argument("--rel-tol", type=float, default=1e-9, help="relative tolerance for numbers")
-    parser.add_argument("--percent", action="store_true", help="let 50%% also equal 0.5")
+    parser.add_argument("--rel-tol", type=float, help="relative tolerance for numbers (default: the config's)")
+    parser.add_argument("--percent", action="store_true", default=None, help="let 50%% also equal 0.5")
     return parser.parse_args(argv)
 
 

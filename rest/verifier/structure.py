@@ -18,7 +18,7 @@ import sympy
 from sympy import Eq, FiniteSet, Interval, MatrixBase, Tuple, Union
 from sympy.core.relational import Relational
 
-from rest.equivalence import close
+from rest.verifier.numbers import close
 
 _DIGITS = 30
 

@@ -6,7 +6,7 @@ pool of worker processes (pebble): a pair that outlives `timeout` seconds has it
 replaced, and is judged not correct with status `timeout`. No signals are used, so it works from any
 thread. `workers=0` judges everything in-process, without a limit (for debugging).
 
->>> with Verifier(workers=0) as verifier:
+>>> with Verifier(timeout=5.0, workers=0, fallback=None, rel_tol=1e-9, percent=False) as verifier:
 ...     [v.status for v in verifier.verify(["so #### 42", "no idea"], ["42", "42"])]
 ['ok', 'no_answer']
 """
@@ -20,9 +20,9 @@ from collections import Counter
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
-from rest.answers import FALLBACKS, extract_answer, parse_reference
-from rest.equivalence import REL_TOL, ParseError, equivalent, quick_equivalent
 from rest.errors import UserError
+from rest.verifier.answers import FALLBACKS, extract_answer, parse_reference
+from rest.verifier.equivalence import ParseError, equivalent, quick_equivalent
 
 log = logging.getLogger(__name__)
 STATUSES = ("ok", "no_answer", "timeout", "parse_error", "error")
@@ -35,7 +35,7 @@ class Verdict:
     status: str  # one of STATUSES; only "ok" verdicts can be correct
 
 
-def judge_pair(answer: str, reference: str, rel_tol: float = REL_TOL, percent: bool = False) -> tuple[bool, str]:
+def judge_pair(answer: str, reference: str, rel_tol: float, percent: bool) -> tuple[bool, str]:
     """(correct, status) of one extracted answer against one reference, in this process, no limit."""
     try:
         return equivalent(answer, reference, rel_tol=rel_tol, percent=percent), "ok"
@@ -44,10 +44,14 @@ def judge_pair(answer: str, reference: str, rel_tol: float = REL_TOL, percent: b
 
 
 class Verifier:
-    """`verify(completions, references)` extracts and judges; `judge(answers, references)` only judges."""
+    """`verify(completions, references)` extracts and judges; `judge(answers, references)` only judges.
 
-    def __init__(self, timeout: float = 5.0, workers: int | None = None, fallback: str | None = None,
-                 rel_tol: float = REL_TOL, percent: bool = False):
+    Settings (defaults and meaning: the `verifier` node of conf/config.yaml): `timeout` seconds per pair,
+    `workers` processes (None: one per core; 0: in-process, no limit), `fallback` extraction, `rel_tol`, `percent`.
+    """
+
+    def __init__(self, *, timeout: float, workers: int | None, fallback: str | None, rel_tol: float, percent: bool):
+        self._pool = None
         if not timeout > 0:
             raise UserError(f"verifier.timeout must be > 0 seconds, got {timeout}")
         if workers is not None and workers < 0:
@@ -58,7 +62,6 @@ class Verifier:
             raise UserError(f"verifier.rel_tol must be in [0, 1), got {rel_tol}")
         self.timeout, self.fallback, self.rel_tol, self.percent = float(timeout), fallback, rel_tol, percent
         self.workers = (os.cpu_count() or 1) if workers is None else workers
-        self._pool = None
 
     def verify(self, completions: list[str], references: list[str]) -> list[Verdict]:
         answers = [extract_answer(text, self.fallback) for text in completions]
@@ -88,7 +91,7 @@ class Verifier:
         return verdicts
 
     def close(self) -> None:
-        if getattr(self, "_pool", None) is not None:
+        if self._pool is not None:
             self._pool.stop()
             self._pool.join()
             self._pool = None

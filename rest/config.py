@@ -1,0 +1,35 @@
+"""Where the configuration lives (conf/, beside this package) and how code outside run.py composes it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "conf"
+
+
+def compose(overrides: list[str] = ()) -> DictConfig:
+    """The run configuration with `overrides`, as `python run.py` composes it (without Hydra's own nodes)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        return hydra_compose("config", overrides=list(overrides))
+
+
+def build(node: DictConfig, **kwargs):
+    """`hydra.utils.instantiate`, with a failure in the constructor reported as one UserError line: the
+    constructor's own UserError as it is, anything else (an unknown or missing key) with the config key."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    from rest.errors import UserError
+
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as err:
+        if isinstance(err.__cause__, UserError):
+            raise err.__cause__ from None
+        cause = err.__cause__ or err
+        raise UserError(f"{node.get('_target_', 'config')}: {cause}".splitlines()[0]) from None

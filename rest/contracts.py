@@ -1,0 +1,97 @@
+"""The seams of the framework, as Protocols: what the run hands each stage, and what a new part must offer.
+
+A new part is a class with these methods and a YAML file naming it by `_target_` (conf/<group>/<name>.yaml);
+it inherits from nothing. Runtime inputs (the verifier, the base model, the current policy) reach scorers
+through `ScoringContext`, handed over by the run on every call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from rest.records import Problem, Sample
+from rest.sampler.settings import Completion, SamplingSettings
+from rest.verifier import Verifier
+
+if TYPE_CHECKING:
+    from rest.run import Run
+
+
+class Task(Protocol):
+    """Where problems come from: splits `seed` (worked solutions), `pool` (to self-train on), `test`."""
+
+    def problems(self, split: str) -> list[Problem]: ...
+
+    def prompt(self, problem: Problem) -> str: ...
+
+
+class Sampler(Protocol):
+    """Samples completions from a policy checkpoint; `release` frees the accelerator, `close` everything."""
+
+    def generate(self, policy: str, prompts: list[str], settings: SamplingSettings,
+                 seeds: list[int] | None = None) -> list[list[Completion]]: ...
+
+    def stream(self, policy: str, batches: Iterable[tuple[list[str], list[int] | None]],
+               settings: SamplingSettings) -> Iterator[list[list[Completion]]]: ...
+
+    def release(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ScoringContext:
+    """What a scorer may need besides the samples, given by the run. `policy` is the model being improved (the
+    default judge); `base_model` the run's base model (resolved on first use: scoring with the verifier alone
+    needs no model)."""
+
+    verifier: Verifier
+    policy: Callable[[], str]
+    base_model: Callable[[], str]
+
+
+class Scorer(Protocol):
+    """`score` returns one value per sample; None means "could not be scored" (counted and logged, never 0).
+    `bounded`: scores already lie in [0, 1]; otherwise thresholds see their percentile rank."""
+
+    bounded: bool
+
+    def score(self, samples: list[Sample], context: ScoringContext) -> list[float | None]: ...
+
+    def release(self) -> None:
+        """Free what scoring holds (a judge model's memory) before Train; the next `score` loads it again."""
+
+
+@runtime_checkable
+class LearningScorer(Scorer, Protocol):
+    """A scorer trained online on the verifier's labels (the implicit PRM). `learns` is its configured switch;
+    `update` trains on one iteration's samples and saves to `out`; `use` adopts a finished update on resume."""
+
+    learns: bool
+
+    def update(self, samples: list[Sample], context: ScoringContext, out: Path) -> dict: ...
+
+    def use(self, checkpoint: str) -> None: ...
+
+
+class Filter(Protocol):
+    """Pure and order-preserving: returns the kept samples, in their input order."""
+
+    def __call__(self, samples: list[Sample]) -> list[Sample]: ...
+
+
+class Trainer(Protocol):
+    """Fine-tunes `init_from` on prompt/completion examples; writes a checkpoint to `out_dir`, returns its path."""
+
+    def train(self, examples: list[dict[str, str]], init_from: str, out_dir: Path) -> str: ...
+
+
+
+class Mode(Protocol):
+    """What `python run.py mode=NAME` runs: built from conf/mode/NAME.yaml (its settings), then given the run.
+    Returns the exit status."""
+
+    def run(self, run: Run) -> int: ...

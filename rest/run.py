@@ -1,0 +1,102 @@
+"""One run and everything it owns (the shape of torchtune's recipes: set up, run, clean up).
+
+A `Run` creates each resource once, on first use: the task, the base model, the verifier, the sampler (the vLLM
+engine), the scorers and the trainer. Modes and stages receive the resources they need by name; they open and
+close nothing they do not own. `free_accelerator()` is called before any Train or model-based scoring (the
+engine sleeps or stops, scorers drop their models); `close()` releases everything, once, at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from rest.artifacts import remove_leftovers
+from rest.config import build
+from rest.contracts import Mode, Sampler, Scorer, ScoringContext, Task, Trainer
+from rest.models import resolve_base_model
+from rest.sampler import SamplingSettings
+from rest.verifier import Verifier
+
+log = logging.getLogger(__name__)
+
+
+class Run:
+    def __init__(self, cfg: DictConfig, run_dir: Path):
+        self.cfg, self.dir = cfg, Path(run_dir)
+        self._release: list[Callable[[], None]] = []  # in creation order; run backwards by close()
+        self._holders: list[Sampler | Scorer] = []  # what may hold accelerator memory between stages
+
+    def __enter__(self) -> Run:  # noqa: PYI034  (typing.Self is 3.11+; we support 3.10)
+        for leftover in remove_leftovers(self.dir):
+            log.info("removed %s, left half-written by an interrupted run", leftover)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @cached_property
+    def task(self) -> Task:
+        return build(self.cfg.task)
+
+    @cached_property
+    def base_model(self) -> str:
+        return resolve_base_model(self.cfg.model, self.task)
+
+    @cached_property
+    def verifier(self) -> Verifier:
+        verifier = build(self.cfg.verifier)
+        self._release.append(verifier.close)
+        return verifier
+
+    @cached_property
+    def sampler(self) -> Sampler:
+        sampler = build(self.cfg.sampler.engine)
+        self._release.append(sampler.close)
+        self._holders.append(sampler)
+        return sampler
+
+    @cached_property
+    def scorers(self) -> dict[str, Scorer]:
+        """`scorers` in the config: each scorer's name is its key."""
+        return self.build_scorers(self.cfg.scorers)
+
+    @cached_property
+    def trainer(self) -> Trainer:
+        return build(self.cfg.trainer)
+
+    @cached_property
+    def grow_settings(self) -> SamplingSettings:
+        settings = OmegaConf.to_container(self.cfg.sampler.grow, resolve=True)
+        return SamplingSettings(**{**settings, "stop": tuple(settings["stop"])})
+
+    def build_scorers(self, nodes: DictConfig) -> dict[str, Scorer]:
+        scorers = {str(name): build(node) for name, node in nodes.items()}
+        self._release += [scorer.release for scorer in scorers.values()]
+        self._holders += scorers.values()
+        return scorers
+
+    def context(self, policy: str | None = None) -> ScoringContext:
+        """What scorers get at run time; `policy` None stands for the base model."""
+        return ScoringContext(verifier=self.verifier, policy=lambda: policy or self.base_model,
+                              base_model=lambda: self.base_model)
+
+    def free_accelerator(self) -> None:
+        """Before Train or a model-based scorer: the engine sleeps, stops or (CPU, when memory allows) stays."""
+        for holder in self._holders:
+            holder.release()
+
+    def close(self) -> None:
+        while self._release:
+            self._release.pop()()
+
+
+def execute(cfg: DictConfig, run_dir: Path) -> int:
+    """Build the configured mode (conf/mode/) and run it inside one `Run`; returns the exit status."""
+    mode: Mode = build(cfg.mode, _recursive_=False, _convert_="all")
+    with Run(cfg, run_dir) as run:
+        return mode.run(run)

@@ -1,0 +1,8 @@
+"""Grow's sampler: vLLM (vllm.py), its settings and outputs (settings.py), the engine's dtype from the hardware
+(hardware.py), when a checkpoint can be loaded into a running engine (checkpoints.py) and the code that runs in
+vLLM's workers (worker.py)."""
+
+from rest.sampler.settings import Completion, SamplingSettings, sample_seed
+from rest.sampler.vllm import VLLMSampler
+
+__all__ = ["Completion", "SamplingSettings", "VLLMSampler", "sample_seed"]

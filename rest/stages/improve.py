@@ -1,0 +1,95 @@
+"""Improve: score the grown samples with every configured scorer, turn the reward scorer's values into a
+normalised `reward` (rest/scorers/rewards.py), and mark the samples the filter chain keeps. ReST's later steps
+filter the same scored samples again (`refilter`). Scorers that learn (the implicit PRM) are then updated on
+the iteration's verifier labels (`update_scorers`).
+
+A scorer's identity is its configured name (its key under `scorers`): samples carry `scores[name]`, datasets a
+`score_<name>` column, filters refer to it by that name.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from rest.artifacts import STATS, load_samples, read_json, save_samples, write_json
+from rest.contracts import Filter, LearningScorer, Scorer, ScoringContext
+from rest.records import Sample
+from rest.scorers.rewards import normalize
+
+log = logging.getLogger(__name__)
+
+
+def improve(out: Path, iteration: int, grown: Path, scorers: dict[str, Scorer], reward: str, keep: Filter,
+            context: ScoringContext) -> None:
+    """Scored samples of `grown`, with their `kept` flags, written to `out` (iter_N/samples)."""
+    if (out / STATS).exists():
+        log.info("iteration %d: improved samples exist at %s, skipping Improve", iteration, out)
+        return
+    start = time.perf_counter()
+    samples = load_samples(grown)
+    unscorable = {f"unscorable_{name}": score_all(samples, name, scorer, context) for name, scorer in scorers.items()}
+    rewards = normalize([s.scores[reward] for s in samples], bounded=scorers[reward].bounded)
+    for sample, value in zip(samples, rewards):
+        sample.reward = value
+    kept = mark_kept(samples, keep)
+    log.info("iteration %d: Improve: %d of %d samples kept", iteration, kept, len(samples))
+    save_samples(out, samples, {"kept": kept, **unscorable, "seconds_improve": round(time.perf_counter() - start, 2)})
+
+
+def score_all(samples: list[Sample], name: str, scorer: Scorer, context: ScoringContext) -> int:
+    """Puts `name`'s score on every sample; returns how many it could not score (None), which are logged."""
+    start = time.perf_counter()
+    values = scorer.score(samples, context)
+    for sample, value in zip(samples, values):
+        sample.scores[name] = value
+    unscorable = sum(v is None for v in values)
+    log.info("Improve: %d samples scored by %s in %.1fs", len(samples), name, time.perf_counter() - start)
+    if unscorable:
+        log.warning("%d of %d samples could not be scored by %s", unscorable, len(samples), name)
+    return unscorable
+
+
+def mark_kept(samples: list[Sample], keep: Filter) -> int:
+    for sample in samples:
+        sample.kept = False
+    kept = keep(samples)
+    for sample in kept:
+        sample.kept = True
+    return len(kept)
+
+
+def refilter(out: Path, iteration: int, source: Path, keep: Filter) -> None:
+    """ReST's later Improve steps: the samples scored at `source`, filtered again (a higher threshold)."""
+    if (out / STATS).exists():
+        log.info("iteration %d: filtered samples exist at %s, skipping Improve", iteration, out)
+        return
+    samples = load_samples(source)
+    kept = mark_kept(samples, keep)
+    log.info("iteration %d: Improve again on %s: %d of %d samples kept", iteration, source, kept, len(samples))
+    save_samples(out, samples, {"grown": 0, "kept": kept, "correct": sum(bool(s.correct) for s in samples),
+                                "filtered_from": str(source)})
+
+
+def update_scorers(out: Path, iteration: int, scorers: dict[str, Scorer], samples_dir: Path,
+                   context: ScoringContext) -> None:
+    """Each learning scorer trains on this iteration's labels; its checkpoint (out/<name>) scores the next
+    iteration. A finished update (out/<name>.json) is adopted instead of redone."""
+    for name, scorer in scorers.items():
+        if isinstance(scorer, LearningScorer) and scorer.learns:
+            _update(out / name, iteration, name, scorer, samples_dir, context)
+
+
+def _update(out: Path, iteration: int, name: str, scorer: LearningScorer, samples_dir: Path,
+            context: ScoringContext) -> None:
+    marker = out.with_name(f"{name}.json")
+    if marker.exists():
+        log.info("iteration %d: update of scorer %s finished before (%s), using it", iteration, name, marker)
+        scorer.use(read_json(marker)[f"scorer_{name}_checkpoint"])
+        return
+    start = time.perf_counter()
+    log.info("iteration %d: updating scorer %s on this iteration's verifier labels", iteration, name)
+    stats = scorer.update(load_samples(samples_dir), context, out)
+    write_json(marker, {f"scorer_{name}_checkpoint": str(out), **{f"scorer_{name}_{k}": v for k, v in stats.items()},
+                        f"seconds_update_{name}": round(time.perf_counter() - start, 2)})

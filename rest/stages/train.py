@@ -1,0 +1,44 @@
+"""Train (the M-step): SFT on the samples an Improve step kept, from the base model (ReST-EM) or from the
+previous policy (ReST); ReST may mix in the seed split's worked solutions (lambda)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from rest.artifacts import load_samples, read_json, write_json
+from rest.contracts import Task, Trainer
+
+log = logging.getLogger(__name__)
+
+
+def train_stage(out: Path, iteration: int, trainer: Trainer, samples_dir: Path, init_from: str,
+                mix: list[dict] | None, mix_weight: float) -> str:
+    """SFT `init_from` on the samples kept in `samples_dir`; returns the next policy (the checkpoint at `out`).
+    With `mix_weight` = lambda > 0, examples drawn from `mix` make up a fraction lambda of the training set.
+    With nothing kept there is nothing to learn: the policy is `init_from`."""
+    marker = out.with_name("train.json")
+    if marker.exists():
+        log.info("iteration %d: Train finished before (%s), skipping", iteration, marker)
+        return read_json(marker)["policy"]
+    examples = [{"prompt": s.prompt, "completion": s.completion} for s in load_samples(samples_dir) if s.kept]
+    if examples and mix and mix_weight > 0:
+        count = round(mix_weight / (1 - mix_weight) * len(examples))
+        examples += [mix[i % len(mix)] for i in range(count)]
+        log.info("iteration %d: mixing in %d seed examples (lambda = %.2f)", iteration, count, mix_weight)
+    start = time.perf_counter()
+    if examples:
+        log.info("iteration %d: Train: %d examples, starting from %s", iteration, len(examples), init_from)
+        policy = trainer.train(examples, init_from, out)
+    else:
+        log.warning("iteration %d: no sample was kept; nothing to train on, the policy stays %s", iteration, init_from)
+        policy = init_from
+    write_json(marker, {"trained_on": len(examples), "init_from": init_from, "policy": policy,
+                        "seconds_train": round(time.perf_counter() - start, 2)})
+    return policy
+
+
+def seed_examples(task: Task) -> list[dict]:
+    """The seed split's worked solutions as training examples (ReST's mix-in of the original data)."""
+    return [{"prompt": task.prompt(p), "completion": p.solution} for p in task.problems("seed") if p.solution]

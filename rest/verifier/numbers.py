@@ -1,0 +1,60 @@
+"""Plain numbers, exactly: the part of answer checking that needs no parser and runs in bounded time.
+
+An integer, a decimal, `1,234`, `a/b`, `\\frac{a}{b}` or `m\\times10^{k}` is read as an exact `Fraction`;
+anything else is None and left to sympy (rest/verifier/structure.py).
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+_MAX_QUICK_CHARS = 400  # plain numbers longer than this go to sympy (and so to the worker pool)
+
+
+def close(x: Fraction, y: Fraction, rel_tol: float) -> bool:
+    """Integers compare exactly (a count is right or wrong); other numbers within the relative tolerance."""
+    if x.denominator == y.denominator == 1:
+        return x == y
+    return abs(x - y) <= Fraction(rel_tol) * max(abs(x), abs(y))
+
+
+_INT = r"-?\d+"
+_DEC = r"-?(?:\d+(?:\.\d*)?|\.\d+)"
+_PLAIN = [
+    (re.compile(rf"(?P<n>{_DEC})"), lambda m: Fraction(m["n"])),
+    (re.compile(r"(?P<n>-?\d{1,3}(?:,\d{3})+(?:\.\d+)?)"), lambda m: Fraction(m["n"].replace(",", ""))),
+    (re.compile(rf"(?P<a>{_INT})/(?P<b>\d+)"), lambda m: Fraction(int(m["a"]), int(m["b"]))),
+    (re.compile(rf"(?P<s>-?)\\frac\{{(?P<a>{_INT})\}}\{{(?P<b>\d+)\}}"), lambda m: _signed(m, int(m["a"]), int(m["b"]))),
+    (re.compile(r"(?P<s>-?)\\frac(?P<a>\d)(?P<b>\d)"), lambda m: _signed(m, int(m["a"]), int(m["b"]))),
+    (re.compile(rf"(?P<m>{_DEC})\\(?:times|cdot)10\^(?:\{{(?P<e>-?\d{{1,4}})\}}|(?P<e1>\d))"),
+     lambda m: Fraction(m["m"]) * Fraction(10) ** int(m["e"] or m["e1"])),
+    (re.compile(r"(?P<s>-?)10\^(?:\{(?P<e>-?\d{1,4})\}|(?P<e1>\d))"),
+     lambda m: _signed(m, Fraction(10) ** int(m["e"] or m["e1"]), 1)),
+]
+
+
+def plain_number(key: str) -> Fraction | None:
+    """Exact value of a plain number (integer, decimal, 1,234, a/b, \\frac{a}{b}, m\\times10^{k});
+    None for anything else, including a zero denominator.
+
+    >>> plain_number("-1,234.5")
+    Fraction(-2469, 2)
+    >>> plain_number("x") is None
+    True
+    """
+    if len(key) > _MAX_QUICK_CHARS:
+        return None
+    for pattern, value in _PLAIN:
+        match = pattern.fullmatch(key)
+        if match:
+            try:
+                return value(match)
+            except ZeroDivisionError:
+                return None
+    return None
+
+
+def _signed(match: re.Match, numerator, denominator) -> Fraction:
+    value = Fraction(numerator, denominator)
+    return -value if match["s"] else value
