@@ -4,9 +4,10 @@
     .venv/bin/python bench/generate_overhead.py --problems 500 --overrides sampler.grow.n=4
 
 Both sides are timed end to end, engine start and shutdown included, vLLM imported before: mode=generate (chunks, the verifier, the scorers in
-`generate.scorers`, atomic chunk files, the dataset/Parquet/JSONL export) from a fresh run directory, and
+`scorers`, atomic chunk files, the dataset/Parquet/JSONL export) from a fresh run directory, and
 `vllm.LLM(...)` + `LLM.generate` with the same per-problem seeds and SamplingParams, as vLLM is usually called and
-with `detokenize=False` plus one `batch_decode` after (the framework's own way, see rest/sampler.py). The first run of a
+with `detokenize=False` plus one `batch_decode` after (the framework's own way, see rest/sampler/requests.py).
+Both sides use the engine dtype `sampler.engine.dtype` resolves to on this machine. The first run of a
 process is slower (warm-up), so rounds alternate the order (A B C, C B A, ...) and each
 ratio is taken over all runs' rows and seconds; every run is printed. Writes the figures to --out as JSON.
 """
@@ -18,19 +19,20 @@ import gc
 import json
 import logging
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
-from omegaconf import OmegaConf
-
-from rest.models import resolve_base_model
-from rest.modes.generate import run as generate
-from rest.sampler import sample_seed
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rest.config import build, compose
+from rest.models import resolve_base_model
+from rest.run import execute
+from rest.sampler import sample_seed
+from rest.sampler.hardware import engine_dtype
+
 log = logging.getLogger("bench")
 
 
@@ -38,11 +40,11 @@ def raw_vllm(cfg, model: str, prompts: list[str], seeds: list[int], batch_decode
     """`batch_decode`: vLLM skips detokenizing and the texts are decoded in one call after, as mode=generate does."""
     from vllm import LLM, SamplingParams
 
-    engine = OmegaConf.to_container(cfg.sampler.engine, resolve=True)
-    engine.pop("_target_")
+    engine = build(cfg.sampler.engine).engine_kwargs  # what the framework forwards to vllm.LLM
     grow = cfg.sampler.grow
     start = time.perf_counter()
-    llm = LLM(model=model, **engine)
+    llm = LLM(model=model, seed=cfg.seed, dtype=engine_dtype(cfg.sampler.engine.dtype)[0],
+              gpu_memory_utilization=cfg.sampler.engine.gpu_memory_utilization, **engine)
     params = [SamplingParams(n=grow.n, temperature=grow.temperature, top_p=grow.top_p, top_k=grow.top_k,
                              max_tokens=grow.max_tokens, stop=list(grow.stop) or None, logprobs=0, seed=s,
                              detokenize=not batch_decode) for s in seeds]
@@ -59,7 +61,7 @@ def raw_vllm(cfg, model: str, prompts: list[str], seeds: list[int], batch_decode
 def framework(cfg) -> tuple[int, float]:
     run_dir = Path(tempfile.mkdtemp(prefix="bench-generate-"))
     start = time.perf_counter()
-    generate(cfg, run_dir)
+    execute(cfg, run_dir)
     seconds = time.perf_counter() - start
     rows = sum(1 for _ in (run_dir / "dataset.jsonl").open())
     shutil.rmtree(run_dir)
@@ -74,12 +76,11 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("bench/results/generate_overhead.json"))
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    overrides = ["mode=generate", *args.overrides] + ([f"+task.limits.pool={args.problems}"] if args.problems else [])
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
-        cfg = compose("config", overrides=overrides)
-    task = instantiate(cfg.task)
-    problems = task.problems(cfg.generate.split)
-    model = cfg.generate.policy or resolve_base_model(cfg.model, task)
+    overrides = ["mode=generate", *args.overrides] + ([f"task.limits.pool={args.problems}"] if args.problems else [])
+    cfg = compose(overrides)
+    task = build(cfg.task)
+    problems = task.problems(cfg.mode.split)
+    model = cfg.mode.policy or resolve_base_model(cfg.model, task)
     prompts = [task.prompt(p) for p in problems]
     seeds = [sample_seed(cfg.sampler.grow.seed, "generate", p.id) for p in problems]
 
@@ -98,14 +99,14 @@ def main() -> None:
     total = {m: (sum(r["rows"] for r in runs if r["method"] == m), sum(r["seconds"] for r in runs if r["method"] == m))
              for m in methods}
     rate = {m: rows / seconds for m, (rows, seconds) in total.items()}
-    result = {"problems": len(problems), "n": cfg.sampler.grow.n, "chunk_size": cfg.generate.chunk_size,
-              "scorers": list(cfg.generate.scorers), "runs": runs, "framework_rows_per_s": rate["framework"],
+    result = {"problems": len(problems), "n": cfg.sampler.grow.n, "chunk_size": cfg.mode.chunk_size,
+              "scorers": list(cfg.scorers), "runs": runs, "framework_rows_per_s": rate["framework"],
               "raw_rows_per_s": rate["raw"], "raw_batch_decode_rows_per_s": rate["raw_batch_decode"],
               "ratio": rate["framework"] / rate["raw"], "ratio_to_batch_decode": rate["framework"] / rate["raw_batch_decode"]}
-    print(f"\n{len(problems)} problems x {cfg.sampler.grow.n} samples, chunk_size {cfg.generate.chunk_size}, "
+    print(f"\n{len(problems)} problems x {cfg.sampler.grow.n} samples, chunk_size {cfg.mode.chunk_size}, "
           f"engine start and shutdown included on both sides, runs in this order\n")
     print("| method | rows | seconds | rows/s |\n|---|---|---|---|")
-    names = {"framework": "mode=generate (rest.modes.generate.run, in-process)", "raw": "vllm.LLM + generate",
+    names = {"framework": "mode=generate (rest.run.execute, in-process)", "raw": "vllm.LLM + generate",
              "raw_batch_decode": "vllm.LLM + generate(detokenize=False) + batch_decode"}
     for r in runs:
         print(f"| {names[r['method']]} | {r['rows']} | {r['seconds']:.1f} | {r['rows'] / r['seconds']:.0f} |")

@@ -19,11 +19,10 @@ import time
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf
 
 from rest.base_model import init_tiny_llama
-from rest.logprobs import LogProbEngine
-from rest.tasks.arithmetic import ArithmeticTask
+from rest.config import build, compose
+from rest.scorers.logprobs import LogProbEngine
 
 log = logging.getLogger("bench")
 DEFAULT_MODEL = "data/models/tiny-llama-7f493d043a8a"
@@ -31,10 +30,7 @@ DEFAULT_MODEL = "data/models/tiny-llama-7f493d043a8a"
 
 def rows(count: int) -> tuple[list[str], list[str]]:
     """The default task's prompts and worked solutions (conf/task/arithmetic.yaml, `count` seed problems)."""
-    settings = OmegaConf.to_container(OmegaConf.load("conf/task/arithmetic.yaml"))
-    settings.pop("_target_")
-    settings["seed"] = 0  # the run seed is an interpolation in the file
-    task = ArithmeticTask(**{**settings, "sizes": {"seed": count, "pool": 1, "test": 1}})
+    task = build(compose().task, sizes={"seed": count, "pool": 1, "test": 1})
     problems = task.problems("seed")
     return [task.prompt(p) for p in problems], [p.solution for p in problems]
 
@@ -78,7 +74,7 @@ def main() -> None:
                                     "num_attention_heads": max(1, w // 64), "num_key_value_heads": max(1, w // 64),
                                     "max_position_embeddings": 512})
     prompts, completions = rows(args.rows)
-    engine = LogProbEngine(model, batch_tokens=args.batch_tokens)
+    engine = LogProbEngine(model, batch_tokens=args.batch_tokens, max_length=None)
     engine.score(prompts[:8], completions[:8], alpha=1.0)  # warm-up
     batched, batched_s = timed(lambda: engine.score(prompts, completions, alpha=1.0))
     plain, plain_s = timed(lambda: per_sample(engine, prompts, completions))

@@ -99,13 +99,15 @@ def main() -> None:
     if busy is not None and busy > 0.1:
         log.warning("%.0f%% of the cores were busy before the run: other processes compete, timings will be low",
                     100 * busy)
-    from rest.verifier import Verifier
+    from rest.config import build, compose
+
+    verifier_settings = compose().verifier  # the run's settings; only `workers` changes between methods
 
     results = {}
     for key, workers in (("a", 0), ("b", 1), ("c", None)):
         log.info("(%s) rest.verifier workers=%s ...", key, workers)
         t0 = time.perf_counter()
-        with Verifier(workers=workers) as v:
+        with build(verifier_settings, workers=workers) as v:
             made = time.perf_counter() - t0
             results[key] = measure(f"rest.verifier workers={workers}", 1 if workers == 0 else workers or cpus,
                                    lambda ps: v.verify([p.completion for p in ps], [p.reference for p in ps]),

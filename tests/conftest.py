@@ -11,7 +11,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import copy
 from dataclasses import replace
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -32,7 +32,7 @@ def config(*overrides: str) -> DictConfig:
     return copy.deepcopy(_composed(overrides))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _composed(overrides: tuple[str, ...]) -> DictConfig:
     return compose(list(overrides))
 

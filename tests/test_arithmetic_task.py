@@ -9,7 +9,7 @@ from rest.verifier.equivalence import equivalent
 SIZES = {"seed": 50, "pool": 80, "test": 40}
 
 
-def ArithmeticTask(sizes: dict, **settings):  # noqa: N802  (reads like the class it builds)
+def ArithmeticTask(sizes: dict, **settings):
     """The configured arithmetic task with other split sizes and settings."""
     return build(config().task, sizes=sizes, **settings)
 

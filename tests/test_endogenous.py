@@ -4,9 +4,8 @@ import math
 
 import pytest
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
-
 from conftest import context, make_scorer
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from rest.errors import UserError
 from rest.records import Sample

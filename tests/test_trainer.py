@@ -1,14 +1,13 @@
 """The M-step trainer: completion-only loss, and a checkpoint that transformers can load."""
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
-
 from conftest import config
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from rest.config import build
 
 
-def SFT(**settings):  # noqa: N802  (reads like the class it builds)
+def SFT(**settings):
     """The configured trainer (conf/trainer/sft.yaml with the tiny model's settings), some settings changed."""
     return build(config().trainer, **settings)
 

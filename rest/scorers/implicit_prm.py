@@ -13,6 +13,7 @@ does. pi_ref (`ref_model`, default: the base model) stays frozen.
 
 from __future__ import annotations
 
+import logging
 from bisect import bisect_left
 from itertools import accumulate
 from pathlib import Path
@@ -25,6 +26,7 @@ from rest.scorers.logprobs import LogProbEngine
 if TYPE_CHECKING:
     from rest.contracts import ScoringContext
 
+log = logging.getLogger(__name__)
 AGGREGATIONS = ("min", "sum", "last", "mean")
 
 
@@ -126,6 +128,9 @@ class ImplicitPRMScorer:
         from rest.scorers.prm_update import train_implicit_prm
 
         examples = [(s.prompt, s.completion, bool(s.correct)) for s in samples if s.verdict == "ok" and s.completion]
+        if not examples:
+            log.warning("implicit PRM: no sample has a verifier label this iteration; pi_phi stays as it was")
+            return {"examples": 0}
         stats = train_implicit_prm(self.current(context), self.reference(context), examples, out, beta=self.beta,
                                    batch_tokens=self.batch_tokens, max_length=self.max_length, **self.update_settings)
         self.use(str(out))

@@ -29,6 +29,7 @@ def improve(out: Path, iteration: int, grown: Path, scorers: dict[str, Scorer], 
         return
     start = time.perf_counter()
     samples = load_samples(grown)
+    log.info("iteration %d: Improve: scoring %d samples with %s", iteration, len(samples), ", ".join(scorers))
     unscorable = {f"unscorable_{name}": score_all(samples, name, scorer, context) for name, scorer in scorers.items()}
     rewards = normalize([s.scores[reward] for s in samples], bounded=scorers[reward].bounded)
     for sample, value in zip(samples, rewards):
@@ -86,10 +87,13 @@ def _update(out: Path, iteration: int, name: str, scorer: LearningScorer, sample
     marker = out.with_name(f"{name}.json")
     if marker.exists():
         log.info("iteration %d: update of scorer %s finished before (%s), using it", iteration, name, marker)
-        scorer.use(read_json(marker)[f"scorer_{name}_checkpoint"])
+        checkpoint = read_json(marker)[f"scorer_{name}_checkpoint"]
+        if checkpoint:
+            scorer.use(checkpoint)
         return
     start = time.perf_counter()
     log.info("iteration %d: updating scorer %s on this iteration's verifier labels", iteration, name)
     stats = scorer.update(load_samples(samples_dir), context, out)
-    write_json(marker, {f"scorer_{name}_checkpoint": str(out), **{f"scorer_{name}_{k}": v for k, v in stats.items()},
+    checkpoint = str(out) if out.exists() else None  # None: nothing to learn from this iteration
+    write_json(marker, {f"scorer_{name}_checkpoint": checkpoint, **{f"scorer_{name}_{k}": v for k, v in stats.items()},
                         f"seconds_update_{name}": round(time.perf_counter() - start, 2)})

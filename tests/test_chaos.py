@@ -1,0 +1,97 @@
+"""kill -9 anywhere: `run.py` is SIGKILLed (the whole process group: vLLM's engine and the verifier's workers too)
+at a seeded random moment inside each stage, and rerun with the same command each time. The finished run must
+equal an uninterrupted one: metrics.jsonl, every grown and improved samples dataset, every eval; and no
+temporary file or directory may be left behind.
+"""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import datasets
+import pytest
+from conftest import ROOT
+
+PRESET = ["task.limits.pool=16", "task.limits.test=16", "sampler.grow.n=4", "mode.eval.k=2", "algorithm.iterations=2",
+          "scorer=implicit_prm", "scorers.implicit_prm.update_settings.steps=2", "trainer.num_train_epochs=2"]
+# (what the log says when the stage starts, the uninterrupted run's seconds for it)
+KILLS = [("iteration 0: Evaluate", "seconds_eval", 0), ("iteration 1: Grow:", "seconds_grow", 1),
+         ("iteration 1: Improve: scoring", "seconds_improve", 1), ("iteration 1: updating scorer",
+         "seconds_update_implicit_prm", 1), ("iteration 1: Train:", "seconds_train", 1),
+         ("iteration 1: Evaluate", "seconds_eval", 1), ("iteration 2: Grow:", "seconds_grow", 2)]
+
+
+def command(run_dir: Path) -> list[str]:
+    return [sys.executable, str(ROOT / "run.py"), *PRESET, f"hydra.run.dir={run_dir}"]
+
+
+def run_to_end(run_dir: Path) -> str:
+    result = subprocess.run(command(run_dir), cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout + result.stderr
+
+
+def kill_inside(run_dir: Path, marker: str, seconds: float) -> bool:
+    """Start the run; once `marker` is logged, wait `seconds` and SIGKILL the process group. False if the run
+    ended first."""
+    process = subprocess.Popen(command(run_dir), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, start_new_session=True)
+    seen = threading.Event()
+    reader = threading.Thread(target=lambda: [seen.set() for line in process.stdout if marker in line], daemon=True)
+    reader.start()
+    if not seen.wait(timeout=600):
+        process.wait()
+        return False
+    time.sleep(seconds)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    return True
+
+
+def metrics(run_dir: Path) -> list[dict]:
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [json.loads(json.dumps({k: v for k, v in row.items() if not k.startswith("seconds_")})
+                       .replace(str(run_dir), "RUN")) for row in rows]
+
+
+def artifacts(run_dir: Path) -> dict:
+    """Every samples dataset and eval of the run, as plain data."""
+    found = {}
+    for path in sorted(run_dir.glob("iter_*/*")):
+        if path.name in ("grown", "samples"):
+            found[str(path.relative_to(run_dir))] = datasets.load_from_disk(str(path)).to_list()
+        elif path.name in ("eval.json", "eval_problems.jsonl"):
+            text = path.read_text()
+            found[str(path.relative_to(run_dir))] = [{k: v for k, v in json.loads(line).items() if k != "seconds_eval"}
+                                                     for line in text.splitlines()] if path.suffix == ".jsonl" else \
+                {k: v for k, v in json.loads(text).items() if k != "seconds_eval"}
+    return found
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> Path:
+    run_dir = tmp_path_factory.mktemp("chaos") / "uninterrupted"
+    log = run_to_end(run_dir)
+    assert log.count("starting vLLM engine") == 1  # one engine for the run: each new policy is loaded into it
+    return run_dir
+
+
+def test_a_run_killed_in_every_stage_resumes_to_the_uninterrupted_result(uninterrupted, tmp_path):
+    seconds = {row["iteration"]: row for row in (json.loads(line) for line in
+                                                 (uninterrupted / "metrics.jsonl").read_text().splitlines())}
+    rng, run_dir, killed = random.Random(14), tmp_path / "killed", []
+    for marker, stage_seconds, iteration in KILLS:
+        delay = rng.uniform(0, 0.9 * seconds[iteration][stage_seconds])
+        if kill_inside(run_dir, marker, delay):
+            killed.append(marker)
+    run_to_end(run_dir)
+    assert len(killed) == len(KILLS)
+    assert metrics(run_dir) == metrics(uninterrupted)
+    assert artifacts(run_dir) == artifacts(uninterrupted)
+    assert not list(run_dir.rglob("*.tmp"))

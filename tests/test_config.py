@@ -1,0 +1,83 @@
+"""The configuration as users meet it: every override the README or a config comment shows composes, a new
+scorer is one class and one YAML file, a mode that does not exist is one line naming the modes."""
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from conftest import ROOT
+
+from rest.config import CONFIG_DIR
+from rest.config_check import config_error
+
+COMMAND = re.compile(r"(?:\.venv/bin/)?python run\.py ([^#`\n]*)")
+
+
+def documented_commands() -> list[tuple[str, list[str]]]:
+    """(where, arguments) of every `python run.py ...` in the README and in the comments of conf/."""
+    sources = [ROOT / "README.md", *sorted(CONFIG_DIR.rglob("*.yaml"))]
+    found = []
+    for source in sources:
+        for line in source.read_text().replace("\\\n", " ").splitlines():  # shell line continuations joined
+            for match in COMMAND.finditer(line):
+                args = [a for a in shlex.split(match.group(1).replace("\\", "")) if a not in ("&&", "|")]
+                found.append((f"{source.relative_to(ROOT)}: {match.group(0).strip()}", _placeholders(args)))
+    return found
+
+
+def _placeholders(args: list[str]) -> list[str]:
+    """Shell variables and <placeholders> as concrete values (they are the user's to fill in)."""
+    return [re.sub(r"\$\{?\w+\}?|<[^>]+>", "0", arg) for arg in args]
+
+
+def test_the_documentation_shows_overrides_to_check():
+    assert len(documented_commands()) >= 15
+
+
+@pytest.mark.parametrize(("where", "args"), documented_commands(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_documented_override_composes(where, args):
+    assert config_error(CONFIG_DIR, args) is None, where
+
+
+def test_an_unknown_mode_is_one_line_naming_the_modes(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=nope", f"hydra.run.dir={tmp_path}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert result.returncode == 1 and len(lines) == 1, lines
+    assert all(mode in lines[0] for mode in ("generate", "loop", "merge", "rm_eval", "score")), lines[0]
+
+
+def test_a_new_scorer_is_one_class_and_one_yaml_file(tmp_path):
+    (tmp_path / "throwaway_scorer.py").write_text(textwrap.dedent('''
+        class VowelShare:
+            """Scores a completion by the share of its letters that are vowels."""
+
+            bounded = True
+
+            def __init__(self, *, vowels: str):
+                self.vowels = vowels
+
+            def score(self, samples, context):
+                letters = [[c for c in s.completion.lower() if c.isalpha()] for s in samples]
+                return [sum(c in self.vowels for c in ls) / len(ls) if ls else None for ls in letters]
+
+            def release(self):
+                pass
+        '''))
+    (tmp_path / "conf" / "scorer").mkdir(parents=True)
+    (tmp_path / "conf" / "scorer" / "vowels.yaml").write_text(
+        "# @package scorers.vowels\n_target_: throwaway_scorer.VowelShare\nvowels: aeiou\n")
+    rows = [{"prompt": "Say hi.", "completion": "aaa b"}, {"prompt": "Say hi.", "completion": "42"}]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "mode=score", "scorer=[exact_answer,vowels]",
+         f"hydra.searchpath=[file://{tmp_path / 'conf'}]", f"mode.input={tmp_path / 'in.jsonl'}",
+         f"mode.output={tmp_path / 'out.jsonl'}", f"hydra.run.dir={tmp_path / 'run'}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [(r["score_vowels"], r["score_exact_answer"]) for r in out] == [(0.75, None), (None, None)]

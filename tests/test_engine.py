@@ -1,0 +1,79 @@
+"""One engine per run: a new policy is loaded into the live engine, and gives what a fresh engine gives."""
+
+import pytest
+from conftest import TINY, config, sampling
+
+from rest.base_model import init_tiny_llama
+from rest.config import build
+from rest.sampler.hardware import cpu_has_native_bf16, engine_dtype
+
+PROMPTS = [f"Compute {i} + {i + 1} - 3.\n" for i in range(12)]
+GREEDY = sampling(n=1, temperature=0.0, max_tokens=16)
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["tied", "untied"])
+def checkpoints(request, tmp_path_factory) -> tuple[str, str]:
+    """Two checkpoints of one architecture that differ only in their weights."""
+    root = tmp_path_factory.mktemp("tied" if request.param else "untied")
+    architecture = {**TINY, "tie_word_embeddings": request.param}
+    for seed in (1, 2):
+        init_tiny_llama(root / f"seed{seed}", architecture, seed=seed)
+    return str(root / "seed1"), str(root / "seed2")
+
+
+def greedy_tokens(sampler, policy: str) -> list[tuple[list[int], float]]:
+    """Each prompt's greedy tokens and their log-probability (random tiny models often repeat one token:
+    the log-probabilities still tell two models apart)."""
+    return [(o[0].token_ids, o[0].cumulative_logprob) for o in sampler.generate(policy, PROMPTS, GREEDY)]
+
+
+def test_a_reloaded_policy_samples_what_a_fresh_engine_samples(sampler, checkpoints):
+    first, second = checkpoints
+    before = greedy_tokens(sampler, first)
+    starts, loads = sampler.engine_starts, sampler.policy_loads
+    reloaded = greedy_tokens(sampler, second)
+    assert (sampler.engine_starts, sampler.policy_loads) == (starts, loads + 1)  # loaded, not restarted
+    back = greedy_tokens(sampler, first)
+    sampler.close()
+    fresh = greedy_tokens(sampler, second)
+    assert sampler.engine_starts == starts + 1
+    assert reloaded == fresh and back == before and reloaded != before
+
+
+def test_a_checkpoint_of_another_architecture_restarts_the_engine(sampler, tiny_model, tmp_path):
+    init_tiny_llama(tmp_path / "wider", {**TINY, "hidden_size": 128}, seed=1)
+    greedy_tokens(sampler, tiny_model)
+    starts = sampler.engine_starts
+    greedy_tokens(sampler, str(tmp_path / "wider"))
+    assert sampler.engine_starts == starts + 1
+
+
+@pytest.mark.parametrize(("release", "state"), [("stop", "stopped"), ("auto", "awake")])
+def test_release_frees_the_engine_unless_memory_allows_keeping_it_on_cpu(release, state, tiny_model):
+    """With release=auto on CPU the engine stays when its share of RAM (0.1) is at most cpu_keep_share (0.3);
+    the other cases (GPU sleep, a larger share) are `release_action`'s doctests."""
+    engine = build(config().sampler.engine, release=release, gpu_memory_utilization=0.1)
+    try:
+        greedy_tokens(engine, tiny_model)
+        engine.release()
+        assert engine.state == state
+    finally:
+        engine.close()
+
+
+def test_auto_dtype_is_float32_exactly_where_the_cpu_lacks_native_bf16():
+    dtype, why = engine_dtype("auto")
+    assert dtype == ("auto" if cpu_has_native_bf16() else "float32") and why
+    assert engine_dtype("bfloat16")[0] == "bfloat16"
+
+
+def test_an_engine_start_logs_its_dtype_once_and_no_per_weight_warning(tiny_model, capfd, caplog):
+    engine = build(config().sampler.engine, dtype="bfloat16", gpu_memory_utilization=0.1)  # a float32 checkpoint
+    try:
+        with caplog.at_level("INFO", logger="rest.sampler.vllm"):
+            greedy_tokens(engine, tiny_model)
+    finally:
+        engine.close()
+    assert sum("dtype bfloat16" in r.getMessage() for r in caplog.records) == 1
+    out, err = capfd.readouterr()
+    assert "Attempted to load weight" not in out + err
