@@ -24,14 +24,15 @@ def documented_commands() -> list[tuple[str, list[str]]]:
     for source in sources:
         for line in source.read_text().replace("\\\n", " ").splitlines():  # shell line continuations joined
             for match in COMMAND.finditer(line):
-                args = [a for a in shlex.split(match.group(1).replace("\\", "")) if a not in ("&&", "|")]
-                found.append((f"{source.relative_to(ROOT)}: {match.group(0).strip()}", _placeholders(args)))
+                text = _placeholders(match.group(1).replace("\\", ""))
+                args = [a for a in shlex.split(text) if a not in ("&&", "|")]
+                found.append((f"{source.relative_to(ROOT)}: {match.group(0).strip()}", args))
     return found
 
 
-def _placeholders(args: list[str]) -> list[str]:
+def _placeholders(text: str) -> str:
     """Shell variables and <placeholders> as concrete values (they are the user's to fill in)."""
-    return [re.sub(r"\$\{?\w+\}?|<[^>]+>", "0", arg) for arg in args]
+    return re.sub(r"\$\{?\w+\}?|<[^>]+>", "0", text)
 
 
 def test_the_documentation_shows_overrides_to_check():
