@@ -58,7 +58,7 @@ def main() -> None:
         sides = {"before": run_side(worktree, args.overrides), "after": run_side(ROOT, args.overrides)}
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(worktree)], cwd=ROOT, check=True)
-    result = {"before": args.before, "overrides": args.overrides, "cpu_flags": cpu_flags(), **sides}
+    result = {"before_revision": args.before, "overrides": args.overrides, "cpu_flags": cpu_flags(), **sides}
     for name, side in sides.items():
         print(f"\n{name} ({side['checkout']}): {side['wall_seconds']:.0f} s wall clock, "
               f"{side['engine_starts']} engine starts\n{format_table(side['metrics'])}\nstage seconds: {side['stage_seconds']}")
