@@ -15,6 +15,7 @@ from typing import Any
 
 from rest.artifacts import atomic_dir
 from rest.contracts import Task
+from rest.stages.train import seed_examples
 from rest.trainer import SFT
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ class TinyBaseModel:
         self.seed = seed
 
     def build(self, task: Task) -> str:
-        examples = [{"prompt": task.prompt(p), "completion": p.solution} for p in task.problems("seed")]
+        examples = seed_examples(task)
         out = self.cache_dir / f"tiny-llama-{self._fingerprint(examples)}"
         if (out / "config.json").exists():
             log.info("base model: cached at %s", out)

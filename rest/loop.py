@@ -40,13 +40,16 @@ class Loop:
     eval: dict
     reward: str | None
 
+    def __post_init__(self):
+        self.eval_settings = EvalSettings(**self.eval)
+
     def run(self, run: Run) -> int:
         cfg, task = run.cfg, run.task
         problem = semantic_error(cfg)
         if problem:
             raise UserError(problem)
         steps = schedule(OmegaConf.to_container(cfg.algorithm, resolve=True), cfg.filter.get("threshold"))
-        for split in (cfg.algorithm.grow_split, self.eval["split"]):
+        for split in (cfg.algorithm.grow_split, self.eval_settings.split):
             task.problems(split)  # bad data fails here, before any model is built or engine started
         reward = reward_scorer(self.reward, run.scorers)
         policy, metrics = run.base_model, []
@@ -55,7 +58,7 @@ class Loop:
             if step:
                 policy = self.improve_and_train(run, step, policy, reward)
             evaluate_stage(run.dir / f"iter_{iteration}" / "eval.json", iteration, policy, task, run.sampler,
-                           EvalSettings(**self.eval), run.grow_settings, run.verifier)
+                           self.eval_settings, run.grow_settings, run.verifier)
             metrics.append({"iteration": iteration, "policy": policy, "threshold": step and step.threshold,
                             **stage_stats(run.dir / f"iter_{iteration}")})
             write_jsonl(run.dir / "metrics.jsonl", metrics)
