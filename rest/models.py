@@ -1,14 +1,15 @@
-"""Where the base model comes from: `model.path` (a local HF checkpoint or a hub name), or, when it is
-null, the embedded tiny model built by `model.build` (see rest/base_model.py)."""
+"""Where the base model comes from: `model.path` (a local HF checkpoint or a hub name; made once from
+`model.source` when that is set, e.g. a packaged GGUF file: rest/gguf.py), or, when it is null, the embedded
+tiny model built by `model.build` (see rest/base_model.py)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from rest.config import build
 from rest.errors import UserError
 
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
@@ -16,10 +17,11 @@ _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 def resolve_base_model(model_cfg: DictConfig, task) -> str:
     if model_cfg.get("path"):
+        make_from_source(model_cfg)
         return check_model_path(str(model_cfg.path))
     if model_cfg.get("build") is None:
         raise UserError("model: set model.path to a local checkpoint or hub name (or use model=tiny)")
-    return instantiate(model_cfg.build).build(task)
+    return build(model_cfg.build).build(task)
 
 
 def check_model_path(path: str) -> str:
@@ -39,3 +41,9 @@ def check_model_path(path: str) -> str:
         first_line = str(err).strip().splitlines()[0]
         raise UserError(f"model.path {path!r} is neither a local directory nor a reachable hub model: {first_line}")
     return path
+
+
+def make_from_source(model_cfg: DictConfig) -> None:
+    """Make `model.path` from `model.source` unless it exists (a no-op for a model without a source)."""
+    if model_cfg.get("source") is not None:
+        build(model_cfg.source).make(model_cfg.path)

@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from rest.artifacts import remove_leftovers
 from rest.config import build
 from rest.contracts import Mode, Sampler, Scorer, ScoringContext, Task, Trainer
-from rest.models import resolve_base_model
+from rest.models import make_from_source, resolve_base_model
 from rest.sampler import SamplingSettings
 from rest.verifier import Verifier
 
@@ -41,6 +41,7 @@ class Run:
 
     @cached_property
     def task(self) -> Task:
+        make_from_source(self.cfg.model)  # first: a chat task reads the model's tokenizer
         return build(self.cfg.task)
 
     @cached_property

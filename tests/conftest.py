@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from rest.base_model import init_tiny_llama
 from rest.config import build, compose
 from rest.contracts import ScoringContext
+from rest.models import make_from_source
 from rest.sampler import SamplingSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,3 +89,13 @@ def sampler():
     engine = build(config().sampler.engine, gpu_memory_utilization=0.1)
     yield engine
     engine.close()
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> str:
+    """SmolLM2-135M-Instruct as an HF checkpoint, made from the packaged GGUF into the project's model cache
+    (data/models/, where model=smollm2 finds it: converted once per clone)."""
+    model = config("model=smollm2").model
+    model.path = str(ROOT / model.path)
+    make_from_source(model)
+    return model.path

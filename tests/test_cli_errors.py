@@ -65,3 +65,31 @@ def test_bad_sweep_values_stop_before_any_job(args, message, tmp_path):
     lines = error_lines(result)
     assert result.returncode == 1 and len(lines) == 1 and message in lines[0], lines
     assert not (tmp_path / "sweep").exists()  # no job started
+
+
+def test_a_model_package_that_is_not_installed_is_one_line_naming_the_install_command(tmp_path):
+    result = run("model=smollm2", f"model.path={tmp_path / 'model'}", "model.source.package=no-such-package",
+                 f"hydra.run.dir={tmp_path / 'run'}")
+    lines = error_lines(result)
+    assert result.returncode == 2
+    assert len(lines) == 1 and "'no-such-package' is not installed" in lines[0] and "pip install" in lines[0], lines
+    assert not (tmp_path / "model").exists()
+
+
+def test_a_gguf_file_whose_architecture_transformers_cannot_read_is_one_line(tmp_path):
+    import gguf
+
+    path = tmp_path / "odd.gguf"
+    writer = gguf.GGUFWriter(str(path), "no-such-architecture")
+    writer.add_block_count(1)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    result = run("model=smollm2", f"model.path={tmp_path / 'model'}", "model.source.package=null",
+                 f"model.source.file={path}", f"hydra.run.dir={tmp_path / 'run'}")
+    errors = [line for line in error_lines(result) if "error" in line.lower()]
+    assert result.returncode == 2
+    assert len(errors) == 1 and "cannot read odd.gguf" in errors[0], errors
+    assert "Traceback" not in result.stdout + result.stderr
+    assert not (tmp_path / "model").exists()

@@ -12,6 +12,7 @@ import random
 from rest.errors import UserError
 from rest.records import Problem
 from rest.tasks import SPLITS
+from rest.tasks.chat import chat_formatter
 
 _OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul}
 
@@ -24,7 +25,8 @@ class ArithmeticTask:
     """
 
     def __init__(self, *, sizes: dict[str, int], min_operands: int, max_operands: int, max_operand: int,
-                 operators: list[str], prompt_template: str, seed: int, limits: dict[str, int | None]):
+                 operators: list[str], prompt_template: str, seed: int, limits: dict[str, int | None],
+                 chat_template: bool, system_prompt: str | None, tokenizer: str | None):
         unknown = set(operators) - set(_OPS)
         if unknown:
             raise UserError(f"task.operators: unknown operator(s) {sorted(unknown)}; choose from {sorted(_OPS)}")
@@ -40,6 +42,7 @@ class ArithmeticTask:
         self.prompt_template = prompt_template
         self.seed = seed
         self.limits = dict(limits)  # use only the first N problems of a split (sizes stay as generated)
+        self._chat = chat_formatter(tokenizer, system_prompt) if chat_template else None
         self._splits = self._generate()
 
     def problems(self, split: str) -> list[Problem]:
@@ -48,7 +51,9 @@ class ArithmeticTask:
         return self._splits[split][: self.limits.get(split)]
 
     def prompt(self, problem: Problem) -> str:
-        return self.prompt_template.format(question=problem.question)
+        """`prompt_template`; with `chat_template`, as the user turn of the model's chat template."""
+        text = self.prompt_template.format(question=problem.question)
+        return self._chat(text) if self._chat else text
 
     def _generate(self) -> dict[str, list[Problem]]:
         low, high = self.operand_counts

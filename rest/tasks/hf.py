@@ -11,6 +11,7 @@ import logging
 
 from rest.errors import UserError
 from rest.records import Problem
+from rest.tasks.chat import chat_formatter
 from rest.verifier.answers import extract_answer
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ class DatasetTask:
 
     def __init__(self, *, path: str, name: str | None, data_files: dict[str, str] | None, splits: dict[str, str],
                  fields: dict[str, str | None], limits: dict[str, int | None], prompt_template: str, few_shot: str,
-                 chat_template: bool, tokenizer: str | None):
+                 chat_template: bool, system_prompt: str | None, tokenizer: str | None):
         if not fields.get("question"):
             raise UserError("task.fields.question: name the dataset field that holds the question")
         if not (fields.get("answer") or fields.get("solution")):
@@ -31,7 +32,7 @@ class DatasetTask:
         self.splits, self.fields = dict(splits), dict(fields)
         self.limits = dict(limits)
         self.prompt_template, self.few_shot = prompt_template, few_shot
-        self._chat = _chat_formatter(tokenizer) if chat_template else None
+        self._chat = chat_formatter(tokenizer, system_prompt) if chat_template else None
         self._cache: dict[str, list[Problem]] = {}
 
     def problems(self, split: str) -> list[Problem]:
@@ -75,16 +76,3 @@ class DatasetTask:
         problem_id = str(row[f["id"]]) if f.get("id") else f"{split}-{index}"
         return Problem(id=problem_id, question=row[f["question"]], answer=str(answer).strip(), solution=solution)
 
-
-def _chat_formatter(tokenizer_name: str | None):
-    """The tokenizer's chat template as a function of the user text; identity when it has none."""
-    if not tokenizer_name:
-        raise UserError("task.chat_template=true needs task.tokenizer (or model.path) to read the template from")
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_name)
-    if not tokenizer.chat_template:
-        log.warning("task: %s has no chat template; prompts are used as they are", tokenizer_name)
-        return None
-    return lambda text: tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
-                                                      add_generation_prompt=True)
