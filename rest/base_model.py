@@ -72,7 +72,7 @@ class TinyBaseModel:
         init = self.cache_dir / "init.tmp"
         with atomic_dir(init) as tmp:
             init_tiny_llama(tmp, self.architecture, self.seed)
-        return SFT(seed=self.seed, **self.train_args).train(examples, str(init), out)
+        return SFT(seed=self.seed, peft=None, **self.train_args).train(examples, str(init), out)
 
     def _fingerprint(self, examples: list[dict[str, str]]) -> str:
         recipe = [self.architecture, self.train_args, self.seed, examples]

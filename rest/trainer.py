@@ -2,6 +2,8 @@
 
 TRL handles tokenisation, the completion mask and EOS; `args` is forwarded to `trl.SFTConfig`, so
 multi-GPU (accelerate / FSDP / DeepSpeed), bf16, gradient accumulation or packing are config changes.
+With `peft` (PEFT's `LoraConfig` fields) a LoRA adapter is trained and merged into the weights, so that the
+checkpoint written is an ordinary one that vLLM, scorers and the next iteration load like any other.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ class SFT:
     """`train(examples, init_from, out_dir)` fine-tunes `init_from` on prompt/completion pairs and
     writes an HF checkpoint (model + tokenizer) to `out_dir` atomically; returns `out_dir`."""
 
-    def __init__(self, *, seed: int, **args: Any):
+    def __init__(self, *, seed: int, peft: dict[str, Any] | None, **args: Any):
         self.seed = seed
+        self.peft = dict(peft) if peft else None
         self.args = args
 
     def train(self, examples: list[dict[str, str]], init_from: str, out_dir: str | Path) -> str:
@@ -33,8 +36,7 @@ class SFT:
         with atomic_dir(out_dir) as tmp:
             trainer = self.build(examples, init_from, tmp)
             result = trainer.train()
-            trainer.save_model(str(tmp))
-            trainer.processing_class.save_pretrained(str(tmp))
+            self.save(trainer, tmp)
         log.info(
             "trained %s on %d examples in %.1fs (mean train loss %.4f) -> %s",
             init_from, len(examples), time.perf_counter() - start, result.training_loss, out_dir,
@@ -59,7 +61,24 @@ class SFT:
             args=config,
             train_dataset=datasets.Dataset.from_list(rows),
             processing_class=AutoTokenizer.from_pretrained(init_from),
+            peft_config=self._lora_config(),
         )
+
+    def _lora_config(self):
+        if self.peft is None:
+            return None
+        from peft import LoraConfig
+
+        try:
+            return LoraConfig(**self.peft)
+        except TypeError as err:
+            raise UserError(f"trainer.peft: {err} (its keys are peft.LoraConfig fields)") from None
+
+    def save(self, trainer, out: Path) -> None:
+        """The trained model as a plain HF checkpoint (a LoRA adapter merged into its base weights)."""
+        model = trainer.model.merge_and_unload() if self.peft else trainer.model
+        model.save_pretrained(str(out))
+        trainer.processing_class.save_pretrained(str(out))
 
 
 def _bf16_available() -> bool:
