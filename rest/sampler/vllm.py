@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from rest.errors import UserError
 from rest.sampler.checkpoints import engine_identity
-from rest.sampler.hardware import engine_dtype, on_gpu
+from rest.sampler.hardware import engine_dtype, on_gpu, reserved_cpu_cores
 from rest.sampler.requests import Batch, params
 from rest.sampler.settings import Completion, SamplingSettings
 
@@ -57,12 +57,13 @@ class VLLMSampler:
     """
 
     def __init__(self, *, seed: int, release: str, cpu_keep_share: float, gpu_memory_utilization: float,
-                 dtype: str, **engine_kwargs):
+                 dtype: str, cpu_reserved_cores: int | str, **engine_kwargs):
         if release not in RELEASES:
             raise UserError(f"sampler.release must be one of {RELEASES}, got {release!r}")
         self.seed, self.gpu_memory_utilization, self.dtype = seed, gpu_memory_utilization, dtype
         self.action = release_action(release, on_gpu(), gpu_memory_utilization, cpu_keep_share)
         self.engine_kwargs = engine_kwargs
+        self.cpu_reserved_cores = cpu_reserved_cores
         self.state, self.engine_starts, self.policy_loads = "stopped", 0, 0
         self._llm, self._policy, self._identity = None, None, None
         self._request_ids = itertools.count()
@@ -146,6 +147,9 @@ class VLLMSampler:
         from vllm import LLM
 
         dtype, why = engine_dtype(self.dtype)
+        reserved = reserved_cpu_cores(self.cpu_reserved_cores, len(os.sched_getaffinity(0)))
+        if reserved is not None and not on_gpu():
+            os.environ["VLLM_CPU_NUM_OF_RESERVED_CPU"] = str(reserved)  # read by the engine processes it spawns
         log.info("starting vLLM engine for %s (dtype %s: %s)", policy, dtype, why)
         start = time.perf_counter()
         sleep_mode = {"enable_sleep_mode": True} if self.action == "sleep" else {}
