@@ -62,6 +62,7 @@ class Loop:
             metrics.append({"iteration": iteration, "policy": policy, "threshold": step and step.threshold,
                             **stage_stats(run.dir / f"iter_{iteration}")})
             write_jsonl(run.dir / "metrics.jsonl", metrics)
+            warn_if_worse(metrics)
         log.info("%s finished; metrics in %s\n%s", cfg.algorithm.name, run.dir / "metrics.jsonl", format_table(metrics))
         return 0
 
@@ -83,6 +84,14 @@ class Loop:
         mix = seed_examples(run.task) if cfg.algorithm.seed_mix else None
         return train_stage(it_dir / "checkpoint", it, run.trainer, it_dir / "samples", init_from, mix,
                            cfg.algorithm.seed_mix)
+
+
+def warn_if_worse(metrics: list[dict]) -> None:
+    """Self-training can make a policy worse (too high a learning rate, too few kept samples): say so."""
+    if len(metrics) > 1 and metrics[-1]["pass@1"] < metrics[-2]["pass@1"]:
+        log.warning("iteration %d: held-out greedy pass@1 fell from %.3f to %.3f; check the kept samples and the "
+                    "model's training settings (conf/model/)", metrics[-1]["iteration"], metrics[-2]["pass@1"],
+                    metrics[-1]["pass@1"])
 
 
 def keep_filter(cfg: DictConfig, threshold: float | None) -> Filter:

@@ -41,3 +41,13 @@ def test_floor_threshold_and_seed_mix(tmp_path, tiny_model):
     for m in metrics[1:]:
         assert m["trained_on"] == 2 * m["kept"]  # lambda = 0.5: as many seed examples as kept samples
     assert all(m["policy"] == str(tmp_path / f"iter_{m['iteration']}" / "checkpoint") for m in metrics[1:])
+
+
+def test_a_policy_that_got_worse_is_reported(caplog):
+    from rest.loop import warn_if_worse
+
+    with caplog.at_level("WARNING", logger="rest.loop"):
+        warn_if_worse([{"iteration": 0, "pass@1": 0.3}, {"iteration": 1, "pass@1": 0.4}])
+        assert not caplog.records
+        warn_if_worse([{"iteration": 0, "pass@1": 0.3}, {"iteration": 1, "pass@1": 0.1}])
+    assert "fell from 0.300 to 0.100" in caplog.text
