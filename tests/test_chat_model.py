@@ -88,4 +88,4 @@ def test_one_lora_iteration_of_the_preset_on_a_handful_of_problems(smollm2, tmp_
     assert 1 <= len(kept) == metrics[1]["trained_on"] <= 6
     assert metrics[1]["policy"] == str(tmp_path / "iter_1" / "checkpoint")
     assert [m["eval_problems"] for m in metrics] == [6, 6]
-    assert result.stderr.count("starting vLLM engine") == 1  # the merged checkpoint loads into the same engine
+    assert (result.stdout + result.stderr).count("starting vLLM engine") == 1  # the merged checkpoint loads into the same engine
