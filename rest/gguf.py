@@ -21,7 +21,7 @@ class GGUFCheckpoint:
     """`make(out)` converts `file` (inside the installed distribution `package`, or a path when `package` is
     null) into a float32 HF checkpoint at `out`; `install` is the command named when the package is missing."""
 
-    def __init__(self, *, package: str | None, file: str, install: str | None = None):
+    def __init__(self, *, package: str | None, file: str, install: str | None):
         self.package, self.file, self.install = package, file, install
 
     def make(self, out: str | Path) -> str:
