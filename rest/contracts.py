@@ -21,7 +21,12 @@ if TYPE_CHECKING:
 
 
 class Task(Protocol):
-    """Where problems come from: splits `seed` (worked solutions), `pool` (to self-train on), `test`."""
+    """Where problems come from: splits `seed` (worked solutions), `pool` (to self-train on), `test`.
+
+    `answer_fallback` is how the verifier reads a completion of this task that has no marked final answer (the
+    values of `verifier.fallback`): None where the task teaches a marker and an unmarked answer is wrong."""
+
+    answer_fallback: str | None
 
     def problems(self, split: str) -> list[Problem]: ...
 

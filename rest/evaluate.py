@@ -38,7 +38,8 @@ def evaluate(sampler: Sampler, model_path: str, task: Task, settings: EvalSettin
     greedy = sampler.generate(model_path, prompts, replace(sampling, n=1, temperature=0.0))
     seeds = [sample_seed(sampling.seed, "eval", p.id) for p in problems]
     sampled = sampler.generate(model_path, prompts, replace(sampling, n=settings.k), seeds)
-    rows = _judge(problems, [g[0].text for g in greedy], [[c.text for c in s] for s in sampled], verifier)
+    rows = _judge(problems, [g[0].text for g in greedy], [[c.text for c in s] for s in sampled], verifier,
+                  task.answer_fallback)
     n = max(len(rows), 1)
     metrics = {
         "pass@1": sum(r["greedy_correct"] for r in rows) / n,
@@ -60,11 +61,13 @@ def majority_answer(answers: list[str | None]) -> str | None:
     return next(a for a in answers if a is not None and normalize(a).key == winner)
 
 
-def _judge(problems: list[Problem], greedy: list[str], sampled: list[list[str]], verifier) -> list[dict]:
+def _judge(problems: list[Problem], greedy: list[str], sampled: list[list[str]], verifier: Verifier,
+           fallback: str | None) -> list[dict]:
     """All of an evaluation's pairs go to the verifier in three batches (greedy, sampled, majority)."""
     references = [p.answer for p in problems]
-    greedy_verdicts = verifier.verify(greedy, references)
-    flat = verifier.verify([t for texts in sampled for t in texts], [r for r, texts in zip(references, sampled) for _ in texts])
+    greedy_verdicts = verifier.verify(greedy, references, fallback)
+    flat = verifier.verify([t for texts in sampled for t in texts],
+                           [r for r, texts in zip(references, sampled) for _ in texts], fallback)
     offsets = [0, *accumulate(len(texts) for texts in sampled)]
     per_problem = [flat[a:b] for a, b in pairwise(offsets)]
     majorities = [majority_answer([v.extracted for v in verdicts]) for verdicts in per_problem]

@@ -79,7 +79,7 @@ def test_exact_answer_scorer_scores_none_for_what_it_cannot_judge(pool):
         return Sample(problem_id="p", sample_index=0, iteration=1, prompt="q", completion=text, reference="3",
                       finish_reason="stop", num_tokens=1)
 
-    samples = [sample("#### 3"), sample("#### 4"), sample("nothing"), sample(f"\\boxed{{{TOWER}}}")]
+    samples = [sample("#### 3"), sample("#### 4"), sample("I have no idea"), sample(f"\\boxed{{{TOWER}}}")]
     samples.append(Sample(problem_id="q", sample_index=0, iteration=1, prompt="q", completion="#### 3", reference="",
                           finish_reason="stop", num_tokens=1))
     scores = make_scorer("exact_answer").score(samples, context(pool))

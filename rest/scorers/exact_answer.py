@@ -8,6 +8,7 @@ handed over in the scoring context.
 
 from __future__ import annotations
 
+from types import EllipsisType
 from typing import TYPE_CHECKING
 
 from rest.records import Sample
@@ -30,10 +31,10 @@ class ExactAnswerScorer:
         """Holds nothing: the verifier belongs to the run."""
 
 
-def label(samples: list[Sample], verifier: Verifier) -> None:
+def label(samples: list[Sample], verifier: Verifier, fallback: str | None | EllipsisType = ...) -> None:
     """Judge every sample that has no verdict yet against its reference (one without a reference stays
-    unjudged: its score is None)."""
+    unjudged: its score is None). `fallback`: the task's reading of unmarked answers (`...`: the verifier's)."""
     todo = [s for s in samples if s.verdict is None and s.reference]
-    verdicts = verifier.verify([s.completion for s in todo], [s.reference for s in todo])
+    verdicts = verifier.verify([s.completion for s in todo], [s.reference for s in todo], fallback)
     for sample, verdict in zip(todo, verdicts):
         sample.extracted, sample.correct, sample.verdict = verdict.extracted, verdict.correct, verdict.status

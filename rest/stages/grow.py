@@ -35,7 +35,7 @@ def grow(sampler: Sampler, policy: str, task: Task, chunks: list[list[Problem]],
         samples = [Sample.grown(problem, prompt, j, completion, iteration)
                    for problem, prompt, completions in zip(chunk, texts, outputs)
                    for j, completion in enumerate(completions)]
-        label(samples, verifier)
+        label(samples, verifier, task.answer_fallback)
         yield samples
 
 

@@ -12,7 +12,7 @@ import logging
 from rest.errors import UserError
 from rest.records import Problem
 from rest.tasks.chat import chat_formatter
-from rest.verifier.answers import extract_answer
+from rest.verifier.answers import check_fallback, extract_answer
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +22,14 @@ class DatasetTask:
 
     def __init__(self, *, path: str, name: str | None, data_files: dict[str, str] | None, splits: dict[str, str],
                  fields: dict[str, str | None], limits: dict[str, int | None], prompt_template: str, few_shot: str,
-                 chat_template: bool, system_prompt: str | None, tokenizer: str | None):
+                 chat_template: bool, system_prompt: str | None, tokenizer: str | None, answer_fallback: str | None):
         if not fields.get("question"):
             raise UserError("task.fields.question: name the dataset field that holds the question")
         if not (fields.get("answer") or fields.get("solution")):
             raise UserError("task.fields: map `answer` or `solution` (the final answer is read from it)")
         self.path, self.name = path, name
+        check_fallback(answer_fallback, "task.answer_fallback")
+        self.answer_fallback = answer_fallback
         self.data_files = dict(data_files) if data_files else None  # a plain dict: `datasets` rejects DictConfig
         self.splits, self.fields = dict(splits), dict(fields)
         self.limits = dict(limits)

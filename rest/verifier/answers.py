@@ -1,14 +1,27 @@
 """Final-answer extraction: which part of a completion (or of a reference) is the answer.
 
-Rules, first match wins: the last `\\boxed{...}` / `\\fbox{...}` (braces matched), the last GSM8K
-`#### x`, the last "the answer is x". Then an optional fallback: `last_number`, or `last_expression`
-(the last `$...$`, `\\(...\\)` or `\\[...\\]` math span, else the last number). Judging equivalence is
-rest/equivalence.py's job; running it under a time limit is rest/verifier.py's.
+Precedence, first rule that finds an answer wins:
+
+1. the final marked answer, by position: the last group of `\\boxed{...}` / `\\fbox{...}` (braces matched), or a
+   later "final answer" sentence (`Final Answer: The final answer is $x$.`, the Minerva format). Boxes joined only
+   by `and`, `or`, commas, `\\quad` or a short label (`\\boxed{1} and \\boxed{2}`, `x=\\boxed{2}, y=\\boxed{3}`)
+   are one group, read as one answer list `1, 2`; boxes with other text between them are steps, and only the
+   last counts;
+2. the last GSM8K `#### x`;
+3. the last "the answer is x".
+
+With no marked answer, the fallback reads free-form text (`verifier.fallback`): `null` stops here (no answer);
+`last_number` and `last_expression` first take a completion that is nothing but an answer (`-5`,
+`\\frac{10}{9}`, `$[0,1)$`, `Answer: 9`), then the last math span (`$...$`, `\\(...\\)`, `\\[...\\]`; only
+`last_expression`), then the last number that is not part of a word (`AZYUK2A` has none). Judging equivalence
+is rest/verifier/equivalence.py's job.
 
 >>> extract_answer("12 + 30 = 42\\n#### 42")
 '42'
 >>> extract_answer("so it is \\\\boxed{\\\\frac{1}{2}}.")
 '\\\\frac{1}{2}'
+>>> extract_answer("\\\\boxed{1} and \\\\boxed{2}")
+'1, 2'
 >>> extract_answer("I think 3, then 4", fallback="last_number")
 '4'
 >>> parse_reference("$\\\\frac{1}{2}$")
@@ -19,28 +32,51 @@ from __future__ import annotations
 
 import re
 
+from rest.errors import UserError
+
 FALLBACKS = (None, "last_number", "last_expression")
 
 _GSM8K = re.compile(r"####\s*(.+?)\s*$", re.MULTILINE)
 _THE_ANSWER_IS = re.compile(r"answer is[:\s]*(.+?)\s*(?:\.(?:\s|$)|$)", re.IGNORECASE | re.MULTILINE)
-_NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|-?\.\d+")
+_FINAL_ANSWER = re.compile(r"final answer\**(?:\s+is\s*[:：]?|\s*[:：])[\s*]*(.+?)\s*(?:\.(?:\s|$)|$)",
+                           re.IGNORECASE | re.MULTILINE)
+_NUMBER = re.compile(
+    r"(?<![A-Za-z_\d.])(?:-?\\[dt]?frac\{\d+\}\{\d+\}|-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
+    r"|-?\.\d+)")
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
+# What may stand between two boxes of one answer: spaces, commas, `and`/`or`, `\quad`, `$`, a short label `x =`.
+_JOINER = re.compile(r"(?:[\s,;$&]|\\q?quad|\\[,;:]|\\text\{\s*(?:and|or|,)\s*\}|\b(?:and|or)\b"
+                     r"|\\?[A-Za-z](?:_\{?\w+\}?)?\s*=)*", re.IGNORECASE)
+# A completion that is nothing but an answer: an optional "Answer:" label, then one short line of math.
+_ANSWER_LABEL = re.compile(r"^(?:\**\s*(?:final\s+)?answer\s*\**\s*[:：]?\s*\**)?\s*", re.IGNORECASE)
+_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")  # not a LaTeX command's name
+_MAX_BARE_ANSWER = 80  # characters
+_MAX_JOINER = 60  # characters between two boxes of one group
 
 
 def extract_answer(text: str, fallback: str | None = None) -> str | None:
     """The final answer of a completion, or None when it states none (and no fallback finds one)."""
     if fallback not in FALLBACKS:
         raise ValueError(f"fallback must be one of {FALLBACKS}, got {fallback!r}")
-    for extract in (last_boxed, _last_gsm8k, _last_answer_is):
+    for extract in (_final_marked, _last_gsm8k, _last_answer_is):
         answer = extract(text)
         if answer:
             return answer
+    if fallback is None:
+        return None
+    whole = bare_answer(text)
+    if whole:
+        return whole
     if fallback == "last_expression":
         return _last_math_span(text) or _last_number(text)
-    if fallback == "last_number":
-        return _last_number(text)
-    return None
+    return _last_number(text)
+
+
+def check_fallback(fallback: str | None, key: str) -> None:
+    """A UserError naming the config `key` unless `fallback` is one of FALLBACKS."""
+    if fallback not in FALLBACKS:
+        raise UserError(f"{key} must be one of {', '.join(map(str, FALLBACKS))} (None: no answer), got {fallback!r}")
 
 
 def parse_reference(text: str) -> str:
@@ -54,19 +90,60 @@ def parse_reference(text: str) -> str:
     return text
 
 
-def last_boxed(text: str) -> str | None:
-    """Content of the last non-empty `\\boxed{...}` or `\\fbox{...}` whose braces close; None if there is none.
-    One pass over the text, however many unclosed boxes a degenerate sample repeats."""
-    opens = [match.end() - 1 for match in _BOX.finditer(text)]
-    if not opens:
+def bare_answer(text: str) -> str | None:
+    """The whole completion when it is nothing but an answer (`-5`, `$[0,1)$`, `Answer $ 9 $`); else None."""
+    text = _ANSWER_LABEL.sub("", text.strip(), count=1).strip()
+    if not text or "\n" in text or len(text) > _MAX_BARE_ANSWER:
         return None
-    closing = _closing_braces(text, opens[0])
-    for start in reversed(opens):
-        if start in closing:
-            content = text[start + 1 : closing[start]].strip()
-            if content:
-                return content
+    span = _MATH_SPAN.fullmatch(text)
+    if span:
+        return next(group for group in span.groups() if group is not None).strip() or None
+    prose = _WORD.search(text) and len(text.split()) > 1
+    if prose or text.count("{") != text.count("}") or any(mark in text for mark in ("$", "\\(", "\\[", "\\boxed")):
+        return None  # a sentence, or prose around math: not a bare answer
+    return text.rstrip(".").strip() or None
+
+
+def last_boxed(text: str) -> str | None:
+    """The last group of non-empty boxes whose braces close, as one answer (`1, 2` for a group of two);
+    None if there is none. One pass over the text, however many unclosed boxes a degenerate sample repeats."""
+    boxes = _boxes(text)
+    return ", ".join(dict.fromkeys(content for _, _, content in _last_group(text, boxes))) if boxes else None
+
+
+def _final_marked(text: str) -> str | None:
+    """The later of the last box group and the last "final answer" sentence."""
+    boxes = _boxes(text)
+    start = text.lower().rfind("final answer")
+    sentence = _FINAL_ANSWER.match(text, start) if start >= 0 and (not boxes or start > boxes[-1][1]) else None
+    answer = _unwrap(sentence.group(1)) if sentence else None
+    if answer:
+        return last_boxed(answer) or answer
+    if boxes:
+        return ", ".join(dict.fromkeys(content for _, _, content in _last_group(text, boxes)))
     return None
+
+
+def _boxes(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, content) of every closed, non-empty box, in order."""
+    opens = [(match.start(), match.end() - 1) for match in _BOX.finditer(text)]
+    if not opens:
+        return []
+    closing = _closing_braces(text, opens[0][1])
+    boxes = [(start, closing[brace], text[brace + 1 : closing[brace]].strip())
+             for start, brace in opens if brace in closing]
+    return [box for box in boxes if box[2]]
+
+
+def _last_group(text: str, boxes: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """The last box, and the boxes before it that only joining words separate from it."""
+    group = [boxes[-1]]
+    for box in reversed(boxes[:-1]):
+        between = text[box[1] + 1 : group[0][0]]
+        if box[1] >= group[0][0] or len(between) > _MAX_JOINER or not _JOINER.fullmatch(between):
+            break  # nested in the next box, or separated from it by prose
+        group.insert(0, box)
+    return group
 
 
 def _closing_braces(text: str, begin: int) -> dict[int, int]:
@@ -87,9 +164,12 @@ def _last_gsm8k(text: str) -> str | None:
 
 def _last_answer_is(text: str) -> str | None:
     matches = _THE_ANSWER_IS.findall(text)
-    if not matches:
-        return None
-    answer = matches[-1].strip().rstrip(".").strip()
+    return _unwrap(matches[-1]) if matches else None
+
+
+def _unwrap(answer: str) -> str | None:
+    """An answer sentence's answer without its closing period and its `$...$`."""
+    answer = answer.strip().rstrip(".").strip()
     span = _MATH_SPAN.fullmatch(answer)
     if span:
         answer = next(group for group in span.groups() if group is not None)

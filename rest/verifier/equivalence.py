@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-from rest.verifier.numbers import close, plain_number
+from rest.verifier.labels import has_equation, stated_values
+from rest.verifier.numbers import close, comma_decimal, plain_number
 
 
 class ParseError(ValueError):
@@ -38,26 +39,54 @@ class Answer:
 
 
 def equivalent(predicted: str, reference: str, *, rel_tol: float, percent: bool) -> bool:
-    """True if `predicted` states the same answer as `reference`. Raises ParseError if it cannot tell."""
-    quick = quick_equivalent(predicted, reference, rel_tol=rel_tol, percent=percent)
-    if quick is not None:
-        return quick
-    from rest.verifier.structure import same, scaled  # sympy is imported only where it is needed
+    """True if `predicted` states the same answer as `reference`. Raises ParseError if it cannot tell.
 
-    a, b = normalize(predicted), normalize(reference)
-    x, y = to_sympy(a.text), to_sympy(b.text)
-    xs = [x, scaled(x, Fraction(1, 100))] if percent and a.percent else [x]
-    ys = [y, scaled(y, Fraction(1, 100))] if percent and b.percent else [y]
-    return any(same(u, v, rel_tol) for u in xs for v in ys if u is not None and v is not None)
+    Each reading of the pair (as written; without the labels of a labelled side, see labels.py) is tried."""
+    pairs = readings(normalize(predicted), normalize(reference))
+    quick = [_quick(a, b, rel_tol, percent) for a, b in pairs]
+    if True in quick:
+        return True
+    errors = []
+    for (a, b), verdict in zip(pairs, quick):
+        if verdict is None:
+            try:
+                if _same_parsed(a, b, rel_tol, percent):
+                    return True
+            except ParseError as err:
+                errors.append(err)
+    if errors and len(errors) == quick.count(None) == len(pairs):
+        raise errors[0]
+    return False
 
 
 def quick_equivalent(predicted: str, reference: str, *, rel_tol: float, percent: bool) -> bool | None:
     """The verdict when string matching or plain-number arithmetic settles it (in microseconds, with
     bounded work, so it is safe without a time limit); None when sympy is needed."""
-    a, b = normalize(predicted), normalize(reference)
+    quick = [_quick(a, b, rel_tol, percent) for a, b in readings(normalize(predicted), normalize(reference))]
+    if True in quick:
+        return True
+    return None if None in quick else False
+
+
+def readings(a: Answer, b: Answer) -> list[tuple[Answer, Answer]]:
+    """The pair as written, then, when one side is labelled and the other is not an equation, that side's values."""
+    pairs = [(a, b)]
+    for labelled, other, first in ((a, b, True), (b, a, False)):
+        values = stated_values(labelled.text)
+        if values is not None and not has_equation(other.text):
+            value = normalize(values)
+            pairs.append((value, other) if first else (other, value))
+    return pairs
+
+
+def _quick(a: Answer, b: Answer, rel_tol: float, percent: bool) -> bool | None:
     if a.key == b.key:
         return True
     x, y = plain_number(a.key), plain_number(b.key)
+    if x is not None and y is None:
+        y = comma_decimal(b.text)
+    if y is not None and x is None:
+        x = comma_decimal(a.text)
     if x is None or y is None:
         return None
     xs = [x, x / 100] if percent and a.percent else [x]
@@ -65,11 +94,28 @@ def quick_equivalent(predicted: str, reference: str, *, rel_tol: float, percent:
     return any(close(u, v, rel_tol) for u in xs for v in ys)
 
 
+def _same_parsed(a: Answer, b: Answer, rel_tol: float, percent: bool) -> bool:
+    from rest.verifier.structure import same, scaled  # sympy is imported only where it is needed
+
+    x, y = to_sympy(a.text), to_sympy(b.text)
+    xs = [x, scaled(x, Fraction(1, 100))] if percent and a.percent else [x]
+    ys = [y, scaled(y, Fraction(1, 100))] if percent and b.percent else [y]
+    return any(same(u, v, rel_tol) for u in xs for v in ys if u is not None and v is not None)
+
+
 _DROP = re.compile(r"\\[!,;:>]|\\q?quad|\\left|\\right|\\displaystyle|~|\^\{?\\circ\}?|°|\\\$|\\mathrm\{\s*\}")
 _FRAC = re.compile(r"\\[dt]frac")
 _TEXT = re.compile(r"\\(?:text|textbf|mathrm|mbox|operatorname)\{([^{}]*)\}")
 _SCI = re.compile(r"(?<![\w\\.])(\d+(?:\.\d+)?)[eE]([-+]?\d+)(?![\w.])")
-_PERCENT = re.compile(r"\s*\\?%$")
+_PERCENT = re.compile(r"\s*(?:\\?%|\\text\{\s*(?:\\?%|percent|per ?cent|pct)\s*\}|(?<![A-Za-z])(?:percent|per ?cent|pct))$",
+                      re.IGNORECASE)
+_AND = re.compile(r"\s*(?:\\text\{\s*(?:and|or)\s*\}|(?<![A-Za-z\\])(?:and|or)(?![A-Za-z]))\s*")
+_CURRENCY = re.compile(r"^(?:[$€£¥]|\\euro|\\pounds)\s*|\s*(?:[$€£¥]|\\euro|\\pounds)$")
+_UNITS = frozenset(re.split(r"\s+", """
+    m cm mm km g kg mg s ms min h hr hrs l ml in ft yd mi mph lb lbs oz cent cents dollar dollars euro euros usd eur
+    meter meters metre metres second seconds minute minutes hour hours day days week weeks year years inch inches
+    foot feet mile miles pound pounds gram grams kilogram kilograms liter liters litre litres""".strip()))
+_NUMBER_UNIT = re.compile(r"(?P<n>-?[\d.,]*\d)(?:\s+(?:\\text\{\s*)?(?P<w>[A-Za-z]+)\}?|\s*(?P<p>[A-Za-z]{1,2}(?:²|³|\^\{?[23]\}?)))")
 
 
 def normalize(answer: str) -> Answer:
@@ -77,11 +123,23 @@ def normalize(answer: str) -> Answer:
     while len(text) > 1 and text[0] == text[-1] == "$":
         text = text[1:-1].strip()
     text = _FRAC.sub(r"\\frac", _DROP.sub(" ", text)).strip()
+    whole_text = _TEXT.fullmatch(text)
+    text = whole_text[1].strip() if whole_text else text
     text = re.sub(r"\s+", " ", text).rstrip(".").strip()
+    text = _AND.sub(", ", text)
     text, n_percent = _PERCENT.subn("", text)
+    text = _without_unit(_CURRENCY.sub("", text))
     text = _SCI.sub(r"\1\\times10^{\2}", text)
     key = re.sub(r"\s+", "", _TEXT.sub(r"\1", text))
     return Answer(text=text, key=key, percent=bool(n_percent))
+
+
+def _without_unit(text: str) -> str:
+    """`5 cm`, `1,000.99m²`, `12 \\text{inches}` -> the number; anything else as it is (`5m` may be 5 times m)."""
+    match = _NUMBER_UNIT.fullmatch(text)
+    if match and (match["p"] or match["w"].lower() in _UNITS):
+        return match["n"]
+    return text
 
 
 @lru_cache(maxsize=8192)

@@ -55,6 +55,26 @@ def plain_number(key: str) -> Fraction | None:
     return None
 
 
+_COMMA_DECIMAL = re.compile(r"-?\d+,(?:\d{1,2}|\d{4,})")  # a comma before exactly three digits separates thousands
+_DOT_THOUSANDS_COMMA_DECIMAL = re.compile(r"-?\d{1,3}(?:\.\d{3})+,\d+")
+
+
+def comma_decimal(text: str) -> Fraction | None:
+    """A number written with a decimal comma (`1,22`, `1000,99`, `1.000,99`), read only where a plain number is
+    expected (the other side is one): `1,234` stays one thousand two hundred and thirty-four, and `1, 22` a list.
+
+    >>> comma_decimal("1000,99")
+    Fraction(100099, 100)
+    >>> comma_decimal("1,234") is None
+    True
+    """
+    if _COMMA_DECIMAL.fullmatch(text):
+        return Fraction(text.replace(",", "."))
+    if _DOT_THOUSANDS_COMMA_DECIMAL.fullmatch(text):
+        return Fraction(text.replace(".", "").replace(",", "."))
+    return None
+
+
 def _signed(match: re.Match, numerator, denominator) -> Fraction:
     value = Fraction(numerator, denominator)
     return -value if match["s"] else value

@@ -19,9 +19,10 @@ import os
 from collections import Counter
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from types import EllipsisType
 
 from rest.errors import UserError
-from rest.verifier.answers import FALLBACKS, extract_answer, parse_reference
+from rest.verifier.answers import check_fallback, extract_answer, parse_reference
 from rest.verifier.equivalence import ParseError, equivalent, quick_equivalent
 
 log = logging.getLogger(__name__)
@@ -56,15 +57,17 @@ class Verifier:
             raise UserError(f"verifier.timeout must be > 0 seconds, got {timeout}")
         if workers is not None and workers < 0:
             raise UserError(f"verifier.workers must be >= 0 (0 = in-process) or null (one per core), got {workers}")
-        if fallback not in FALLBACKS:
-            raise UserError(f"verifier.fallback must be one of {FALLBACKS}, got {fallback!r}")
+        check_fallback(fallback, "verifier.fallback")
         if not 0 <= rel_tol < 1:
             raise UserError(f"verifier.rel_tol must be in [0, 1), got {rel_tol}")
         self.timeout, self.fallback, self.rel_tol, self.percent = float(timeout), fallback, rel_tol, percent
         self.workers = (os.cpu_count() or 1) if workers is None else workers
 
-    def verify(self, completions: list[str], references: list[str]) -> list[Verdict]:
-        answers = [extract_answer(text, self.fallback) for text in completions]
+    def verify(self, completions: list[str], references: list[str], fallback: str | None | EllipsisType = ...
+               ) -> list[Verdict]:
+        """Extracts each completion's answer (`fallback`: a task's own reading; `...`: this verifier's) and judges it."""
+        fallback = self.fallback if fallback is ... else fallback
+        answers = [extract_answer(text, fallback) for text in completions]
         return self.judge(answers, references)
 
     def judge(self, answers: list[str | None], references: list[str]) -> list[Verdict]:

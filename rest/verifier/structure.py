@@ -4,8 +4,10 @@
 - sets, bare lists of answers, `\\pm` (a two-element set) and unions: equal as multisets, in any order;
   a one-element set equals its element;
 - matrices: same shape, equal entries;
-- an assignment `x = 3` equals `3`; two equations are equal side by side (or when lhs - rhs agree up to
-  sign); inequalities are compared in sympy's canonical form;
+- an assignment `x = 3` equals `3`; two equations are equal side by side, or when their lhs - rhs agree up to
+  a non-zero constant factor (`y = -x/2 + 3/4` is `2x + 4y - 3 = 0`); inequalities in sympy's canonical form;
+- a sum or product of matrices is evaluated first; an open interval `(a, b)` equals the pair `(a, b)` (the
+  parser cannot tell them apart in a list of pairs);
 - numbers (no free symbols): integers exactly, others |a - b| <= rel_tol * max(|a|, |b|) at 30 significant digits, so tiny
   values such as 1/2004! and 1/2006! stay distinct; other expressions: simplify(a - b) == 0.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import sympy
-from sympy import Eq, FiniteSet, Interval, MatrixBase, Tuple, Union
+from sympy import Eq, FiniteSet, Interval, MatrixBase, MatrixExpr, Tuple, Union
 from sympy.core.relational import Relational
 
 from rest.verifier.numbers import close
@@ -24,6 +26,7 @@ _DIGITS = 30
 
 
 def same(a, b, rel_tol: float) -> bool:
+    a, b = _evaluated(a), _evaluated(b)
     if isinstance(a, Eq) or isinstance(b, Eq):
         return _same_equation(a, b, rel_tol)
     if isinstance(a, FiniteSet) or isinstance(b, FiniteSet):
@@ -32,6 +35,10 @@ def same(a, b, rel_tol: float) -> bool:
         return _same_multiset(list(a.args), list(b.args), rel_tol)
     if isinstance(a, Tuple) and isinstance(b, Tuple):
         return len(a) == len(b) and all(same(x, y, rel_tol) for x, y in zip(a, b))
+    if isinstance(a, Interval) and isinstance(b, Tuple) or isinstance(a, Tuple) and isinstance(b, Interval):
+        interval, pair = (a, b) if isinstance(a, Interval) else (b, a)
+        return interval.left_open and interval.right_open and len(pair) == 2 and \
+            same(interval.start, pair[0], rel_tol) and same(interval.end, pair[1], rel_tol)
     if isinstance(a, Interval) and isinstance(b, Interval):
         return (a.left_open, a.right_open) == (b.left_open, b.right_open) and \
             same(a.start, b.start, rel_tol) and same(a.end, b.end, rel_tol)
@@ -61,7 +68,27 @@ def _same_equation(a, b, rel_tol: float) -> bool:
     if not all(isinstance(side, sympy.Expr) for side in (*a.args, *b.args)):
         return False
     da, db = a.lhs - a.rhs, b.lhs - b.rhs
-    return _is_zero(da - db) or _is_zero(da + db)
+    return _is_zero(da - db) or _is_zero(da + db) or _proportional(da, db)
+
+
+def _proportional(x: sympy.Expr, y: sympy.Expr) -> bool:
+    """x = c * y for a constant c != 0 (the same equation x = 0 as y = 0). Both must have free symbols."""
+    if not (x.free_symbols and y.free_symbols) or x.free_symbols != y.free_symbols or _is_zero(y):
+        return False
+    ratio = sympy.cancel(sympy.together(x / y))
+    if ratio.free_symbols:
+        ratio = sympy.simplify(ratio)
+    return not ratio.free_symbols and ratio.is_number and ratio != 0 and bool(ratio.is_finite)
+
+
+def _evaluated(value):
+    """A sum or product of matrices (`A + B`, `2A`) as the matrix it equals; anything else as it is."""
+    if isinstance(value, MatrixExpr) and not isinstance(value, MatrixBase):
+        try:
+            return sympy.ImmutableMatrix(value.doit())
+        except (ValueError, TypeError, sympy.ShapeError):
+            return value
+    return value
 
 
 def _elements(value) -> list:
