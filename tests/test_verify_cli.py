@@ -8,10 +8,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def verify_cli(tmp_path: Path, lines: list[str], *options: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
+def verify_cli(tmp_path: Path, lines: list[str], *options: str, module: str = "rest.verifier"
+               ) -> tuple[subprocess.CompletedProcess, list[dict]]:
     source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     source.write_text("\n".join(lines) + "\n")
-    result = subprocess.run([sys.executable, "-m", "rest.verifier", str(source), str(target), *options],
+    result = subprocess.run([sys.executable, "-m", module, str(source), str(target), *options],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     rows = [json.loads(line) for line in target.read_text().splitlines()] if target.exists() else []
     return result, rows
@@ -52,3 +53,24 @@ def test_a_missing_input_file_is_one_line_and_writes_nothing(tmp_path):
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and not (tmp_path / "o.jsonl").exists()
     assert len(result.stderr.strip().splitlines()) == 1 and "nope.jsonl" in result.stderr
+
+
+def test_free_form_completions_are_judged_without_flags(tmp_path):
+    rows = [
+        {"completion": "\\frac{10}{9}", "reference": "10/9"},
+        {"completion": "The blocks give $\\boxed{200}$ and $\\boxed{255}$, 10,455 in all.\nFinal Answer: The final "
+                       "answer is $10,455$. I hope it is correct.", "reference": "10455"},
+        {"completion": "The roots are $\\boxed{-1}$ and $\\boxed{3}$.", "reference": "$3, -1$"},
+        {"completion": "It is either $\\boxed{-1}$ or $\\boxed{3}$.", "reference": "3"},
+    ]
+    result, out = verify_cli(tmp_path, [json.dumps(r) for r in rows], module="rest.verify")
+    assert result.returncode == 0, result.stderr
+    assert [(r["extracted"], r["correct"]) for r in out] == [
+        ("\\frac{10}{9}", True), ("10,455", True), ("-1, 3", True), ("-1, 3", False)]
+
+
+def test_fallback_none_reads_only_marked_answers(tmp_path):
+    lines = [json.dumps({"completion": "-5", "reference": "-5"}), json.dumps({"completion": "#### -5", "reference": "-5"})]
+    result, out = verify_cli(tmp_path, lines, "--fallback", "none")
+    assert result.returncode == 0, result.stderr
+    assert [(r["status"], r["correct"]) for r in out] == [("no_answer", False), ("ok", True)]

@@ -63,6 +63,8 @@ def _judge(verifier: Verifier, rows: list[Row]) -> None:
 def _verifier(args: argparse.Namespace) -> Verifier:
     """The run's verifier settings (conf/config.yaml), with the options given on the command line."""
     given = {name: getattr(args, name) for name in OPTIONS if getattr(args, name) is not None}
+    if given.get("fallback") == "none":
+        given["fallback"] = None
     return instantiate(compose().verifier, **given)
 
 
@@ -72,8 +74,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("output", help="JSONL to write (same rows, same order, plus the verdict)")
     parser.add_argument("--timeout", type=float, help="hard wall-clock limit per pair, seconds (default: the config's)")
     parser.add_argument("--workers", type=int, help="worker processes (default: the config's, one per core)")
-    parser.add_argument("--fallback", choices=[f for f in FALLBACKS if f], default=None,
-                        help="when no boxed / #### / 'the answer is' answer: take the last number or expression")
+    parser.add_argument("--fallback", choices=["none", *(f for f in FALLBACKS if f)], default=None,
+                        help="a completion with no marked answer (boxed, 'final answer', ####, 'the answer is'): "
+                             "none = no answer; last_number / last_expression (default: the config's)")
     parser.add_argument("--rel-tol", type=float, help="relative tolerance for numbers (default: the config's)")
     parser.add_argument("--percent", action="store_true", default=None, help="let 50%% also equal 0.5")
     return parser.parse_args(argv)

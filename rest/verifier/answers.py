@@ -48,6 +48,7 @@ _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 # What may stand between two boxes of one answer: spaces, commas, `and`/`or`, `\quad`, `$`, a short label `x =`.
 _JOINER = re.compile(r"(?:[\s,;$&]|\\q?quad|\\[,;:]|\\text\{\s*(?:and|or|,)\s*\}|\b(?:and|or)\b"
                      r"|\\?[A-Za-z](?:_\{?\w+\}?)?\s*=)*", re.IGNORECASE)
+_LABEL_BEFORE = re.compile(r"(?<![\\A-Za-z])([A-Za-z](?:_\{?\w+\}?)?)\s*=\s*\$?\s*$")
 # A completion that is nothing but an answer: an optional "Answer:" label, then one short line of math.
 _ANSWER_LABEL = re.compile(r"^(?:\**\s*(?:final\s+)?answer\s*\**\s*[:：]?\s*\**)?\s*", re.IGNORECASE)
 _WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")  # not a LaTeX command's name
@@ -105,10 +106,16 @@ def bare_answer(text: str) -> str | None:
 
 
 def last_boxed(text: str) -> str | None:
-    """The last group of non-empty boxes whose braces close, as one answer (`1, 2` for a group of two);
-    None if there is none. One pass over the text, however many unclosed boxes a degenerate sample repeats."""
+    """The last group of non-empty boxes whose braces close, as one answer (`1, 2` for a group of two, `x = 1,
+    y = 2` when each box has its label before it); None if there is none. One pass over the text, however
+    many unclosed boxes a degenerate sample repeats."""
     boxes = _boxes(text)
-    return ", ".join(dict.fromkeys(content for _, _, content in _last_group(text, boxes))) if boxes else None
+    if not boxes:
+        return None
+    group = _last_group(text, boxes)
+    if len(group) == 1:
+        return group[0][2]
+    return ", ".join(dict.fromkeys(_label_before(text, start) + content for start, _, content in group))
 
 
 def _final_marked(text: str) -> str | None:
@@ -119,9 +126,7 @@ def _final_marked(text: str) -> str | None:
     answer = _unwrap(sentence.group(1)) if sentence else None
     if answer:
         return last_boxed(answer) or answer
-    if boxes:
-        return ", ".join(dict.fromkeys(content for _, _, content in _last_group(text, boxes)))
-    return None
+    return last_boxed(text) if boxes else None
 
 
 def _boxes(text: str) -> list[tuple[int, int, str]]:
@@ -144,6 +149,12 @@ def _last_group(text: str, boxes: list[tuple[int, int, str]]) -> list[tuple[int,
             break  # nested in the next box, or separated from it by prose
         group.insert(0, box)
     return group
+
+
+def _label_before(text: str, start: int) -> str:
+    """`x = ` when the box at `start` is written `x = \\boxed{...}` (a box of a multi-part answer), else ''."""
+    match = _LABEL_BEFORE.search(text, max(0, start - 20), start)
+    return f"{match[1]} = " if match else ""
 
 
 def _closing_braces(text: str, begin: int) -> dict[int, int]:

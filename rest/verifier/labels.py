@@ -2,7 +2,7 @@
 
 `AB=4, CD=5` states `4, 5`; `(p,q)=(3,2)` states `(3,2)`; `S_{MBCN}:S=7:32` states `7:32`; `x = 5+5+1 = 7 = 11`
 states `11` (the last side of a chain); `(x, y) = (5, 8), (8, 5)` states `(5, 8), (8, 5)`. A label is the left
-side of an `=` with no digit outside its subscripts (a name, a product or tuple of names, a ratio of areas);
+side of an `=` with no digit outside its subscripts and arguments (a name, `f(2)`, a product or tuple of names, a ratio of areas);
 a left side of numbers only (`5+5+1 = 11`) also states its last side. Any other equation (`2x + 4y = 3`,
 `y = 2x + 1` against another equation) is not a labelled value: equivalence.py compares it as an equation.
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-_SUBSCRIPT = re.compile(r"_(?:\{[^{}]*\}|\w)")
+_SUBSCRIPT = re.compile(r"_(?:\{[^{}]*\}|\w)|(?<=[A-Za-z])\([^()]*\)")  # also f(2): an argument, not a value
 _COMMAND = re.compile(r"\\[A-Za-z]+")
 _RELATION = re.compile(r"[<>≤≥≠]|\\(?:le|ge|leq|geq|neq|ne|lt|gt)\b")
 _OPEN, _CLOSE = "([{", ")]}"
