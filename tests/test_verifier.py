@@ -50,6 +50,17 @@ def test_several_hanging_pairs_do_not_stall_the_rest(pool):
     assert seconds <= 2 * (LIMIT + 1)  # two workers, each killed once and replaced
 
 
+def test_degenerate_completions_end_within_the_limit(pool):
+    """Extraction and the quick readings run in the caller, without a limit: they must stay linear in the text."""
+    completions = ["\\boxed{" * 50_000, "\\boxed{1} and " * 20_000, "Final Answer: " * 20_000, "(" * 100_000 + "1",
+                   "\\boxed{" + "x=" * 50_000 + "1}", "1,2" * 50_000, " ".join(f"\\boxed{{{i}}}" for i in range(3000)),
+                   f"\\boxed{{x = {TOWER} = 1}}"]
+    start = time.perf_counter()
+    verdicts = pool.verify(completions, ["1"] * len(completions))
+    assert time.perf_counter() - start <= 2 * (LIMIT + 1)
+    assert verdicts[1].correct and verdicts[4].correct and verdicts[7].correct  # the value stated last is 1
+
+
 def test_a_killed_worker_is_replaced_and_the_pool_keeps_judging(pool):
     pool.judge([TOWER, TOWER], ["1", "2"])
     verdicts = pool.judge(["\\frac{x^2-1}{x-1}", "\\{1,2\\}"], ["x+1", "\\{2,1\\}"])
