@@ -84,3 +84,8 @@ def test_prompt_uses_the_template():
 def test_bad_settings_raise_a_user_error(kwargs, message):
     with pytest.raises(UserError, match=message):
         ArithmeticTask(SIZES, **kwargs)
+
+
+def test_an_unknown_answer_fallback_is_a_one_line_user_error():
+    with pytest.raises(UserError, match="task.answer_fallback"):
+        ArithmeticTask(SIZES, answer_fallback="last_word")

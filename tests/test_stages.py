@@ -49,6 +49,15 @@ def test_grow_judges_improve_scores_and_both_are_skipped_when_their_artifacts_ex
     assert len(ScriptedSampler.calls) == calls  # the second call found the artifacts and did not sample
 
 
+def test_grow_reads_unmarked_answers_the_way_the_task_says(tmp_path, verifier):
+    sampler = ScriptedSampler(["0", "#### 0"])
+    for fallback, expected in ((None, [False, True]), ("last_expression", [True, True])):
+        task = ZeroTask()
+        task.answer_fallback = fallback
+        grow_stage(tmp_path / str(fallback), 1, "policy", task, "pool", sampler, sampling(n=2), verifier)
+        assert [s.correct for s in load_samples(tmp_path / str(fallback))[:2]] == expected
+
+
 def test_a_scorer_crash_keeps_the_grown_samples(tmp_path, verifier):
     class Crashing:
         bounded = True
