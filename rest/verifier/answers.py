@@ -110,12 +110,7 @@ def last_boxed(text: str) -> str | None:
     y = 2` when each box has its label before it); None if there is none. One pass over the text, however
     many unclosed boxes a degenerate sample repeats."""
     boxes = _boxes(text)
-    if not boxes:
-        return None
-    group = _last_group(text, boxes)
-    if len(group) == 1:
-        return group[0][2]
-    return ", ".join(dict.fromkeys(_label_before(text, start) + content for start, _, content in group))
+    return _group_answer(text, boxes) if boxes else None
 
 
 def _final_marked(text: str) -> str | None:
@@ -126,7 +121,7 @@ def _final_marked(text: str) -> str | None:
     answer = _unwrap(sentence.group(1)) if sentence else None
     if answer:
         return last_boxed(answer) or answer
-    return last_boxed(text) if boxes else None
+    return _group_answer(text, boxes) if boxes else None
 
 
 def _boxes(text: str) -> list[tuple[int, int, str]]:
@@ -138,6 +133,13 @@ def _boxes(text: str) -> list[tuple[int, int, str]]:
     boxes = [(start, closing[brace], text[brace + 1 : closing[brace]].strip())
              for start, brace in opens if brace in closing]
     return [box for box in boxes if box[2]]
+
+
+def _group_answer(text: str, boxes: list[tuple[int, int, str]]) -> str:
+    group = _last_group(text, boxes)
+    if len(group) == 1:
+        return group[0][2]
+    return ", ".join(dict.fromkeys(_label_before(text, start) + content for start, _, content in group))
 
 
 def _last_group(text: str, boxes: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
