@@ -59,6 +59,8 @@ LABELLED_ANSWERS = [
     P(r"\boxed{(x, y) = (5, 8)}", "(5, 8), (8, 5)", False, id="named-solution-list-missing-one"),
     P(r"\boxed{x = 3}", "y = 3", False, id="different-labels-on-both-sides"),
     P(r"\boxed{f(2) = 7}", "7", True, id="function-value"),
+    P(r"\boxed{a=2, b=3}", "(2,3)", True, id="named-values-against-a-pair"),
+    P(r"\boxed{a=2, b=3}", "(3,2)", False, id="named-values-against-a-pair-in-the-other-order"),
 ]
 
 CHAINED_EQUALITIES = [
@@ -148,6 +150,23 @@ NUMBER_FORMATS = [
     P(r"\boxed{1.000,5}", "1.0005", False, id="dot-thousands-comma-decimal-not-a-small-number"),
     P(r"\boxed{12 \text{ cm}}", "12", True, id="units-in-text"),
     P(r"\boxed{12 \text{ cm}}", "120", False, id="units-in-text-wrong-value"),
+]
+
+NOTATION_AND_SETS = [
+    P(r"\boxed{\mathbf{5}}", "5", True, id="bold-number"),
+    P(r"\boxed{\mathbf{5}}", "6", False, id="bold-number-wrong"),
+    P("**Answer: 12**", "12", True, id="markdown-bold-answer-line"),
+    P("**Answer: 12**", "21", False, id="markdown-bold-answer-line-wrong"),
+    P(r"\boxed{0.\overline{3}}", "1/3", True, id="repeating-decimal"),
+    P(r"\boxed{0.1\overline{6}}", r"\frac{1}{6}", True, id="repeating-decimal-after-a-fixed-digit"),
+    P(r"\boxed{0.\overline{3}}", "0.3", False, id="repeating-decimal-is-not-its-first-digit"),
+    P(r"\boxed{\emptyset}", r"\varnothing", True, id="empty-set-symbols"),
+    P(r"\boxed{\emptyset}", r"\{0\}", False, id="empty-set-is-not-zero"),
+    P(r"\boxed{x \le 2}", r"(-\infty, 2]", True, id="inequality-vs-interval"),
+    P(r"\boxed{x < 2}", r"(-\infty, 2]", False, id="strict-inequality-vs-closed-interval"),
+    P(r"\boxed{[3, \infty)}", r"k \ge 3", True, id="interval-vs-inequality"),
+    P(r"\boxed{\begin{pmatrix}1\\2\end{pmatrix}}", "(1, 2)", True, id="column-vector-vs-pair"),
+    P(r"\boxed{\begin{pmatrix}1\\2\end{pmatrix}}", "(2, 1)", False, id="column-vector-vs-reversed-pair"),
 ]
 
 STRICTNESS_KEPT = [

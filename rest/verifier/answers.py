@@ -93,7 +93,7 @@ def parse_reference(text: str) -> str:
 
 def bare_answer(text: str) -> str | None:
     """The whole completion when it is nothing but an answer (`-5`, `$[0,1)$`, `Answer $ 9 $`); else None."""
-    text = _ANSWER_LABEL.sub("", text.strip(), count=1).strip()
+    text = _ANSWER_LABEL.sub("", text.strip(), count=1).strip().strip("*").strip()
     if not text or "\n" in text or len(text) > _MAX_BARE_ANSWER:
         return None
     span = _MATH_SPAN.fullmatch(text)
@@ -182,7 +182,7 @@ def _last_answer_is(text: str) -> str | None:
 
 def _unwrap(answer: str) -> str | None:
     """An answer sentence's answer without its closing period and its `$...$`."""
-    answer = answer.strip().rstrip(".").strip()
+    answer = answer.strip().strip("*").rstrip(".").strip()
     span = _MATH_SPAN.fullmatch(answer)
     if span:
         answer = next(group for group in span.groups() if group is not None)

@@ -74,8 +74,8 @@ def readings(a: Answer, b: Answer) -> list[tuple[Answer, Answer]]:
     for labelled, other, first in ((a, b, True), (b, a, False)):
         values = stated_values(labelled.text)
         if values is not None and not has_equation(other.text):
-            value = normalize(values)
-            pairs.append((value, other) if first else (other, value))
+            for value in (normalize(values), normalize(f"({values})")) if other.text.startswith("(") else (normalize(values),):
+                pairs.append((value, other) if first else (other, value))
     return pairs
 
 
@@ -105,6 +105,8 @@ def _same_parsed(a: Answer, b: Answer, rel_tol: float, percent: bool) -> bool:
 
 _DROP = re.compile(r"\\[!,;:>]|\\q?quad|\\left|\\right|\\displaystyle|~|\^\{?\\circ\}?|°|\\\$|\\mathrm\{\s*\}")
 _FRAC = re.compile(r"\\[dt]frac")
+_BOLD = re.compile(r"\\(?:mathbf|boldsymbol|bm)\{([^{}]*)\}")
+_EMPTY = re.compile(r"\\varnothing|\\\{\s*\\\}")
 _TEXT = re.compile(r"\\(?:text|textbf|mathrm|mbox|operatorname)\{([^{}]*)\}")
 _SCI = re.compile(r"(?<![\w\\.])(\d+(?:\.\d+)?)[eE]([-+]?\d+)(?![\w.])")
 _PERCENT = re.compile(r"\s*(?:\\?%|\\text\{\s*(?:\\?%|percent|per ?cent|pct)\s*\}|(?<![A-Za-z])(?:percent|per ?cent|pct))$",
@@ -123,6 +125,7 @@ def normalize(answer: str) -> Answer:
     while len(text) > 1 and text[0] == text[-1] == "$":
         text = text[1:-1].strip()
     text = _FRAC.sub(r"\\frac", _DROP.sub(" ", text)).strip()
+    text = _EMPTY.sub(r"\\emptyset", _BOLD.sub(r"\1", text))
     whole_text = _TEXT.fullmatch(text)
     text = whole_text[1].strip() if whole_text else text
     text = re.sub(r"\s+", " ", text).rstrip(".").strip()

@@ -1,6 +1,6 @@
 """Plain numbers, exactly: the part of answer checking that needs no parser and runs in bounded time.
 
-An integer, a decimal, `1,234`, `a/b`, `\\frac{a}{b}` or `m\\times10^{k}` is read as an exact `Fraction`;
+An integer, a decimal, `1,234`, `a/b`, `\\frac{a}{b}`, `0.\\overline{3}` or `m\\times10^{k}` is read as an exact `Fraction`;
 anything else is None and left to sympy (rest/verifier/structure.py).
 """
 
@@ -29,6 +29,7 @@ _PLAIN = [
     (re.compile(r"(?P<s>-?)\\frac(?P<a>\d)(?P<b>\d)"), lambda m: _signed(m, int(m["a"]), int(m["b"]))),
     (re.compile(rf"(?P<m>{_DEC})\\(?:times|cdot)10\^(?:\{{(?P<e>-?\d{{1,4}})\}}|(?P<e1>\d))"),
      lambda m: Fraction(m["m"]) * Fraction(10) ** int(m["e"] or m["e1"])),
+    (re.compile(r"(?P<s>-?)(?P<i>\d*)\.(?P<f>\d*)\\overline\{(?P<r>\d{1,20})\}"), lambda m: _signed(m, *_repeating(m))),
     (re.compile(r"(?P<s>-?)10\^(?:\{(?P<e>-?\d{1,4})\}|(?P<e1>\d))"),
      lambda m: _signed(m, Fraction(10) ** int(m["e"] or m["e1"]), 1)),
 ]
@@ -73,6 +74,12 @@ def comma_decimal(text: str) -> Fraction | None:
     if _DOT_THOUSANDS_COMMA_DECIMAL.fullmatch(text):
         return Fraction(text.replace(".", "").replace(",", "."))
     return None
+
+
+def _repeating(match: re.Match) -> tuple[int, int]:
+    """0.1\\overline{6} = (16 - 1) / 90: numerator and denominator of a repeating decimal."""
+    fixed, repeat = match["i"] + match["f"], match["r"]
+    return int(fixed + repeat) - int(fixed or "0"), 10 ** len(match["f"]) * (10 ** len(repeat) - 1)
 
 
 def _signed(match: re.Match, numerator, denominator) -> Fraction:

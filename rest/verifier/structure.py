@@ -7,7 +7,8 @@
 - an assignment `x = 3` equals `3`; two equations are equal side by side, or when their lhs - rhs agree up to
   a non-zero constant factor (`y = -x/2 + 3/4` is `2x + 4y - 3 = 0`); inequalities in sympy's canonical form;
 - a sum or product of matrices is evaluated first; an open interval `(a, b)` equals the pair `(a, b)` (the
-  parser cannot tell them apart in a list of pairs);
+  parser cannot tell them apart in a list of pairs); a column or row vector equals the tuple of its entries; an
+  inequality in one variable equals the interval that solves it (`x \\le 2` is `(-\\infty, 2]`);
 - numbers (no free symbols): integers exactly, others |a - b| <= rel_tol * max(|a|, |b|) at 30 significant digits, so tiny
   values such as 1/2004! and 1/2006! stay distinct; other expressions: simplify(a - b) == 0.
 """
@@ -35,10 +36,9 @@ def same(a, b, rel_tol: float) -> bool:
         return _same_multiset(list(a.args), list(b.args), rel_tol)
     if isinstance(a, Tuple) and isinstance(b, Tuple):
         return len(a) == len(b) and all(same(x, y, rel_tol) for x, y in zip(a, b))
-    if isinstance(a, Interval) and isinstance(b, Tuple) or isinstance(a, Tuple) and isinstance(b, Interval):
-        interval, pair = (a, b) if isinstance(a, Interval) else (b, a)
-        return interval.left_open and interval.right_open and len(pair) == 2 and \
-            same(interval.start, pair[0], rel_tol) and same(interval.end, pair[1], rel_tol)
+    across = _same_across_types(a, b, rel_tol)
+    if across is not None:
+        return across
     if isinstance(a, Interval) and isinstance(b, Interval):
         return (a.left_open, a.right_open) == (b.left_open, b.right_open) and \
             same(a.start, b.start, rel_tol) and same(a.end, b.end, rel_tol)
@@ -50,6 +50,21 @@ def same(a, b, rel_tol: float) -> bool:
     if isinstance(a, sympy.Expr) and isinstance(b, sympy.Expr):
         return _same_expression(a, b, rel_tol)
     return a == b
+
+
+def _same_across_types(a, b, rel_tol: float) -> bool | None:
+    """Readings across types; None when none applies. An open interval `(a, b)` is the pair (a, b); a column or
+    row vector is the tuple of its entries; an inequality in one variable is the set that solves it."""
+    for x, y in ((a, b), (b, a)):
+        if isinstance(x, Relational) and not isinstance(x, Eq) and len(x.free_symbols) == 1 and \
+                isinstance(y, (Interval, Union)):
+            return same(x.as_set(), y, rel_tol)
+        if isinstance(x, MatrixBase) and 1 in x.shape and isinstance(y, (Tuple, Interval)):
+            return same(Tuple(*x), y, rel_tol)
+        if isinstance(x, Interval) and isinstance(y, Tuple):
+            return x.left_open and x.right_open and len(y) == 2 and \
+                same(x.start, y[0], rel_tol) and same(x.end, y[1], rel_tol)
+    return None
 
 
 def scaled(value, factor: Fraction):
