@@ -48,6 +48,16 @@ def test_the_verifier_cannot_judge_a_row_without_a_reference(tmp_path):
     assert "2 of 3 samples could not be scored by exact_answer" in result.stdout + result.stderr
 
 
+def test_free_form_answers_are_judged_without_overrides(tmp_path):
+    lines = [json.dumps({"prompt": "q", "completion": "-3", "reference": "-3"}),
+             json.dumps({"prompt": "q", "completion": "Adding up, $\\boxed{2}$ and $\\boxed{5}$, so 7 in all.\n"
+                                                      "Final Answer: The final answer is $7$.", "reference": "7"}),
+             json.dumps({"prompt": "q", "completion": "The total comes to $12$ apples.", "reference": "21"})]
+    result, rows = score_file(tmp_path, lines, "scorer=exact_answer")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [(r["extracted"], r["score_exact_answer"]) for r in rows] == [("-3", 1.0), ("7", 1.0), ("12", 0.0)]
+
+
 def test_missing_input_is_one_line(tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=score", f"hydra.run.dir={tmp_path}"],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
