@@ -69,13 +69,14 @@ def quick_equivalent(predicted: str, reference: str, *, rel_tol: float, percent:
 
 
 def readings(a: Answer, b: Answer) -> list[tuple[Answer, Answer]]:
-    """The pair as written, then, when one side is labelled and the other is not an equation, that side's values."""
+    """The pair as written; then, when one side is labelled and the other is not an equation, that side's values
+    (as a list, and as a tuple when the other side is one: `a=2, b=3` against `(2, 3)`)."""
     pairs = [(a, b)]
     for labelled, other, first in ((a, b, True), (b, a, False)):
         values = stated_values(labelled.text)
         if values is not None and not has_equation(other.text):
-            for value in (normalize(values), normalize(f"({values})")) if other.text.startswith("(") else (normalize(values),):
-                pairs.append((value, other) if first else (other, value))
+            shapes = [values, f"({values})"] if other.text.startswith("(") else [values]
+            pairs += [(normalize(v), other) if first else (other, normalize(v)) for v in shapes]
     return pairs
 
 
