@@ -1,0 +1,51 @@
+"""Sweep launchers: the Slurm config renders the sbatch options it promises, without a cluster (submitit writes
+the script it would submit; nothing is submitted)."""
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from rest.config import CONFIG_DIR
+
+submitit = pytest.importorskip("submitit")
+launcher_config = pytest.importorskip("hydra_plugins.hydra_submitit_launcher.config")
+
+
+@pytest.fixture(autouse=True)
+def no_cluster_needed(monkeypatch):
+    """submitit's Slurm executor refuses to start where `srun` is missing; the script it writes does not need it."""
+    monkeypatch.setattr(submitit.SlurmExecutor, "affinity", classmethod(lambda cls: 1))
+
+
+def sbatch_script(folder: Path, *overrides: str) -> str:
+    """The sbatch file submitit would submit for one job of `python run.py -m hydra/launcher=slurm OVERRIDES`,
+    with the launcher's settings handed to submitit as Hydra's submitit plugin hands them."""
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=["hydra/launcher=slurm", *overrides], return_hydra_config=True)
+    params = OmegaConf.to_container(cfg.hydra.launcher, resolve=True)
+    for key in ("_target_", "submitit_folder", "max_num_timeout"):
+        params.pop(key)
+    shared = set(OmegaConf.structured(launcher_config.BaseQueueConf).keys())
+    executor = submitit.AutoExecutor(folder=folder, cluster="slurm")
+    executor.update_parameters(**{key if key in shared else f"slurm_{key}": value for key, value in params.items()})
+    return executor._executor._make_submission_file_text("python run.py", "job")
+
+
+def test_the_slurm_config_renders_one_task_per_node_and_its_resources(tmp_path):
+    script = sbatch_script(tmp_path)
+    for option in ("--ntasks-per-node=1", "--nodes=1", "--gpus-per-node=1", "--cpus-per-task=16", "--mem=128GB",
+                   "--time=720"):
+        assert f"#SBATCH {option}" in script.splitlines(), option
+    assert "--partition" not in script
+
+
+def test_overrides_reach_the_sbatch_script_and_setup_lines_run_before_the_job(tmp_path):
+    script = sbatch_script(tmp_path, "hydra.launcher.partition=gpu", "hydra.launcher.gpus_per_node=8",
+                           "hydra.launcher.setup=['module load cuda/12.4','export HF_HOME=/scratch/hf']")
+    lines = script.splitlines()
+    assert "#SBATCH --partition=gpu" in lines and "#SBATCH --gpus-per-node=8" in lines
+    setup = [lines.index("module load cuda/12.4"), lines.index("export HF_HOME=/scratch/hf")]
+    command = next(i for i, line in enumerate(lines) if line.startswith("srun"))
+    assert setup == sorted(setup) and setup[-1] < command
