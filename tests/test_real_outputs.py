@@ -127,6 +127,12 @@ BARE_ANSWERS = [
     P("Adding them up, the total comes to $42$ apples.", "24", False, id="free-form-last-math-span-wrong"),
     P("There are 2 codes left.", "2", True, id="free-form-last-number"),
     P("The code is AZYUK2A.", "2", False, id="a-number-inside-a-word-is-not-an-answer"),
+    P("She earns $12 per hour and $5 in tips, so $17 in total.", "17", True, id="dollar-signs-are-currency-here"),
+    P("She earns $12 per hour and $5 in tips, so $17 in total.", "12", False, id="prose-between-dollars-is-not-math"),
+    P("Therefore, John spent $\\$45$ on books.", "45", True, id="escaped-dollar-inside-math"),
+    P("Therefore, John spent $\\$45$ on books.", "54", False, id="escaped-dollar-inside-math-wrong"),
+    P("The probability is 3/8.", "3/8", True, id="a-slash-fraction-is-one-number"),
+    P("The probability is 3/8.", "8", False, id="a-slash-fraction-is-not-its-denominator"),
 ]
 
 NUMBER_FORMATS = [

@@ -41,9 +41,9 @@ _THE_ANSWER_IS = re.compile(r"answer is[:\s]*(.+?)\s*(?:\.(?:\s|$)|$)", re.IGNOR
 _FINAL_ANSWER = re.compile(r"final answer\**(?:\s+is\s*[:：]?|\s*[:：])[\s*]*(.+?)\s*(?:\.(?:\s|$)|$)",
                            re.IGNORECASE | re.MULTILINE)
 _NUMBER = re.compile(
-    r"(?<![A-Za-z_\d.])(?:-?\\[dt]?frac\{\d+\}\{\d+\}|-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
+    r"(?<![A-Za-z_\d.])(?:-?\\[dt]?frac\{\d+\}\{\d+\}|-?\d+/\d+(?!\d|\.\d)|-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
     r"|-?\.\d+)")
-_MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+_MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|(?<!\\)\$(.+?)(?<!\\)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 # What may stand between two boxes of one answer: spaces, commas, `and`/`or`, `\quad`, `$`, a short label `x =`.
 _JOINER = re.compile(r"(?:[\s,;$&]|\\q?quad|\\[,;:]|\\text\{\s*(?:and|or|,)\s*\}|\b(?:and|or)\b"
@@ -51,6 +51,7 @@ _JOINER = re.compile(r"(?:[\s,;$&]|\\q?quad|\\[,;:]|\\text\{\s*(?:and|or|,)\s*\}
 _LABEL_BEFORE = re.compile(r"(?<![\\A-Za-z])([A-Za-z](?:_\{?\w+\}?)?)\s*=\s*\$?\s*$")
 # A completion that is nothing but an answer: an optional "Answer:" label, then one short line of math.
 _ANSWER_LABEL = re.compile(r"^(?:\**\s*(?:final\s+)?answer\s*\**\s*[:：]?\s*\**)?\s*", re.IGNORECASE)
+_PROSE = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}\s+[A-Za-z]{2,}")  # two words in a row, outside LaTeX commands
 _WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")  # not a LaTeX command's name
 _MAX_BARE_ANSWER = 80  # characters
 _MAX_JOINER = 60  # characters between two boxes of one group
@@ -190,10 +191,11 @@ def _unwrap(answer: str) -> str | None:
 
 
 def _last_math_span(text: str) -> str | None:
-    spans = _MATH_SPAN.findall(text)
-    if not spans:
-        return None
-    return next(group for group in spans[-1] if group).strip() or None
+    """The last `$...$`, `\\(...\\)` or `\\[...\\]` span that is math, not prose between two currency signs
+    (`$12 per hour and $5`)."""
+    spans = [next(group for group in groups if group).strip() for groups in _MATH_SPAN.findall(text)]
+    math = [span for span in spans if span and not _PROSE.search(span)]
+    return math[-1] if math else None
 
 
 def _last_number(text: str) -> str | None:
