@@ -15,6 +15,7 @@ from typing import Any
 
 from rest.artifacts import atomic_dir
 from rest.contracts import Task
+from rest.process_group import IN_PROCESS
 from rest.stages.train import seed_examples
 from rest.trainer import SFT
 
@@ -72,7 +73,7 @@ class TinyBaseModel:
         init = self.cache_dir / "init.tmp"
         with atomic_dir(init) as tmp:
             init_tiny_llama(tmp, self.architecture, self.seed)
-        return SFT(seed=self.seed, peft=None, **self.train_args).train(examples, str(init), out)
+        return SFT(seed=self.seed, peft=None, **IN_PROCESS, **self.train_args).train(examples, str(init), out)
 
     def _fingerprint(self, examples: list[dict[str, str]]) -> str:
         recipe = [self.architecture, self.train_args, self.seed, examples]

@@ -14,14 +14,16 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from rest.errors import UserError
+from rest.machine import Machine
 
 MAX_COMBINATIONS = 256  # a larger sweep is checked one swept value at a time
 
 
-def config_error(config_dir: str | Path, args: list[str]) -> str | None:
+def config_error(config_dir: str | Path, args: list[str], machine: Machine | None = None) -> str | None:
     """One line describing what is wrong with `args`, or None when they compose and make sense. A sweep
     (-m) is checked for every combination of its values, before its first job starts. Other flags
-    (--cfg, --help, ...) are Hydra's to handle."""
+    (--cfg, --help, ...) are Hydra's to handle. `machine`: where the run's ranks and engines will be (None:
+    this one)."""
     flags = {arg for arg in args if arg.startswith("-")}
     if flags - {"-m", "--multirun"}:
         return None
@@ -29,7 +31,8 @@ def config_error(config_dir: str | Path, args: list[str]) -> str | None:
     try:
         with initialize_config_dir(str(Path(config_dir).resolve()), version_base="1.3"):
             for combination in _combinations(overrides) if flags else [overrides]:
-                problem = semantic_error(compose("config", overrides=combination, return_hydra_config=True))
+                cfg = compose("config", overrides=combination, return_hydra_config=True)
+                problem = semantic_error(cfg, machine)
                 if problem:
                     return problem if not flags else f"{problem} (in the sweep {' '.join(combination)})"
     except (HydraException, OmegaConfBaseException) as err:
@@ -37,8 +40,23 @@ def config_error(config_dir: str | Path, args: list[str]) -> str | None:
     return None
 
 
-def semantic_error(cfg) -> str | None:
-    """What is wrong with a composed config's values, before any work (thresholds, the ReST schedule)."""
+def semantic_error(cfg, machine: Machine | None = None) -> str | None:
+    """What is wrong with a composed config's values, before any work (thresholds, the ReST schedule, how
+    Train is launched)."""
+    return _algorithm_error(cfg) or _trainer_error(cfg.trainer, machine)
+
+
+def _trainer_error(trainer, machine: Machine | None) -> str | None:
+    from rest.process_group import IN_PROCESS, launch_error
+
+    if "processes" not in trainer:
+        return None  # not rest.trainer.SFT: its own constructor checks its settings
+    settings = OmegaConf.to_container(trainer, resolve=True)
+    launch = {key: settings.pop(key) for key in IN_PROCESS}
+    return launch_error(**launch, args=settings, machine=machine)
+
+
+def _algorithm_error(cfg) -> str | None:
     from rest.schedule import schedule
 
     if cfg.algorithm.get("name") == "rest" and "threshold" not in cfg.filter:

@@ -1,7 +1,8 @@
 """Train (M-step): supervised fine-tuning on kept samples with TRL's SFTTrainer, loss on completion tokens only.
 
-TRL handles tokenisation, the completion mask and EOS; `args` is forwarded to `trl.SFTConfig`, so
-multi-GPU (accelerate / FSDP / DeepSpeed), bf16, gradient accumulation or packing are config changes.
+TRL handles tokenisation, the completion mask and EOS; `args` is forwarded to `trl.SFTConfig`, so bf16,
+gradient accumulation or packing are config changes. `processes` / `launcher` / `accelerate_config` run Train as
+its own process group (DDP, FSDP, DeepSpeed; rest/process_group.py); by default it runs in the calling process.
 With `peft` (PEFT's `LoraConfig` fields) a LoRA adapter is trained and merged into the weights, so that the
 checkpoint written is an ordinary one that vLLM, scorers and the next iteration load like any other.
 """
@@ -15,6 +16,7 @@ from typing import Any
 
 from rest.artifacts import atomic_dir
 from rest.errors import UserError
+from rest.process_group import in_process, launch, launch_error
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +25,14 @@ class SFT:
     """`train(examples, init_from, out_dir)` fine-tunes `init_from` on prompt/completion pairs and
     writes an HF checkpoint (model + tokenizer) to `out_dir` atomically; returns `out_dir`."""
 
-    def __init__(self, *, seed: int, peft: dict[str, Any] | None, **args: Any):
+    def __init__(self, *, seed: int, peft: dict[str, Any] | None, processes: int, launcher: str,
+                 accelerate_config: str | None, **args: Any):
+        problem = launch_error(processes, launcher, accelerate_config, args)
+        if problem:
+            raise UserError(problem)
         self.seed = seed
         self.peft = dict(peft) if peft else None
+        self.processes, self.launcher, self.accelerate_config = processes, launcher, accelerate_config
         self.args = args
 
     def train(self, examples: list[dict[str, str]], init_from: str, out_dir: str | Path) -> str:
@@ -34,14 +41,27 @@ class SFT:
             raise ValueError("no examples to train on")
         start = time.perf_counter()
         with atomic_dir(out_dir) as tmp:
-            trainer = self.build(examples, init_from, tmp)
-            result = trainer.train()
-            self.save(trainer, tmp)
-        log.info(
-            "trained %s on %d examples in %.1fs (mean train loss %.4f) -> %s",
-            init_from, len(examples), time.perf_counter() - start, result.training_loss, out_dir,
-        )
+            if in_process(self.processes, self.launcher):
+                loss = self._train_here(examples, init_from, tmp)
+            else:
+                loss = self.train_in_group(examples, init_from, tmp)["training_loss"]
+        log.info("trained %s on %d examples in %.1fs (mean train loss %.4f) -> %s",
+                 init_from, len(examples), time.perf_counter() - start, loss, out_dir)
         return str(out_dir)
+
+    def _train_here(self, examples: list[dict[str, str]], init_from: str, out: Path) -> float:
+        trainer = self.build(examples, init_from, out)
+        result = trainer.train()
+        self.save(trainer, out)
+        return result.training_loss
+
+    def train_in_group(self, examples: list[dict[str, str]], init_from: str, out: Path) -> dict[str, Any]:
+        """Train in a process group writing the checkpoint into `out`; returns rank 0's completion marker."""
+        spec = {"init_from": init_from, "seed": self.seed, "peft": self.peft, "args": self.args}
+        done = launch(spec, examples, out, self.processes, self.launcher, self.accelerate_config)
+        log.info("Train's process group: world size %d, global batch %d, %d steps",
+                 done["world_size"], done["global_batch_size"], done["global_step"])
+        return done
 
     def build(self, examples: list[dict[str, str]], init_from: str, work_dir: str | Path):
         """The configured `trl.SFTTrainer`, ready to train (exposed for tests of the loss mask)."""

@@ -1,0 +1,99 @@
+"""Train as its own process group (rest/process_group.py, rest/train_job.py): two ranks on CPU train the model one
+process trains, the checkpoint is one that vLLM serves, a failed group leaves no checkpoint, and bad launch
+settings are one line."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, config, make_task, sampling
+from transformers import AutoModelForCausalLM
+
+from rest.config import build
+from rest.machine import Machine
+from rest.process_group import launch_error
+from rest.stages.train import seed_examples
+
+LOSS_TOLERANCE = 0.01  # relative; the ranks see the global batch the single process sees (measured: equal to 1e-4)
+
+
+def SFT(**settings):
+    """The configured trainer (the tiny model's settings), a short run."""
+    return build(config().trainer, num_train_epochs=2, logging_steps=1, **settings)
+
+
+@pytest.fixture(scope="module")
+def examples():
+    return seed_examples(make_task())[:64]
+
+
+def test_two_ranks_train_with_the_loss_of_one_process_at_the_same_global_batch(examples, tiny_model, tmp_path,
+                                                                                sampler):
+    one = SFT(per_device_train_batch_size=16).build(examples, tiny_model, tmp_path / "one").train()
+    two = SFT(processes=2, per_device_train_batch_size=8).train_in_group(examples, tiny_model, tmp_path)
+    assert two["world_size"] == 2 and two["global_batch_size"] == 16
+    assert two["global_step"] == one.global_step
+    assert two["training_loss"] == pytest.approx(one.training_loss, rel=LOSS_TOLERANCE)
+    prompts = [example["prompt"] for example in examples[:4]]
+    completions = sampler.generate(str(tmp_path), prompts, sampling(n=2), seeds=[0, 1, 2, 3])
+    assert [len(c) for c in completions] == [2, 2, 2, 2]
+
+
+def test_a_lora_adapter_trained_by_two_ranks_is_merged_into_a_plain_checkpoint(examples, tiny_model, tmp_path):
+    peft = {"r": 4, "lora_alpha": 8, "target_modules": "all-linear"}
+    out = SFT(processes=2, per_device_train_batch_size=8, peft=peft).train(examples, tiny_model, tmp_path / "policy")
+    assert not (tmp_path / "policy" / "adapter").exists()
+    assert not (tmp_path / "policy" / "adapter_config.json").exists()
+    trained, base = (AutoModelForCausalLM.from_pretrained(path) for path in (out, tiny_model))
+    changed = [name for name, p in trained.named_parameters() if not p.equal(base.get_parameter(name))]
+    assert changed and not any("lora" in name for name, _ in trained.named_parameters())
+
+
+def test_a_failed_process_group_leaves_no_checkpoint_and_names_its_log(examples, tmp_path):
+    with pytest.raises(RuntimeError, match=r"exit code [1-9].*policy\.train\.log"):
+        SFT(processes=2).train(examples, str(tmp_path / "no-such-model"), tmp_path / "policy")
+    assert not (tmp_path / "policy").exists() and not (tmp_path / "policy.tmp").exists()
+    assert "no-such-model" in (tmp_path / "policy.train.log").read_text()
+
+
+def test_a_rank_that_finds_itself_alone_refuses_to_train(examples, tiny_model, tmp_path):
+    (tmp_path / "examples.jsonl").write_text("".join(json.dumps(e) + "\n" for e in examples))
+    spec = {"init_from": tiny_model, "seed": 0, "peft": None, "args": {"max_length": 64}, "processes": 2,
+            "examples": "examples.jsonl"}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    result = subprocess.run([sys.executable, "-m", "rest.train_job", str(tmp_path / "spec.json")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "world size 1, expected 2" in result.stderr
+    assert not (tmp_path / "model.safetensors").exists()
+
+
+CPU_ONLY, GPU_NODE = Machine(gpus=0, cores=2), Machine(gpus=8, cores=64)
+FSDP2, ZERO3 = (str(ROOT / "conf" / "accelerate" / name) for name in ("fsdp2.yaml", "deepspeed_zero3.yaml"))
+
+
+@pytest.mark.parametrize(("settings", "machine", "message"), [
+    ({"processes": 3}, CPU_ONLY, "trainer.processes=3 but this machine has 2 CPU core(s) and no GPU"),
+    ({"processes": 9}, GPU_NODE, "trainer.processes=9 but this machine has 8 GPU(s)"),
+    ({"processes": 0}, CPU_ONLY, "trainer.processes must be a whole number >= 1"),
+    ({"launcher": "mpirun"}, CPU_ONLY, "trainer.launcher must be one of"),
+    ({"launcher": "accelerate"}, GPU_NODE, "needs trainer.accelerate_config"),
+    ({"launcher": "accelerate", "accelerate_config": "missing.yaml"}, GPU_NODE, "no such file 'missing.yaml'"),
+    ({"launcher": "accelerate", "accelerate_config": FSDP2}, CPU_ONLY, "need GPUs"),
+    ({"accelerate_config": FSDP2}, GPU_NODE, "set that launcher too"),
+    ({"args": {"deepspeed": "ds.json"}}, GPU_NODE, "no such DeepSpeed config file 'ds.json'"),
+])
+def test_bad_launch_settings_are_one_line(settings, machine, message):
+    launch = {"processes": 1, "launcher": "auto", "accelerate_config": None, "args": {}} | settings
+    problem = launch_error(**launch, machine=machine)
+    assert message in problem and "\n" not in problem
+
+
+def test_launch_settings_that_fit_the_machine_pass(monkeypatch):
+    monkeypatch.setattr("rest.process_group.installed", lambda module: True)  # as after `pip install deepspeed`
+    zero3 = {"launcher": "accelerate", "accelerate_config": ZERO3}
+    assert launch_error(2, "auto", None, {}, CPU_ONLY) is None
+    assert launch_error(8, **zero3, args={}, machine=GPU_NODE) is None
+    monkeypatch.setattr("rest.process_group.installed", lambda module: module != "deepspeed")
+    assert "DeepSpeed, which is not installed" in launch_error(8, **zero3, args={}, machine=GPU_NODE)
