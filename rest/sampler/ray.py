@@ -1,0 +1,342 @@
+"""Grow on several vLLM engines: Ray actors, each holding one `VLLMSampler`, each given a share of every batch.
+
+This is how verl's and OpenRLHF's rollout workers scale generation: independent engines, one per group of
+`gpus_per_replica` GPUs (tensor parallel inside the group), and a driver that splits the prompts and merges the
+completions. Each batch's prompts (with their per-prompt seeds) go to the replicas in contiguous shares, and the
+completions come back in prompt order. A problem's samples depend only on its own seed, so they are the same on
+one engine or on several (tests/test_ray_sampler.py). Two alternatives that do not fit:
+- vLLM's own `data_parallel_size`: the offline `LLM` refuses it ("not supported for single-process usage and may
+  hang"; vllm/entrypoints/llm.py), and its multi-process data parallel launcher is built for MoE serving.
+- Ray Data LLM (`ray.data.llm`): its vLLM stage keeps `outputs[0]` of each request, so n > 1 samples per
+  problem, what Grow is, are dropped (ray/llm/_internal/batch/stages/vllm_engine_stage.py).
+
+What the driver does: `stream` keeps the next batch queued in every engine (the actors run `VLLMSampler.stream`
+with its LOOKAHEAD) and asks for the next batch's results before handling the current one's, so the engines
+keep sampling while Grow's caller judges a finished batch. Ray starts on first use, like the engines; with
+`address` it joins a running cluster (policy checkpoints must then be on storage every node reads).
+- GPU: each actor takes `gpus_per_replica` GPUs (`num_gpus`); with more than one, vLLM runs tensor parallel on
+  them with its multiprocessing executor, which vLLM recommends inside a Ray actor (the Ray executor loses the
+  actor's placement group in vLLM's engine subprocess: vllm-project/vllm#30016). Not tested here (no GPU).
+- CPU: the replicas share this machine's cores: replica i computes on cores i*k .. (i+1)*k - 1 of the allowed
+  ones (k = cores // replicas), through `VLLM_CPU_OMP_THREADS_BIND` and the affinity of its actor process, so two
+  engines never compute on one core. `release: auto` keeps the engines through Train only if their shares of
+  RAM (`gpu_memory_utilization` each) sum to at most `cpu_keep_share`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+
+from tqdm.auto import tqdm
+
+from rest.errors import UserError
+from rest.sampler.hardware import on_gpu, reserved_cpu_cores
+from rest.sampler.settings import Completion, SamplingSettings
+from rest.sampler.vllm import LOOKAHEAD, RELEASES, release_action
+
+log = logging.getLogger(__name__)
+CONNECT_TIMEOUT = 5.0  # seconds to reach a Ray cluster's address before giving up
+GCS_RETRIES = "5"  # Ray's own connection attempts (about a second each) once the address answers
+TAKES_AHEAD = 2  # batches whose results are asked for at once: an engine never waits for the driver
+
+
+def check_replicas(replicas: int, gpus_per_replica: int, gpus: int | None, cores: int | None,
+                   memory_share: float = 0.0) -> str | None:
+    """What is wrong with running `replicas` engines here (one line), or None. `gpus` 0 means CPU engines, each
+    taking `memory_share` of RAM; `gpus` None: the machines are not known yet (a cluster not joined), only the
+    counts are checked.
+
+    >>> check_replicas(2, 1, gpus=0, cores=2) is None, check_replicas(4, 2, gpus=8, cores=2) is None
+    (True, True)
+    >>> check_replicas(0, 1, gpus=0, cores=2)
+    'sampler.replicas must be at least 1, got 0'
+    >>> check_replicas(3, 1, gpus=0, cores=2)
+    'sampler.replicas=3 CPU engines need a core each, but this machine gives 2: lower sampler.replicas'
+    """
+    if replicas < 1:
+        return f"sampler.replicas must be at least 1, got {replicas}"
+    if gpus_per_replica < 1:
+        return f"sampler.gpus_per_replica must be at least 1, got {gpus_per_replica}"
+    if gpus is None:
+        return None
+    if gpus:
+        if replicas * gpus_per_replica > gpus:
+            return (f"sampler.replicas x sampler.gpus_per_replica = {replicas} x {gpus_per_replica} GPUs, but "
+                    f"{gpus} are visible: lower one of them")
+        return None
+    if replicas > cores:
+        return (f"sampler.replicas={replicas} CPU engines need a core each, but this machine gives {cores}: "
+                "lower sampler.replicas")
+    if replicas * memory_share > 1.0:
+        return (f"sampler.replicas={replicas} CPU engines at sampler.engine.gpu_memory_utilization={memory_share} "
+                "(a share of RAM each) need more than all of it: lower one of them")
+    return None
+
+
+def shares(count: int, parts: int) -> list[slice]:
+    """Contiguous shares of `count` items among `parts` replicas, earlier ones at most one larger.
+
+    >>> [list(range(5))[s] for s in shares(5, 2)], [list(range(1))[s] for s in shares(1, 3)]
+    ([[0, 1, 2], [3, 4]], [[0], [], []])
+    """
+    size, extra = divmod(count, parts)
+    ends = [(i + 1) * size + min(i + 1, extra) for i in range(parts)]
+    return [slice(end - size - (i < extra), end) for i, end in enumerate(ends)]
+
+
+def replica_cores(cores: list[int], replicas: int, index: int, reserved: int | str) -> tuple[list[int], list[int]]:
+    """(the cores replica `index` runs on, those its engine computes on): its contiguous share of `cores`, less
+    the cores vLLM keeps for its scheduler (`sampler.engine.cpu_reserved_cores`, counted per engine).
+
+    >>> replica_cores([0, 1], 2, 1, "auto")
+    ([1], [1])
+    >>> replica_cores(list(range(16)), 2, 1, "auto")[1]  # 8 cores an engine: auto keeps vLLM's one
+    [8, 9, 10, 11, 12, 13, 14]
+    """
+    k = len(cores) // replicas
+    share = cores[index * k : (index + 1) * k]
+    keep = reserved_cpu_cores(reserved, k)
+    keep = 1 if keep is None else keep  # vLLM's default on x86: one core for the scheduler
+    return share, share[: k - keep] if k - keep >= 1 else share
+
+
+def check_address(address: str, timeout: float = CONNECT_TIMEOUT) -> str | None:
+    """Why a Ray cluster at `address` (host:port, or ray://host:port) cannot be reached, or None. Ray's own
+    connection attempts to a dead address last minutes; a socket says so within `timeout` seconds."""
+    if address == "auto":
+        return None
+    host, colon, port = address.removeprefix("ray://").rpartition(":")
+    if not colon or not port.isdigit():
+        return f"sampler.address must be host:port (the head node's, from `ray start --head`), got {address!r}"
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as err:
+        return (f"sampler.address={address}: no Ray cluster answers there ({err.strerror or err}); start one with "
+                "`ray start --head` or set sampler.address=null for a local one")
+    return None
+
+
+class Replica:
+    """One engine in its Ray actor. `stream` in the driver feeds it: `open`, then `push` of batches (None ends
+    them) always ahead of the `take` that needs them (Ray runs one caller's calls in order)."""
+
+    def __init__(self, engine: dict, cores: list[int] | None):
+        logging.basicConfig(format="%(name)s: %(message)s")  # reaches the driver's log, prefixed by Ray
+        logging.getLogger("rest").setLevel(logging.INFO)
+        if cores:
+            os.sched_setaffinity(0, cores)  # the engine's processes inherit it
+        from rest.sampler.vllm import VLLMSampler
+
+        self.sampler = VLLMSampler(**engine)
+        self.prompts = 0  # prompts this replica was given (stats)
+        self.inbox: deque = deque()
+        self.outputs: Iterator | None = None
+
+    def open(self, policy: str, settings: SamplingSettings) -> None:
+        self.close_stream()
+        self.inbox.clear()
+        self.outputs = self.sampler.stream(policy, self._batches(), settings)
+
+    def push(self, batch: tuple[list[str], list[int] | None] | None) -> None:
+        self.prompts += len(batch[0]) if batch else 0
+        self.inbox.append(batch)
+
+    def take(self) -> list[list[Completion]]:
+        return next(self.outputs)
+
+    def close_stream(self) -> None:
+        if self.outputs is not None:
+            self.outputs.close()  # aborts what it still queued
+            self.outputs = None
+
+    def release(self) -> None:
+        self.sampler.release()
+
+    def stats(self) -> dict:
+        return {"prompts": self.prompts, "engine_starts": self.sampler.engine_starts,
+                "policy_loads": self.sampler.policy_loads, "state": self.sampler.state}
+
+    def close(self) -> None:
+        self.close_stream()
+        self.sampler.close()
+
+    def _batches(self) -> Iterator[tuple[list[str], list[int] | None]]:
+        while (batch := self.inbox.popleft()) is not None:  # an empty inbox here is a bug in the driver: raise
+            yield batch
+
+
+class RaySampler:
+    """`generate` / `stream` as `VLLMSampler`'s, on `replicas` engines; `engine` is every VLLMSampler setting."""
+
+    def __init__(self, *, replicas: int, gpus_per_replica: int, address: str | None, **engine):
+        if engine.get("release") not in RELEASES:
+            raise UserError(f"sampler.release must be one of {RELEASES}, got {engine.get('release')!r}")
+        self.replicas, self.gpus_per_replica, self.address, self.engine = replicas, gpus_per_replica, address, engine
+        if address is None:
+            problem = check_replicas(replicas, gpus_per_replica, _local_gpus(), len(os.sched_getaffinity(0)),
+                                     engine.get("gpu_memory_utilization", 0.0))
+        else:  # the cluster's GPUs and cores are checked once joined
+            problem = check_replicas(replicas, gpus_per_replica, None, None) or check_address(address)
+        if problem:
+            raise UserError(problem)
+        self._actors: list = []
+        self._started_ray = False
+
+    def generate(self, policy: str, prompts: list[str], settings: SamplingSettings,
+                 seeds: list[int] | None = None) -> list[list[Completion]]:
+        (outputs,) = self.stream(policy, [(prompts, seeds)], settings)
+        return outputs
+
+    def stream(self, policy: str, batches: Iterable[tuple[list[str], list[int] | None]],
+               settings: SamplingSettings) -> Iterator[list[list[Completion]]]:
+        """Yields each batch's completions in prompt order, as `VLLMSampler.stream` does."""
+        actors = self._serve()
+        for actor in actors:
+            actor.open.remote(policy, settings)
+        feed = _Feed(actors, batches)
+        for _ in range(LOOKAHEAD):
+            feed.push()
+        asked: deque[list] = deque()
+        progress = tqdm(desc=f"Sampling on {len(actors)} replicas", unit="prompt", dynamic_ncols=True)
+        try:
+            while True:
+                while len(asked) < TAKES_AHEAD and feed.asked < feed.pushed:
+                    asked.append([actor.take.remote() for actor in actors])
+                    feed.asked += 1
+                    feed.push()  # each `take` finds the next batch already queued
+                if not asked:
+                    return
+                outputs = [completions for share in _get(asked.popleft()) for completions in share]
+                progress.update(len(outputs))
+                yield outputs
+        finally:
+            progress.close()
+            for actor in actors:
+                actor.close_stream.remote()
+
+    def release(self) -> None:
+        """Every engine frees its accelerator (or, on CPU, stays or stops: see the module docstring)."""
+        if self._actors:
+            _get([actor.release.remote() for actor in self._actors])
+
+    def stats(self) -> list[dict]:
+        """Per replica: prompts given, engine starts, policy loads, engine state."""
+        return _get([actor.stats.remote() for actor in self._actors]) if self._actors else []
+
+    def close(self) -> None:
+        """Shut the engines down, end the actors, and stop Ray if this sampler started it."""
+        if not self._actors and not self._started_ray:
+            return
+        import ray
+
+        if self._actors:
+            _get([actor.close.remote() for actor in self._actors])
+            for actor in self._actors:
+                ray.kill(actor)
+            self._actors = []
+            log.info("Ray replicas closed")
+        if self._started_ray:
+            ray.shutdown()
+            self._started_ray = False
+
+    def _serve(self) -> list:
+        if not self._actors:
+            self._connect()
+            self._actors = self._spawn()
+        return self._actors
+
+    def _connect(self) -> None:
+        import ray
+
+        if ray.is_initialized():
+            return
+        if self.address is None:
+            start = time.perf_counter()
+            ray.init(num_cpus=len(os.sched_getaffinity(0)), include_dashboard=False, logging_level=logging.WARNING)
+            self._started_ray = True
+            log.info("Ray started on this machine in %.1fs", time.perf_counter() - start)
+            return
+        os.environ.setdefault("RAY_gcs_server_port_wait_time_s", GCS_RETRIES)
+        try:
+            ray.init(address=self.address, logging_level=logging.WARNING)
+        except (ConnectionError, RuntimeError, ValueError) as err:
+            raise UserError(f"sampler.address={self.address}: cannot join the Ray cluster ({err})".splitlines()[0]) from None
+        gpus = int(ray.cluster_resources().get("GPU", 0))
+        problem = check_replicas(self.replicas, self.gpus_per_replica, gpus, int(ray.cluster_resources()["CPU"]))
+        if problem:
+            raise UserError(problem)
+
+    def _spawn(self) -> list:
+        """One actor per replica, each with its engine settings, resources and (CPU) cores."""
+        import ray
+
+        gpu = int(ray.cluster_resources().get("GPU", 0)) > 0
+        share = self.engine.get("gpu_memory_utilization", 0.0) * (1 if gpu else self.replicas)
+        engine = {**self.engine, "release": release_action(self.engine["release"], gpu, share,
+                                                           self.engine.get("cpu_keep_share", 0.0))}
+        if gpu and self.gpus_per_replica > 1:  # tensor parallel inside a replica (module docstring)
+            engine |= {"tensor_parallel_size": self.gpus_per_replica, "distributed_executor_backend": "mp"}
+        replica, actors = ray.remote(Replica), []
+        for i in range(self.replicas):
+            options, env, cores = self._placement(i, gpu)
+            seeded = {**engine, "seed": engine["seed"] + i}  # unseeded requests: no replica repeats another's draws
+            actors.append(replica.options(**options, runtime_env={"env_vars": env}).remote(seeded, cores))
+        log.info("Ray: %d vLLM replicas, %s", self.replicas,
+                 f"{self.gpus_per_replica} GPU(s) each" if gpu else f"{options['num_cpus']} core(s) each")
+        return actors
+
+    def _placement(self, index: int, gpu: bool) -> tuple[dict, dict, list[int] | None]:
+        """(Ray resources, environment, cores to run on) of replica `index`: its GPUs, or its own CPU cores."""
+        env = {"TQDM_DISABLE": "1"}  # the driver shows progress; bars from several actors garble the log
+        if gpu:
+            return {"num_gpus": self.gpus_per_replica}, env, None
+        if self.address is not None:  # a cluster's CPU nodes: vLLM binds its threads there itself
+            return {"num_cpus": 1}, env, None
+        cores, compute = replica_cores(sorted(os.sched_getaffinity(0)), self.replicas, index,
+                                       self.engine["cpu_reserved_cores"])
+        return {"num_cpus": len(cores)}, {**env, "VLLM_CPU_OMP_THREADS_BIND": ",".join(map(str, compute))}, cores
+
+
+class _Feed:
+    """Hands each batch's shares to the replicas, ahead of the `take` calls that need them."""
+
+    def __init__(self, actors: list, batches: Iterable):
+        self.actors, self.batches = actors, iter(batches)
+        self.pushed, self.asked, self.ended = 0, 0, False
+
+    def push(self) -> None:
+        if self.ended:
+            return
+        batch = next(self.batches, None)
+        if batch is None:
+            self.ended = True
+            for actor in self.actors:
+                actor.push.remote(None)
+            return
+        prompts, seeds = batch
+        for actor, share in zip(self.actors, shares(len(prompts), len(self.actors))):
+            actor.push.remote((prompts[share], None if seeds is None else seeds[share]))
+        self.pushed += 1
+
+
+def _get(refs: list) -> list:
+    """`ray.get`, with a UserError raised in an actor re-raised as itself (one line, not Ray's traceback)."""
+    import ray
+
+    try:
+        return ray.get(refs)
+    except ray.exceptions.RayTaskError as err:
+        if isinstance(err.cause, UserError):
+            raise err.cause from None
+        raise
+
+
+def _local_gpus() -> int:
+    import torch
+
+    return torch.cuda.device_count() if on_gpu() else 0
