@@ -1,0 +1,122 @@
+"""Grow on several vLLM engines (rest/sampler/ray.py): the same samples as one engine, bad settings and an
+unreachable cluster as one line before any engine starts, and the split / merge of each batch."""
+
+import time
+from collections import deque
+from types import SimpleNamespace
+
+import pytest
+from conftest import config, make_task, sampling
+
+from rest.config import build
+from rest.errors import UserError
+from rest.sampler import Completion, RaySampler
+from rest.sampler import ray as ray_sampler
+from rest.sampler.ray import check_replicas, replica_cores, shares
+from rest.sampler.vllm import LOOKAHEAD
+from rest.stages.grow import grow
+
+
+def test_replica_counts_beyond_the_machine_are_one_line_naming_the_setting():
+    assert check_replicas(2, 1, gpus=0, cores=2) is None
+    assert check_replicas(4, 2, gpus=8, cores=1) is None
+    problems = [check_replicas(0, 1, gpus=0, cores=2), check_replicas(3, 1, gpus=0, cores=2),
+                check_replicas(3, 2, gpus=4, cores=64), check_replicas(2, 0, gpus=4, cores=64),
+                check_replicas(2, 1, gpus=0, cores=2, memory_share=0.6)]
+    names = ["sampler.replicas", "sampler.replicas", "sampler.gpus_per_replica", "sampler.gpus_per_replica",
+             "gpu_memory_utilization"]
+    for problem, name in zip(problems, names):
+        assert problem is not None and "\n" not in problem and name in problem, problem
+    assert "3 x 2" in problems[2] and "4 are visible" in problems[2]
+
+
+def test_too_many_replicas_fail_when_the_sampler_is_built_before_ray_starts():
+    engine = config("sampler=ray", "sampler.replicas=64").sampler.engine
+    with pytest.raises(UserError, match="replicas=64"):
+        build(engine)
+
+
+@pytest.mark.parametrize("address", ["localhost:1", "10.255.255.1:6379", "no-port"])
+def test_an_unreachable_cluster_address_fails_in_one_line_within_seconds(address, tiny_model):
+    start = time.perf_counter()
+    with pytest.raises(UserError) as raised:
+        sampler = build(config("sampler=ray", f"sampler.address={address}").sampler.engine)
+        sampler.generate(tiny_model, ["Compute 1 + 1.\n"], sampling(n=1, max_tokens=2))
+    assert time.perf_counter() - start < 30
+    assert address in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_shares_are_contiguous_balanced_and_merge_back_in_prompt_order():
+    for count in range(12):
+        for parts in range(1, 5):
+            items = list(range(count))
+            split = [items[s] for s in shares(count, parts)]
+            assert len(split) == parts and [i for share in split for i in share] == items
+            assert max(map(len, split)) - min(map(len, split)) <= 1
+
+
+def test_each_cpu_replica_computes_on_cores_of_its_own():
+    assert [replica_cores([0, 1], 2, i, "auto") for i in range(2)] == [([0], [0]), ([1], [1])]
+    eight = [replica_cores(list(range(16)), 2, i, "auto") for i in range(2)]
+    assert eight[0][0] == list(range(8)) and eight[1][0] == list(range(8, 16))
+    assert eight[0][1] == list(range(7)) and eight[1][1] == list(range(8, 15))  # vLLM keeps one for its scheduler
+    assert replica_cores(list(range(16)), 2, 1, 0)[1] == list(range(8, 16))
+
+
+class Echo:
+    """A VLLMSampler stand-in that pulls batches as it does (LOOKAHEAD ahead); a completion names its prompt and seed."""
+
+    def stream(self, policy, batches, settings):
+        batches, queued = iter(batches), deque()
+        while True:
+            while len(queued) < LOOKAHEAD and (batch := next(batches, None)) is not None:
+                queued.append(batch)
+            if not queued:
+                return
+            prompts, seeds = queued.popleft()
+            yield [[Completion(f"{p}|{s}", [], "stop", 0.0)] for p, s in zip(prompts, seeds)]
+
+
+class Inline:
+    """A Ray actor handle stand-in: `handle.method.remote(...)` runs at once, so calls run in the order they are made
+    (Ray runs one caller's calls to an actor in that order too)."""
+
+    def __init__(self, replica):
+        self.replica = replica
+
+    def __getattr__(self, name):
+        return SimpleNamespace(remote=getattr(self.replica, name))
+
+
+def test_streamed_batches_come_back_whole_and_in_prompt_order_from_three_replicas(monkeypatch):
+    replicas = []
+    for _ in range(3):
+        replica = ray_sampler.Replica.__new__(ray_sampler.Replica)
+        replica.sampler, replica.prompts, replica.inbox, replica.outputs = Echo(), 0, deque(), None
+        replicas.append(replica)
+    sampler = RaySampler.__new__(RaySampler)
+    sampler._actors = [Inline(r) for r in replicas]
+    monkeypatch.setattr(ray_sampler, "_get", lambda results: results)
+    batches = [([f"p{i}-{j}" for j in range(size)], [100 * i + j for j in range(size)])
+               for i, size in enumerate([5, 0, 1, 7, 2, 3])]
+    streamed = list(sampler.stream("policy", batches, sampling()))
+    assert [[c[0].text for c in batch] for batch in streamed] == [
+        [f"{p}|{s}" for p, s in zip(prompts, seeds)] for prompts, seeds in batches]
+    assert [r.prompts for r in replicas] == [8, 6, 4]  # contiguous shares, earlier ones larger: 5 = 2+2+1, 7 = 3+2+2, ...
+
+
+def test_grow_on_two_ray_replicas_equals_one_engine_row_for_row(sampler, tiny_model, verifier):
+    task = make_task()
+    problems = task.problems("test")[:12]
+    chunks = [problems[i : i + 5] for i in range(0, len(problems), 5)]  # 5, 5, 2 problems: shares 3+2, 3+2, 1+1
+    settings = sampling(n=4, max_tokens=24)
+    one = [s.to_row() for chunk in grow(sampler, tiny_model, task, chunks, settings, verifier, ("grow", 0)) for s in chunk]
+    replicas = build(config("sampler=ray", "sampler.replicas=2").sampler.engine, gpu_memory_utilization=0.1)
+    try:
+        two = [s.to_row() for chunk in grow(replicas, tiny_model, task, chunks, settings, verifier, ("grow", 0))
+               for s in chunk]
+        stats = replicas.stats()
+    finally:
+        replicas.close()
+    assert len(one) == 12 * 4 and two == one
+    assert [s["prompts"] for s in stats] == [7, 5] and [s["engine_starts"] for s in stats] == [1, 1]
