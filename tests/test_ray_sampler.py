@@ -21,10 +21,8 @@ def test_replica_counts_beyond_the_machine_are_one_line_naming_the_setting():
     assert check_replicas(2, 1, gpus=0, cores=2) is None
     assert check_replicas(4, 2, gpus=8, cores=1) is None
     problems = [check_replicas(0, 1, gpus=0, cores=2), check_replicas(3, 1, gpus=0, cores=2),
-                check_replicas(3, 2, gpus=4, cores=64), check_replicas(2, 0, gpus=4, cores=64),
-                check_replicas(2, 1, gpus=0, cores=2, memory_share=0.6)]
-    names = ["sampler.replicas", "sampler.replicas", "sampler.gpus_per_replica", "sampler.gpus_per_replica",
-             "gpu_memory_utilization"]
+                check_replicas(3, 2, gpus=4, cores=64), check_replicas(2, 0, gpus=4, cores=64)]
+    names = ["sampler.replicas", "sampler.replicas", "sampler.gpus_per_replica", "sampler.gpus_per_replica"]
     for problem, name in zip(problems, names):
         assert problem is not None and "\n" not in problem and name in problem, problem
     assert "3 x 2" in problems[2] and "4 are visible" in problems[2]
@@ -111,7 +109,7 @@ def test_grow_on_two_ray_replicas_equals_one_engine_row_for_row(sampler, tiny_mo
     chunks = [problems[i : i + 5] for i in range(0, len(problems), 5)]  # 5, 5, 2 problems: shares 3+2, 3+2, 1+1
     settings = sampling(n=4, max_tokens=24)
     one = [s.to_row() for chunk in grow(sampler, tiny_model, task, chunks, settings, verifier, ("grow", 0)) for s in chunk]
-    replicas = build(config("sampler=ray", "sampler.replicas=2").sampler.engine, gpu_memory_utilization=0.1)
+    replicas = build(config("sampler=ray", "sampler.replicas=2").sampler.engine)  # 0.1 of RAM each
     try:
         two = [s.to_row() for chunk in grow(replicas, tiny_model, task, chunks, settings, verifier, ("grow", 0))
                for s in chunk]

@@ -19,8 +19,9 @@ keep sampling while Grow's caller judges a finished batch. Ray starts on first u
   actor's placement group in vLLM's engine subprocess: vllm-project/vllm#30016). Not tested here (no GPU).
 - CPU: the replicas share this machine's cores: replica i computes on cores i*k .. (i+1)*k - 1 of the allowed
   ones (k = cores // replicas), through `VLLM_CPU_OMP_THREADS_BIND` and the affinity of its actor process, so two
-  engines never compute on one core. `release: auto` keeps the engines through Train only if their shares of
-  RAM (`gpu_memory_utilization` each) sum to at most `cpu_keep_share`.
+  engines never compute on one core. They share its RAM too: `gpu_memory_utilization` (a share of RAM on CPU) is
+  split evenly among them, so the engines together hold what one engine would, and `release: auto` keeps or stops
+  them through Train as it would one engine. On GPU it is each engine's share of its own GPUs.
 """
 
 from __future__ import annotations
@@ -45,11 +46,9 @@ GCS_RETRIES = "5"  # Ray's own connection attempts (about a second each) once th
 TAKES_AHEAD = 2  # batches whose results are asked for at once: an engine never waits for the driver
 
 
-def check_replicas(replicas: int, gpus_per_replica: int, gpus: int | None, cores: int | None,
-                   memory_share: float = 0.0) -> str | None:
-    """What is wrong with running `replicas` engines here (one line), or None. `gpus` 0 means CPU engines, each
-    taking `memory_share` of RAM; `gpus` None: the machines are not known yet (a cluster not joined), only the
-    counts are checked.
+def check_replicas(replicas: int, gpus_per_replica: int, gpus: int | None, cores: int | None) -> str | None:
+    """What is wrong with running `replicas` engines here (one line), or None. `gpus` 0 means CPU engines; None
+    that the machines are not known yet (a cluster not joined): only the counts are checked.
 
     >>> check_replicas(2, 1, gpus=0, cores=2) is None, check_replicas(4, 2, gpus=8, cores=2) is None
     (True, True)
@@ -72,9 +71,6 @@ def check_replicas(replicas: int, gpus_per_replica: int, gpus: int | None, cores
     if replicas > cores:
         return (f"sampler.replicas={replicas} CPU engines need a core each, but this machine gives {cores}: "
                 "lower sampler.replicas")
-    if replicas * memory_share > 1.0:
-        return (f"sampler.replicas={replicas} CPU engines at sampler.engine.gpu_memory_utilization={memory_share} "
-                "(a share of RAM each) need more than all of it: lower one of them")
     return None
 
 
@@ -178,8 +174,7 @@ class RaySampler:
             raise UserError(f"sampler.release must be one of {RELEASES}, got {engine.get('release')!r}")
         self.replicas, self.gpus_per_replica, self.address, self.engine = replicas, gpus_per_replica, address, engine
         if address is None:
-            problem = check_replicas(replicas, gpus_per_replica, _local_gpus(), len(os.sched_getaffinity(0)),
-                                     engine.get("gpu_memory_utilization", 0.0))
+            problem = check_replicas(replicas, gpus_per_replica, _local_gpus(), len(os.sched_getaffinity(0)))
         else:  # the cluster's GPUs and cores are checked once joined
             problem = check_replicas(replicas, gpus_per_replica, None, None) or check_address(address)
         if problem:
@@ -276,9 +271,9 @@ class RaySampler:
         import ray
 
         gpu = int(ray.cluster_resources().get("GPU", 0)) > 0
-        share = self.engine.get("gpu_memory_utilization", 0.0) * (1 if gpu else self.replicas)
-        engine = {**self.engine, "release": release_action(self.engine["release"], gpu, share,
-                                                           self.engine.get("cpu_keep_share", 0.0))}
+        share = self.engine["gpu_memory_utilization"]  # on CPU, of all the engines together (module docstring)
+        engine = {**self.engine, "gpu_memory_utilization": share if gpu else share / self.replicas,
+                  "release": release_action(self.engine["release"], gpu, share, self.engine["cpu_keep_share"])}
         if gpu and self.gpus_per_replica > 1:  # tensor parallel inside a replica (module docstring)
             engine |= {"tensor_parallel_size": self.gpus_per_replica, "distributed_executor_backend": "mp"}
         replica, actors = ray.remote(Replica), []
