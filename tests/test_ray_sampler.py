@@ -12,7 +12,7 @@ from rest.config import build
 from rest.errors import UserError
 from rest.sampler import Completion, RaySampler
 from rest.sampler import ray as ray_sampler
-from rest.sampler.ray import check_replicas, replica_cores, shares
+from rest.sampler.placement import check_replicas, replica_cores, shares
 from rest.sampler.vllm import LOOKAHEAD
 from rest.stages.grow import grow
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -36,85 +35,13 @@ from collections.abc import Iterable, Iterator
 from tqdm.auto import tqdm
 
 from rest.errors import UserError
-from rest.sampler.hardware import on_gpu, reserved_cpu_cores
+from rest.sampler.placement import check_address, check_replicas, placement_error, replica_cores, shares
 from rest.sampler.settings import Completion, SamplingSettings
 from rest.sampler.vllm import LOOKAHEAD, RELEASES, release_action
 
 log = logging.getLogger(__name__)
-CONNECT_TIMEOUT = 5.0  # seconds to reach a Ray cluster's address before giving up
 GCS_RETRIES = "5"  # Ray's own connection attempts (about a second each) once the address answers
 TAKES_AHEAD = 2  # batches whose results are asked for at once: an engine never waits for the driver
-
-
-def check_replicas(replicas: int, gpus_per_replica: int, gpus: int | None, cores: int | None) -> str | None:
-    """What is wrong with running `replicas` engines here (one line), or None. `gpus` 0 means CPU engines; None
-    that the machines are not known yet (a cluster not joined): only the counts are checked.
-
-    >>> check_replicas(2, 1, gpus=0, cores=2) is None, check_replicas(4, 2, gpus=8, cores=2) is None
-    (True, True)
-    >>> check_replicas(0, 1, gpus=0, cores=2)
-    'sampler.replicas must be at least 1, got 0'
-    >>> check_replicas(3, 1, gpus=0, cores=2)
-    'sampler.replicas=3 CPU engines need a core each, but this machine gives 2: lower sampler.replicas'
-    """
-    if replicas < 1:
-        return f"sampler.replicas must be at least 1, got {replicas}"
-    if gpus_per_replica < 1:
-        return f"sampler.gpus_per_replica must be at least 1, got {gpus_per_replica}"
-    if gpus is None:
-        return None
-    if gpus:
-        if replicas * gpus_per_replica > gpus:
-            return (f"sampler.replicas x sampler.gpus_per_replica = {replicas} x {gpus_per_replica} GPUs, but "
-                    f"{gpus} are visible: lower one of them")
-        return None
-    if replicas > cores:
-        return (f"sampler.replicas={replicas} CPU engines need a core each, but this machine gives {cores}: "
-                "lower sampler.replicas")
-    return None
-
-
-def shares(count: int, parts: int) -> list[slice]:
-    """Contiguous shares of `count` items among `parts` replicas, earlier ones at most one larger.
-
-    >>> [list(range(5))[s] for s in shares(5, 2)], [list(range(1))[s] for s in shares(1, 3)]
-    ([[0, 1, 2], [3, 4]], [[0], [], []])
-    """
-    size, extra = divmod(count, parts)
-    ends = [(i + 1) * size + min(i + 1, extra) for i in range(parts)]
-    return [slice(end - size - (i < extra), end) for i, end in enumerate(ends)]
-
-
-def replica_cores(cores: list[int], replicas: int, index: int, reserved: int | str) -> tuple[list[int], list[int]]:
-    """(the cores replica `index` runs on, those its engine computes on): its contiguous share of `cores`, less
-    the cores vLLM keeps for its scheduler (`sampler.engine.cpu_reserved_cores`, counted per engine).
-
-    >>> replica_cores([0, 1], 2, 1, "auto")
-    ([1], [1])
-    >>> replica_cores(list(range(16)), 2, 1, "auto")[1]  # 8 cores an engine: auto keeps vLLM's one
-    [8, 9, 10, 11, 12, 13, 14]
-    """
-    k = len(cores) // replicas
-    share = cores[index * k : (index + 1) * k]
-    keep = reserved_cpu_cores(reserved, k)
-    keep = 1 if keep is None else keep  # vLLM's default on x86: one core for the scheduler
-    return share, share[: k - keep] if k - keep >= 1 else share
-
-
-def check_address(address: str, timeout: float = CONNECT_TIMEOUT) -> str | None:
-    """Why a Ray cluster at `address` (host:port, or ray://host:port) cannot be reached, or None. Ray's own
-    connection attempts to a dead address last minutes; a socket says so within `timeout` seconds."""
-    if address == "auto":
-        return None
-    host, colon, port = address.removeprefix("ray://").rpartition(":")
-    if not colon or not port.isdigit():
-        return f"sampler.address must be host:port (the head node's, from `ray start --head`), got {address!r}"
-    try:
-        socket.create_connection((host, int(port)), timeout=timeout).close()
-    except OSError as err:
-        return (f"sampler.address={address}: no Ray cluster answers there ({err.strerror or err}); start one with "
-                "`ray start --head` or set sampler.address=null for a local one")
-    return None
 
 
 class Replica:
@@ -173,10 +100,9 @@ class RaySampler:
         if engine.get("release") not in RELEASES:
             raise UserError(f"sampler.release must be one of {RELEASES}, got {engine.get('release')!r}")
         self.replicas, self.gpus_per_replica, self.address, self.engine = replicas, gpus_per_replica, address, engine
-        if address is None:
-            problem = check_replicas(replicas, gpus_per_replica, _local_gpus(), len(os.sched_getaffinity(0)))
-        else:  # the cluster's GPUs and cores are checked once joined
-            problem = check_replicas(replicas, gpus_per_replica, None, None) or check_address(address)
+        problem = placement_error(replicas, gpus_per_replica, address, engine["gpu_memory_utilization"])
+        if problem is None and address is not None:
+            problem = check_address(address)
         if problem:
             raise UserError(problem)
         self._actors: list = []
@@ -330,8 +256,3 @@ def _get(refs: list) -> list:
             raise err.cause from None
         raise
 
-
-def _local_gpus() -> int:
-    import torch
-
-    return torch.cuda.device_count() if on_gpu() else 0
