@@ -62,7 +62,8 @@ def test_each_cpu_replica_computes_on_cores_of_its_own():
 
 
 class Echo:
-    """A VLLMSampler stand-in that pulls batches as it does (LOOKAHEAD ahead); a completion names its prompt and seed."""
+    """A VLLMSampler stand-in that pulls batches as it does (LOOKAHEAD ahead); a completion names its prompt and
+    seed."""
 
     def stream(self, policy, batches, settings):
         batches, queued = iter(batches), deque()
@@ -100,7 +101,7 @@ def test_streamed_batches_come_back_whole_and_in_prompt_order_from_three_replica
     streamed = list(sampler.stream("policy", batches, sampling()))
     assert [[c[0].text for c in batch] for batch in streamed] == [
         [f"{p}|{s}" for p, s in zip(prompts, seeds)] for prompts, seeds in batches]
-    assert [r.prompts for r in replicas] == [8, 6, 4]  # contiguous shares, earlier ones larger: 5 = 2+2+1, 7 = 3+2+2, ...
+    assert [r.prompts for r in replicas] == [8, 6, 4]  # earlier shares larger: 5 = 2+2+1, 7 = 3+2+2, ...
 
 
 def test_grow_on_two_ray_replicas_equals_one_engine_row_for_row(sampler, tiny_model, verifier):
@@ -108,7 +109,8 @@ def test_grow_on_two_ray_replicas_equals_one_engine_row_for_row(sampler, tiny_mo
     problems = task.problems("test")[:12]
     chunks = [problems[i : i + 5] for i in range(0, len(problems), 5)]  # 5, 5, 2 problems: shares 3+2, 3+2, 1+1
     settings = sampling(n=4, max_tokens=24)
-    one = [s.to_row() for chunk in grow(sampler, tiny_model, task, chunks, settings, verifier, ("grow", 0)) for s in chunk]
+    one = [s.to_row() for chunk in grow(sampler, tiny_model, task, chunks, settings, verifier, ("grow", 0))
+           for s in chunk]
     replicas = build(config("sampler=ray", "sampler.replicas=2").sampler.engine)  # 0.1 of RAM each
     try:
         two = [s.to_row() for chunk in grow(replicas, tiny_model, task, chunks, settings, verifier, ("grow", 0))

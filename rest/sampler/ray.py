@@ -186,7 +186,8 @@ class RaySampler:
         try:
             ray.init(address=self.address, logging_level=logging.WARNING)
         except (ConnectionError, RuntimeError, ValueError) as err:
-            raise UserError(f"sampler.address={self.address}: cannot join the Ray cluster ({err})".splitlines()[0]) from None
+            message = f"sampler.address={self.address}: cannot join the Ray cluster ({err})"
+            raise UserError(message.splitlines()[0]) from None
         gpus = int(ray.cluster_resources().get("GPU", 0))
         problem = check_replicas(self.replicas, self.gpus_per_replica, gpus, int(ray.cluster_resources()["CPU"]))
         if problem:
