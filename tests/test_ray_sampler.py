@@ -91,7 +91,7 @@ def test_streamed_batches_come_back_whole_and_in_prompt_order_from_three_replica
     replicas = []
     for _ in range(3):
         replica = ray_sampler.Replica.__new__(ray_sampler.Replica)
-        replica.sampler, replica.prompts, replica.inbox, replica.outputs = Echo(), 0, deque(), None
+        replica.engine, replica.prompts, replica.inbox, replica.outputs = Echo(), 0, deque(), None
         replicas.append(replica)
     sampler = RaySampler.__new__(RaySampler)
     sampler._actors = [Inline(r) for r in replicas]

@@ -55,7 +55,7 @@ class Replica:
             os.sched_setaffinity(0, cores)  # the engine's processes inherit it
         from rest.sampler.vllm import VLLMSampler
 
-        self.sampler = VLLMSampler(**engine)
+        self.engine = VLLMSampler(**engine)
         self.prompts = 0  # prompts this replica was given (stats)
         self.inbox: deque = deque()
         self.outputs: Iterator | None = None
@@ -63,7 +63,7 @@ class Replica:
     def open(self, policy: str, settings: SamplingSettings) -> None:
         self.close_stream()
         self.inbox.clear()
-        self.outputs = self.sampler.stream(policy, self._batches(), settings)
+        self.outputs = self.engine.stream(policy, self._batches(), settings)
 
     def push(self, batch: tuple[list[str], list[int] | None] | None) -> None:
         self.prompts += len(batch[0]) if batch else 0
@@ -78,15 +78,15 @@ class Replica:
             self.outputs = None
 
     def release(self) -> None:
-        self.sampler.release()
+        self.engine.release()
 
     def stats(self) -> dict:
-        return {"prompts": self.prompts, "engine_starts": self.sampler.engine_starts,
-                "policy_loads": self.sampler.policy_loads, "state": self.sampler.state}
+        return {"prompts": self.prompts, "engine_starts": self.engine.engine_starts,
+                "policy_loads": self.engine.policy_loads, "state": self.engine.state}
 
     def close(self) -> None:
         self.close_stream()
-        self.sampler.close()
+        self.engine.close()
 
     def _batches(self) -> Iterator[tuple[list[str], list[int] | None]]:
         while (batch := self.inbox.popleft()) is not None:  # an empty inbox here is a bug in the driver: raise
