@@ -1,6 +1,8 @@
 """Grow on several vLLM engines (rest/sampler/ray.py): the same samples as one engine, bad settings and an
 unreachable cluster as one line before any engine starts, and the split / merge of each batch."""
 
+import os
+import sys
 import time
 from collections import deque
 from types import SimpleNamespace
@@ -28,10 +30,12 @@ def test_replica_counts_beyond_the_machine_are_one_line_naming_the_setting():
     assert "3 x 2" in problems[2] and "4 are visible" in problems[2]
 
 
-def test_too_many_replicas_fail_when_the_sampler_is_built_before_ray_starts():
-    engine = config("sampler=ray", "sampler.replicas=64").sampler.engine
-    with pytest.raises(UserError, match="replicas=64"):
+def test_more_replicas_than_cores_fail_when_the_sampler_is_built_before_ray_starts():
+    replicas = len(os.sched_getaffinity(0)) + 1
+    engine = config("sampler=ray", f"sampler.replicas={replicas}").sampler.engine
+    with pytest.raises(UserError, match=f"replicas={replicas}"):
         build(engine)
+    assert "ray" not in sys.modules or not sys.modules["ray"].is_initialized()
 
 
 @pytest.mark.parametrize("address", ["localhost:1", "10.255.255.1:6379", "no-port"])
