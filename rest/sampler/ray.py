@@ -5,18 +5,19 @@ This is how verl's and OpenRLHF's rollout workers scale generation: independent 
 completions. Each batch's prompts (with their per-prompt seeds) go to the replicas in contiguous shares, and the
 completions come back in prompt order. A problem's samples depend only on its own seed, so they are the same on
 one engine or on several (tests/test_ray_sampler.py). Two alternatives that do not fit:
-- vLLM's own `data_parallel_size`: the offline `LLM` refuses it ("not supported for single-process usage and may
-  hang"; vllm/entrypoints/llm.py), and its multi-process data parallel launcher is built for MoE serving.
+- vLLM's own `data_parallel_size`: the offline `LLM` refuses it for every model ("not supported for
+  single-process usage and may hang"; vllm/entrypoints/llm.py) and points to a multi-process example instead.
 - Ray Data LLM (`ray.data.llm`): its vLLM stage keeps `outputs[0]` of each request, so n > 1 samples per
   problem, what Grow is, are dropped (ray/llm/_internal/batch/stages/vllm_engine_stage.py).
 
 What the driver does: `stream` keeps the next batch queued in every engine (the actors run `VLLMSampler.stream`
 with its LOOKAHEAD) and asks for the next batch's results before handling the current one's, so the engines
 keep sampling while Grow's caller judges a finished batch. Ray starts on first use, like the engines; with
-`address` it joins a running cluster (policy checkpoints must then be on storage every node reads).
+`address` it joins a running cluster (checkpoints must then be on storage every node reads at the same path).
 - GPU: each actor takes `gpus_per_replica` GPUs (`num_gpus`); with more than one, vLLM runs tensor parallel on
-  them with its multiprocessing executor, which vLLM recommends inside a Ray actor (the Ray executor loses the
-  actor's placement group in vLLM's engine subprocess: vllm-project/vllm#30016). Not tested here (no GPU).
+  them with its multiprocessing executor (`distributed_executor_backend="mp"`: inside a Ray actor the Ray
+  executor loses the actor's placement group in vLLM's engine subprocess, vllm-project/vllm#30016). Not tested
+  here (no GPU).
 - CPU: the replicas share this machine's cores: replica i computes on cores i*k .. (i+1)*k - 1 of the allowed
   ones (k = cores // replicas), through `VLLM_CPU_OMP_THREADS_BIND` and the affinity of its actor process, so two
   engines never compute on one core. They share its RAM too: `gpu_memory_utilization` (a share of RAM on CPU) is
@@ -31,6 +32,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from tqdm.auto import tqdm
 
@@ -117,6 +119,8 @@ class RaySampler:
                settings: SamplingSettings) -> Iterator[list[list[Completion]]]:
         """Yields each batch's completions in prompt order, as `VLLMSampler.stream` does."""
         actors = self._serve()
+        if Path(policy).exists():  # a local checkpoint: the actors' working directory may not be this one's
+            policy = str(Path(policy).resolve())
         for actor in actors:
             actor.open.remote(policy, settings)
         feed = _Feed(actors, batches)
