@@ -42,8 +42,20 @@ def config_error(config_dir: str | Path, args: list[str], machine: Machine | Non
 
 def semantic_error(cfg, machine: Machine | None = None) -> str | None:
     """What is wrong with a composed config's values, before any work (thresholds, the ReST schedule, how
-    Train is launched)."""
-    return _algorithm_error(cfg) or _trainer_error(cfg.trainer, machine)
+    Train is launched, where Grow's engines go)."""
+    return _algorithm_error(cfg) or _trainer_error(cfg.trainer, machine) or _sampler_error(cfg.sampler, machine)
+
+
+def _sampler_error(sampler, machine: Machine | None) -> str | None:
+    from rest.sampler.placement import check_address, placement_error
+
+    if "replicas" not in sampler:
+        return None  # one engine in this process
+    problem = placement_error(sampler.replicas, sampler.gpus_per_replica, sampler.address,
+                              sampler.engine.gpu_memory_utilization, machine)
+    if problem is None and sampler.address is not None:
+        problem = check_address(sampler.address)  # a few seconds at most; Ray's own retries last minutes
+    return problem
 
 
 def _trainer_error(trainer, machine: Machine | None) -> str | None:

@@ -42,8 +42,10 @@ def test_the_documentation_shows_overrides_to_check():
 
 @pytest.mark.parametrize(("where", "args"), documented_commands(), ids=lambda v: v if isinstance(v, str) else "")
 def test_every_documented_override_composes(where, args, monkeypatch):
-    """On the largest machine the README writes for (one node of 8 GPUs), with DeepSpeed installed."""
+    """On the largest machine the README writes for (one node of 8 GPUs), with DeepSpeed installed and the Ray
+    cluster it names running."""
     monkeypatch.setattr("rest.process_group.installed", lambda module: True)
+    monkeypatch.setattr("rest.sampler.placement.check_address", lambda address: None)
     assert config_error(CONFIG_DIR, args, machine=Machine(gpus=8, cores=64)) is None, where
 
 
