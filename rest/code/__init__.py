@@ -1,0 +1,1 @@
+"""Code tasks: running untrusted model programs contained (sandbox.py) and judging them on tests (judge.py)."""

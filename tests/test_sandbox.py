@@ -1,0 +1,154 @@
+"""Untrusted programs run contained (rest/code/sandbox.py) and are judged on stdin -> stdout tests
+(rest/code/judge.py): each hostile program is stopped within its limit + 1 s, judged not passing, touches nothing
+outside its temporary directory and leaves this process unharmed; correct programs pass."""
+
+import os
+import socket
+import subprocess
+import textwrap
+import threading
+import time
+
+import pytest
+
+from rest.code.judge import judge_stdio
+from rest.code.sandbox import Limits, isolation, run_python
+
+LIMITS = Limits(cpu_seconds=2, wall_seconds=3, memory_mb=512, file_mb=16, open_files=64, processes=32,
+                output_bytes=1 << 20)
+DOUBLE = (["3\n", "21\n"], ["6", "42"])  # read a number, print twice it
+
+
+def judge(code: str, tests=DOUBLE) -> str | None:
+    return judge_stdio(textwrap.dedent(code), *tests, LIMITS)
+
+
+def nobody_processes() -> int:
+    return len(subprocess.run(["pgrep", "-u", "65534"], capture_output=True, text=True).stdout.split())
+
+
+requires_namespaces = pytest.mark.skipif(not isolation(), reason="this OS gives no network or PID namespaces")
+
+
+@pytest.mark.parametrize(("name", "code", "verdict"), [
+    ("infinite loop", "while True: pass", "timeout"),
+    ("sleeping forever", "import time; time.sleep(100)", "timeout"),
+    ("10 GB allocation", "x = bytearray(10 * 1024**3)", "memory"),
+    ("unbounded recursion", "def f(n): return f(n + 1)\nf(0)", "runtime_error"),
+    ("segmentation fault through ctypes", "import ctypes; ctypes.string_at(0)", "runtime_error"),
+    ("a gigabyte of output", "while True: print('x' * 10**6)", "runtime_error"),
+    ("exit(0) before any work", "import sys; sys.exit(0)", "wrong_answer"),
+    ("os._exit(0) before any work", "import os; os._exit(0)", "wrong_answer"),
+    ("printing PASSED", "print('PASSED')", "wrong_answer"),
+    ("printing the output's format without computing it", "print(0)", "wrong_answer"),
+    ("monkeypatching builtins", "import builtins\nbuiltins.print = lambda *a, **k: None\nprint(6)", "wrong_answer"),
+    ("a syntax error", "def f(:\n  pass", "syntax_error"),
+    ("no code", "   \n", "no_code"),
+])
+def test_a_hostile_or_broken_program_is_stopped_in_time_and_does_not_pass(name, code, verdict):
+    start = time.monotonic()
+    assert judge(code) == verdict, name
+    assert time.monotonic() - start < 2 * (LIMITS.wall_seconds + 1)  # two tests, each within its limit + 1 s
+
+
+@requires_namespaces
+def test_a_fork_bomb_is_stopped_and_leaves_no_process_behind():
+    before = nobody_processes()
+    bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
+    start = time.monotonic()
+    run = run_python(bomb, b"", LIMITS)
+    assert run.timed_out and time.monotonic() - start < LIMITS.wall_seconds + 1
+    gone = time.monotonic() + 5  # killed at once; the zombies are reaped by this machine's init soon after
+    while nobody_processes() > before and time.monotonic() < gone:
+        time.sleep(0.1)
+    assert nobody_processes() <= before
+
+
+@requires_namespaces
+def test_files_outside_the_working_directory_are_neither_written_nor_deleted(tmp_path):
+    os.chmod(tmp_path, 0o755)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    code = f"""
+    import os
+    for action in (lambda: open({str(tmp_path / "new.txt")!r}, "w").write("x"), lambda: os.remove({str(victim)!r})):
+        try:
+            action()
+        except OSError as err:
+            print(type(err).__name__)
+    """
+    run = run_python(textwrap.dedent(code), b"", LIMITS)
+    assert run.stdout.split() == [b"PermissionError", b"PermissionError"]
+    assert victim.read_text() == "keep me" and not (tmp_path / "new.txt").exists()
+
+
+def test_the_parents_secrets_are_not_in_the_programs_environment(monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_secret_value_123")
+    code = f"""
+    import os
+    print(sorted(os.environ.items()))
+    try:
+        print(open("/proc/{os.getpid()}/environ", "rb").read())
+    except OSError as err:
+        print(type(err).__name__)
+    """
+    run = run_python(textwrap.dedent(code), b"", LIMITS)
+    assert run.exit_code == 0 and b"hf_secret_value_123" not in run.stdout
+
+
+@requires_namespaces
+def test_a_program_cannot_reach_a_listener_on_this_machine():
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    accepted = []
+    listener.settimeout(LIMITS.wall_seconds + 1)
+    thread = threading.Thread(target=lambda: accepted.append(_accept(listener)), daemon=True)
+    thread.start()
+    code = f"""
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", {port}), timeout=1).sendall(b"stolen")
+        print("connected")
+    except OSError as err:
+        print(type(err).__name__)
+    """
+    run = run_python(textwrap.dedent(code), b"", LIMITS)
+    thread.join()
+    listener.close()
+    assert b"connected" not in run.stdout and accepted == [None]
+
+
+def _accept(listener: socket.socket):
+    try:
+        return listener.accept()
+    except OSError:
+        return None
+
+
+def test_the_expected_outputs_never_reach_the_program():
+    secret = "expected-7f3a9c"
+    code = """
+    import os, sys
+    seen = sys.stdin.read() + str(dict(os.environ)) + "".join(open(f).read() for f in os.listdir("."))
+    print("expected-" + "7f3a9c" in seen)  # built here: the literal would be in this very file
+    """
+    run = run_python(textwrap.dedent(code), b"3\n", LIMITS)
+    assert run.stdout.strip() == b"False"
+    assert judge("print(input())", (["3\n"], [secret])) == "wrong_answer"
+
+
+@pytest.mark.parametrize(("name", "code"), [
+    ("reads a line", "print(int(input()) * 2)"),
+    ("imports the standard library and reads all of stdin",
+     "import sys, math, collections\nn = int(sys.stdin.read().split()[0])\nprint(math.prod([n, 2]))"),
+    ("prints trailing spaces and a blank line", "print(str(int(input()) * 2) + '   ')\nprint()"),
+    ("prints with Windows line ends", "import sys\nsys.stdout.write(str(int(input()) * 2) + '\\r\\n')"),
+])
+def test_a_correct_program_passes(name, code):
+    assert judge(code) == "pass", name
+
+
+def test_the_test_process_is_unharmed_by_what_programs_did():
+    for code in ("import os; os.kill(os.getppid(), 9)", "import os, signal; os.killpg(0, signal.SIGKILL)"):
+        judge(code)
+    assert judge("print(int(input()) * 2)") == "pass"
