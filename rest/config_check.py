@@ -16,6 +16,7 @@ from omegaconf.errors import OmegaConfBaseException
 from rest.errors import UserError
 from rest.machine import Machine
 
+CODE_VERIFIER = "rest.code.verifier.CodeVerifier"
 MAX_COMBINATIONS = 256  # a larger sweep is checked one swept value at a time
 
 
@@ -43,7 +44,19 @@ def config_error(config_dir: str | Path, args: list[str], machine: Machine | Non
 def semantic_error(cfg, machine: Machine | None = None) -> str | None:
     """What is wrong with a composed config's values, before any work (thresholds, the ReST schedule, how
     Train is launched, where Grow's engines go)."""
-    return _algorithm_error(cfg) or _trainer_error(cfg.trainer, machine) or _sampler_error(cfg.sampler, machine)
+    return (_algorithm_error(cfg) or _judging_error(cfg) or _trainer_error(cfg.trainer, machine)
+            or _sampler_error(cfg.sampler, machine))
+
+
+def _judging_error(cfg) -> str | None:
+    """Programs are judged by unit tests, answers by the exact-answer verifier: the scorer must match."""
+    judges_code = cfg.verifier.get("_target_") == CODE_VERIFIER
+    if "code_tests" in cfg.get("scorers", {}) and not judges_code:
+        return ("scorer=code_tests runs programs against unit tests: use it with a code task (task=code, mbpp, "
+                "humaneval, apps), which selects verifier=code_tests")
+    if "exact_answer" in cfg.get("scorers", {}) and judges_code:
+        return "scorer=exact_answer compares final answers, but this task's answers are programs: use scorer=code_tests"
+    return None
 
 
 def _sampler_error(sampler, machine: Machine | None) -> str | None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import EllipsisType
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from rest.records import Problem, Sample
 from rest.sampler.settings import Completion, SamplingSettings
-from rest.verifier import Verifier
+from rest.verifier import Verdict
 
 if TYPE_CHECKING:
     from rest.run import Run
@@ -31,6 +32,20 @@ class Task(Protocol):
     def problems(self, split: str) -> list[Problem]: ...
 
     def prompt(self, problem: Problem) -> str: ...
+
+
+class Judge(Protocol):
+    """Judges completions against their problems' references: the exact-answer verifier (rest/verifier/, a math
+    reference) or the unit-test verifier (rest/code/verifier.py, a code problem's tests as JSON); `verifier=` in
+    the config picks it, and a code task picks code_tests itself. `verify` extracts each completion's answer (or
+    program; `fallback`: a task's reading of unmarked answers) and judges it; `judge` judges extracted answers."""
+
+    def verify(self, completions: list[str], references: list[str], fallback: str | None | EllipsisType = ...
+               ) -> list[Verdict]: ...
+
+    def judge(self, answers: list[str | None], references: list[str]) -> list[Verdict]: ...
+
+    def close(self) -> None: ...
 
 
 class Sampler(Protocol):
@@ -53,7 +68,7 @@ class ScoringContext:
     default judge); `base_model` the run's base model (resolved on first use: scoring with the verifier alone
     needs no model)."""
 
-    verifier: Verifier
+    verifier: Judge
     policy: Callable[[], str]
     base_model: Callable[[], str]
 

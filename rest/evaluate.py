@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING
 
 from rest.records import Problem
 from rest.sampler import SamplingSettings, sample_seed
-from rest.verifier import Verifier
 from rest.verifier.equivalence import normalize
 
 if TYPE_CHECKING:
-    from rest.contracts import Sampler, Task
+    from rest.contracts import Judge, Sampler, Task
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class EvalSettings:
 
 
 def evaluate(sampler: Sampler, model_path: str, task: Task, settings: EvalSettings, sampling: SamplingSettings,
-             verifier: Verifier) -> tuple[dict, list[dict]]:
+             verifier: Judge) -> tuple[dict, list[dict]]:
     """Returns (metrics, one row per problem with the greedy completion and the k sampled answers)."""
     start = time.perf_counter()
     problems = task.problems(settings.split)
@@ -61,7 +60,7 @@ def majority_answer(answers: list[str | None]) -> str | None:
     return next(a for a in answers if a is not None and normalize(a).key == winner)
 
 
-def _judge(problems: list[Problem], greedy: list[str], sampled: list[list[str]], verifier: Verifier,
+def _judge(problems: list[Problem], greedy: list[str], sampled: list[list[str]], verifier: Judge,
            fallback: str | None) -> list[dict]:
     """All of an evaluation's pairs go to the verifier in three batches (greedy, sampled, majority)."""
     references = [p.answer for p in problems]

@@ -17,10 +17,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from rest.artifacts import remove_leftovers
 from rest.config import build
-from rest.contracts import Mode, Sampler, Scorer, ScoringContext, Task, Trainer
+from rest.contracts import Judge, Mode, Sampler, Scorer, ScoringContext, Task, Trainer
 from rest.models import make_from_source, resolve_base_model
 from rest.sampler import SamplingSettings
-from rest.verifier import Verifier
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,7 @@ class Run:
         return resolve_base_model(self.cfg.model, self.task)
 
     @cached_property
-    def verifier(self) -> Verifier:
+    def verifier(self) -> Judge:
         verifier = build(self.cfg.verifier)
         self._release.append(verifier.close)
         return verifier

@@ -3,7 +3,9 @@
 Each row needs `prompt` and a non-empty `completion`; all other fields are kept, rows stay in order, and each
 scorer in `scorers` adds `score_<name>` (with `token_rewards` / `step_rewards` when a scorer keeps them, and the
 verifier's `extracted`, `correct`, `status` when it judged the row). The verifier needs a `reference`: a row
-without one gets `score_exact_answer: null` (cannot judge). A bad row is reported on stderr with its line
+without one gets `score_exact_answer: null` (cannot judge). For a code task (verifier=code_tests) a row gives its
+`tests` instead, as `python -m rest.verify_code` takes them (a list of asserts with optional `entry_point` and
+`setup`, or {"inputs": [...], "outputs": [...]}). A bad row is reported on stderr with its line
 number and written back with its `error` and null scores; the exit status is then 1.
 """
 
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rest.artifacts import write_text
+from rest.code.tests import BadTests, CodeTests
 from rest.errors import UserError
 from rest.records import Sample
 from rest.rows import Row, read_rows, report_bad_rows
@@ -36,6 +39,8 @@ class Score:
         if not (self.input and self.output):
             raise UserError("mode=score needs mode.input=IN.jsonl and mode.output=OUT.jsonl")
         rows = read_rows(self.input, {"prompt": (str,), "completion": (str,)}, non_empty=("completion",))
+        for row in rows:
+            _read_tests(row)
         bad = report_bad_rows(rows)
         good = [row for row in rows if not row.problem]
         for start in range(0, len(good), CHUNK):
@@ -64,9 +69,26 @@ def _score_chunk(run: Run, rows: list[Row]) -> None:
             row.data.update(extracted=sample.extracted, correct=sample.correct, status=sample.verdict)
 
 
+def _read_tests(row: Row) -> None:
+    """Tests that cannot run make a bad row."""
+    if row.problem or "tests" not in row.data:
+        return
+    try:
+        _reference(row.data)
+    except BadTests as err:
+        row.problem = f"`tests`: {err}"
+
+
+def _reference(data: dict) -> str | None:
+    """A code row's tests as JSON (the unit-test verifier's reference), else its `reference`."""
+    if "tests" in data:
+        return CodeTests.parse(data["tests"], data.get("entry_point"), data.get("setup")).to_json()
+    return data.get("reference")
+
+
 def _sample(row: Row) -> Sample:
     data = row.data
-    reference = data.get("reference")
+    reference = _reference(data)
     return Sample(problem_id=str(row.number), sample_index=0, iteration=0, prompt=data["prompt"],
                   completion=data["completion"], reference="" if reference is None else str(reference),
                   finish_reason=str(data.get("finish_reason", "")), num_tokens=0)

@@ -12,10 +12,9 @@ from types import EllipsisType
 from typing import TYPE_CHECKING
 
 from rest.records import Sample
-from rest.verifier import Verifier
 
 if TYPE_CHECKING:
-    from rest.contracts import ScoringContext
+    from rest.contracts import Judge, ScoringContext
 
 
 class ExactAnswerScorer:
@@ -31,7 +30,7 @@ class ExactAnswerScorer:
         """Holds nothing: the verifier belongs to the run."""
 
 
-def label(samples: list[Sample], verifier: Verifier, fallback: str | None | EllipsisType = ...) -> None:
+def label(samples: list[Sample], verifier: Judge, fallback: str | None | EllipsisType = ...) -> None:
     """Judge every sample that has no verdict yet against its reference (one without a reference stays
     unjudged: its score is None). `fallback`: the task's reading of unmarked answers (`...`: the verifier's)."""
     todo = [s for s in samples if s.verdict is None and s.reference]

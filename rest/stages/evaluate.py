@@ -7,16 +7,15 @@ import logging
 from pathlib import Path
 
 from rest.artifacts import read_json, write_json, write_jsonl
-from rest.contracts import Sampler, Task
+from rest.contracts import Judge, Sampler, Task
 from rest.evaluate import EvalSettings, evaluate
 from rest.sampler import SamplingSettings
-from rest.verifier import Verifier
 
 log = logging.getLogger(__name__)
 
 
 def evaluate_stage(out: Path, iteration: int, policy: str, task: Task, sampler: Sampler, settings: EvalSettings,
-                   sampling: SamplingSettings, verifier: Verifier) -> dict:
+                   sampling: SamplingSettings, verifier: Judge) -> dict:
     if out.exists():
         log.info("iteration %d: eval exists at %s, skipping Evaluate", iteration, out)
         return read_json(out)

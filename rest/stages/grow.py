@@ -16,18 +16,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rest.artifacts import STATS, save_samples
-from rest.contracts import Sampler, Task
+from rest.contracts import Judge, Sampler, Task
 from rest.records import Problem, Sample
 from rest.sampler import SamplingSettings, sample_seed
 from rest.scorers.exact_answer import label
-from rest.verifier import Verifier
 
 log = logging.getLogger(__name__)
 CHUNK = 512  # problems per engine batch in the loop's Grow (only how work overlaps; results do not depend on it)
 
 
 def grow(sampler: Sampler, policy: str, task: Task, chunks: list[list[Problem]], settings: SamplingSettings,
-         verifier: Verifier, salt: tuple, iteration: int = 0) -> Iterator[list[Sample]]:
+         verifier: Judge, salt: tuple, iteration: int = 0) -> Iterator[list[Sample]]:
     """Yields each chunk's samples (problem by problem, sample index by sample index), judged."""
     prompts = [[task.prompt(p) for p in chunk] for chunk in chunks]
     batches = ((texts, [sample_seed(settings.seed, *salt, p.id) for p in chunk]) for chunk, texts in zip(chunks, prompts))
@@ -40,7 +39,7 @@ def grow(sampler: Sampler, policy: str, task: Task, chunks: list[list[Problem]],
 
 
 def grow_stage(out: Path, iteration: int, policy: str, task: Task, split: str, sampler: Sampler,
-               settings: SamplingSettings, verifier: Verifier) -> None:
+               settings: SamplingSettings, verifier: Judge) -> None:
     """The loop's Grow: every problem of `split`, written as a samples dataset at `out` (iter_N/grown)."""
     if (out / STATS).exists():
         log.info("iteration %d: grown samples exist at %s, skipping Grow", iteration, out)
@@ -53,7 +52,7 @@ def grow_stage(out: Path, iteration: int, policy: str, task: Task, split: str, s
                for s in chunk]
     verdicts = Counter(s.verdict for s in samples)
     stats = {"grown": len(samples), "correct": sum(bool(s.correct) for s in samples),
-             "no_answer": verdicts["no_answer"], "timeouts": verdicts["timeout"],
+             "no_answer": verdicts["no_answer"] + verdicts["no_code"], "timeouts": verdicts["timeout"],
              "tokens_grown": sum(s.num_tokens for s in samples), "seconds_grow": round(time.perf_counter() - start, 2)}
     save_samples(out, samples, stats)
     log.info("iteration %d: Grow: %d samples, %d judged correct", iteration, stats["grown"], stats["correct"])
