@@ -101,7 +101,7 @@ def find():
 def test_the_expected_value_never_reaches_the_program():
     tests = CodeTests.parse([f"assert find() == {SECRET!r}"], entry_point="find")
     job = harness_input(SCAN, tests.setup, [split_test(test) for test in tests.asserts], "nonce", stop=True)
-    assert SECRET not in job.decode() and SECRET not in HARNESS
+    assert SECRET.encode() not in job and SECRET not in HARNESS
     assert judge(SCAN, tests).verdict == "wrong_answer"
     # the scan does find it where it is (a setup is code the program's process runs): this test can fail
     leaky = CodeTests.parse([f"assert find() == {SECRET!r}"], entry_point="find", setup=f"HINT = {SECRET!r}")
