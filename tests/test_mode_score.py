@@ -72,3 +72,16 @@ def test_implicit_prm_scores_with_step_rewards(tmp_path, tiny_model):
     score = rows[0]["score_implicit_prm"]
     assert len(rows[0]["step_rewards"]) == 2 and score == pytest.approx(sum(rows[0]["step_rewards"]))
     assert score != 0.0  # pi_phi (the committed base model) differs from pi_ref (a random tiny model)
+
+
+def test_code_rows_are_judged_by_their_tests_and_bad_tests_are_bad_rows(tmp_path):
+    lines = [json.dumps({"prompt": "q", "completion": "```python\ndef f(x):\n    return 2 * x\n```",
+                         "tests": ["assert f(2) == 4"], "entry_point": "f"}),
+             json.dumps({"prompt": "q", "completion": "print(int(input()) + 1)",
+                         "tests": {"inputs": ["1\n"], "outputs": ["3"]}}),
+             json.dumps({"prompt": "q", "completion": "def f(x): return x", "tests": ["assert f(1 == 1"]})]
+    result, rows = score_file(tmp_path, lines, "task=code")
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert [r["score_code_tests"] for r in rows] == [1.0, 0.0, None]
+    assert [r.get("status") for r in rows] == ["pass", "wrong_answer", None] and "reference" not in rows[0]
+    assert "line 3: bad row: `tests`: test is not valid Python" in result.stderr

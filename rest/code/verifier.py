@@ -94,6 +94,8 @@ class CodeVerifier:
         """Each distinct (program, tests) pair judged once, in parallel; cached outcomes are not rerun."""
         if len(programs) != len(references):
             raise ValueError(f"{len(programs)} programs but {len(references)} references")
+        if not programs:
+            return []
         tests = parse_references(references)
         keys = [(program, reference, every) for program, reference in zip(programs, references)]
         todo = [key for key in dict.fromkeys(keys) if key not in self._cache]
