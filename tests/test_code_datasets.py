@@ -54,8 +54,8 @@ APPS_ROWS = [
                                  "outputs": [[[1, 3]], [[5, 5]]]})},
     {"problem_id": 2, "question": "Count the even numbers.", "difficulty": "interview",
      "starter_code": "class Solution:\n    def countEven(self, nums: list) -> int:\n        ",
-     "solutions": json.dumps(["class Solution:\n    def countEven(self, nums):\n"
-                              "        return sum(x % 2 == 0 for x in nums)\n"]),
+     "solutions": json.dumps([("class Solution:\n    def countEven(self, nums):\n"
+                              "        return sum(x % 2 == 0 for x in nums)\n")]),
      "input_output": json.dumps({"fn_name": "countEven", "inputs": [[[1, 2, 4]], [[]]], "outputs": [2, [0]]})},
     {"problem_id": 3, "question": "A problem whose tests were never collected.", "difficulty": "interview",
      "starter_code": "", "solutions": "", "input_output": ""},

@@ -11,8 +11,8 @@ import random
 
 from rest.errors import UserError
 from rest.records import Problem
-from rest.tasks import SPLITS
 from rest.tasks.chat import chat_formatter
+from rest.tasks.generated import generate_splits, split_problems
 from rest.verifier.answers import check_fallback
 
 _OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul}
@@ -33,9 +33,6 @@ class ArithmeticTask:
             raise UserError(f"task.operators: unknown operator(s) {sorted(unknown)}; choose from {sorted(_OPS)}")
         if not 2 <= min_operands <= max_operands:
             raise UserError(f"task: need 2 <= min_operands <= max_operands, got {min_operands}, {max_operands}")
-        missing = set(SPLITS) - set(sizes)
-        if missing:
-            raise UserError(f"task.sizes: missing split(s) {sorted(missing)}")
         self.sizes = dict(sizes)
         check_fallback(answer_fallback, "task.answer_fallback")
         self.answer_fallback = answer_fallback
@@ -49,9 +46,7 @@ class ArithmeticTask:
         self._splits = self._generate()
 
     def problems(self, split: str) -> list[Problem]:
-        if split not in self._splits:
-            raise UserError(f"unknown split {split!r}; the arithmetic task has {list(self._splits)}")
-        return self._splits[split][: self.limits.get(split)]
+        return split_problems(self._splits, split, self.limits, "arithmetic")
 
     def prompt(self, problem: Problem) -> str:
         """`prompt_template`; with `chat_template`, as the user turn of the model's chat template."""
@@ -63,12 +58,7 @@ class ArithmeticTask:
         capacity = sum((self.max_operand + 1) ** k * len(self.operators) ** (k - 1) for k in range(low, high + 1))
         if sum(self.sizes.values()) > 0.75 * capacity:  # rejection sampling of unique questions slows near 1
             raise UserError(f"task: {sum(self.sizes.values())} problems asked, too many for max_operand={self.max_operand}")
-        seen: set[str] = set()
-        splits = {}
-        for split in ("test", "seed", "pool"):  # test first: its questions never depend on the other sizes
-            rng = random.Random(f"{self.seed}-{split}")
-            splits[split] = [self._unique_problem(rng, seen, f"{split}-{i}") for i in range(self.sizes[split])]
-        return {split: splits[split] for split in SPLITS}
+        return generate_splits(self.sizes, self.seed, self._unique_problem)
 
     def _unique_problem(self, rng: random.Random, seen: set[str], problem_id: str) -> Problem:
         while True:

@@ -291,7 +291,7 @@ def check_fields(fields: dict[str, str | None], layout: Layout, name: str) -> di
 
 
 def check_template(template: str, layout: Layout, name: str) -> None:
-    fields = ", ".join("{%s}" % field for field in layout.prompt_fields)
+    fields = ", ".join("{" + field + "}" for field in layout.prompt_fields)
     try:
         template.format(**dict.fromkeys(layout.prompt_fields, ""))
     except (KeyError, IndexError, ValueError) as err:

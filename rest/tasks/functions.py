@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from rest.code.tests import CodeTests
 from rest.errors import UserError
 from rest.records import Problem
-from rest.tasks import SPLITS
 from rest.tasks.chat import chat_formatter
+from rest.tasks.generated import generate_splits, split_problems
 
 ATOM, POWER, UNARY, PRODUCT, SUM = 5, 4, 3, 2, 1  # Python's precedence levels, tightest first
 
@@ -61,33 +61,20 @@ class FunctionsTask:
             raise UserError(f"task: need 1 <= min_steps <= max_steps, got {min_steps}, {max_steps}")
         if max_constant < 2 or not test_inputs:
             raise UserError("task: need max_constant >= 2 and at least one test input")
-        missing = set(SPLITS) - set(sizes)
-        if missing:
-            raise UserError(f"task.sizes: missing split(s) {sorted(missing)}")
         self.sizes, self.limits, self.seed = dict(sizes), dict(limits), seed
         self.steps, self.max_constant = (min_steps, max_steps), max_constant
         self.operations = [OPERATIONS[name] for name in operations]
         self.test_inputs, self.prompt_template = list(test_inputs), prompt_template
         self.answer_fallback = None  # the answer is a program, found by rest/code/extract.py
         self._chat = chat_formatter(tokenizer, system_prompt) if chat_template else None
-        self._splits = self._generate()
+        self._splits = generate_splits(self.sizes, self.seed, self._unique_problem)
 
     def problems(self, split: str) -> list[Problem]:
-        if split not in self._splits:
-            raise UserError(f"unknown split {split!r}; the code task has {list(self._splits)}")
-        return self._splits[split][: self.limits.get(split)]
+        return split_problems(self._splits, split, self.limits, "code")
 
     def prompt(self, problem: Problem) -> str:
         text = self.prompt_template.format(question=problem.question)
         return self._chat(text) if self._chat else text
-
-    def _generate(self) -> dict[str, list[Problem]]:
-        seen: set[str] = set()
-        splits = {}
-        for split in ("test", "seed", "pool"):  # test first: its questions never depend on the other sizes
-            rng = random.Random(f"{self.seed}-{split}")
-            splits[split] = [self._unique_problem(rng, seen, f"{split}-{i}") for i in range(self.sizes[split])]
-        return {split: splits[split] for split in SPLITS}
 
     def _unique_problem(self, rng: random.Random, seen: set[str], problem_id: str) -> Problem:
         for _ in range(10_000):
