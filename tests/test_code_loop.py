@@ -23,3 +23,13 @@ def test_a_code_smoke_iteration_grows_judges_trains_and_evaluates_programs(tmp_p
     assert all(row["score_code_tests"] == 1.0 for row in samples if row["kept"])
     problems = [json.loads(line) for line in (tmp_path / "iter_1" / "eval_problems.jsonl").read_text().splitlines()]
     assert all(p["greedy_verdict"] in VERDICTS for p in problems)
+
+
+def test_mode_generate_on_the_code_task_writes_programs_with_verdicts_and_scores(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=generate", "task=code", "task.limits.pool=6",
+                             "sampler.grow.n=2", f"hydra.run.dir={tmp_path}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = [json.loads(line) for line in (tmp_path / "dataset.jsonl").read_text().splitlines()]
+    assert len(rows) == 12 and {r["verdict"] for r in rows} <= set(VERDICTS)
+    assert all(r["score_code_tests"] == float(r["verdict"] == "pass") for r in rows)
