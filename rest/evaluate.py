@@ -1,7 +1,8 @@
 """Evaluate a policy on held-out problems: greedy pass@1, and pass@k / maj@k from k samples drawn with the
 Grow step's sampling settings (its temperature, top-p/k, max_tokens and stop strings: the model's own).
 
-Correctness is always judged by the exact-answer verifier, whatever scorer the Improve step uses.
+Correctness is always judged by the run's verifier (the exact answer; a code task's unit tests), whatever scorer
+the Improve step uses. maj@k votes on the extracted answers (for code: the program text).
 """
 
 from __future__ import annotations

@@ -33,7 +33,8 @@ class Sample:
     token_ids: list[int] = field(default_factory=list)
     extracted: str | None = None
     correct: bool | None = None
-    verdict: str | None = None  # the verifier's status: ok / no_answer / timeout / parse_error / error
+    verdict: str | None = None  # the verifier's status: ok / no_answer / timeout / parse_error / error; code: pass /
+    # wrong_answer / runtime_error / timeout / memory / syntax_error / no_code / error (rest/code/judge.py)
     kept: bool = False
     scores: dict[str, float | None] = field(default_factory=dict)
     reward: float | None = None  # the Improve score normalised to [0, 1] (rest/scorers/rewards.py): what thresholds see
