@@ -10,6 +10,7 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import copy
+import json
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -54,6 +55,17 @@ def judge_settings() -> dict:
 
 def make_task(*overrides: str):
     return build(config(*overrides).task)
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return str(path)
+
+
+def task_from_preset(preset: str, data: str, *overrides: str):
+    """A dataset task preset (conf/task/PRESET.yaml) reading the local JSONL file `data` for every split."""
+    return make_task(f"task={preset}", "task.path=json", "task.name=null",
+                     f"task.data_files={{train: {data}, test: {data}}}", *overrides)
 
 
 def sampling(**changes) -> SamplingSettings:

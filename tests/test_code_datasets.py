@@ -3,10 +3,9 @@ their tests (the problem's answer) and the reference solutions passing those tes
 
 import json
 import logging
-from pathlib import Path
 
 import pytest
-from conftest import config, make_task
+from conftest import config, make_task, task_from_preset, write_jsonl
 
 from rest.code.asserts import judge_asserts
 from rest.code.judge import judge_stdio
@@ -60,16 +59,6 @@ APPS_ROWS = [
     {"problem_id": 3, "question": "A problem whose tests were never collected.", "difficulty": "interview",
      "starter_code": "", "solutions": "", "input_output": ""},
 ]
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> str:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return str(path)
-
-
-def task_from_preset(preset: str, data: str, *overrides: str):
-    return make_task(f"task={preset}", "task.path=json", "task.name=null",
-                     f"task.data_files={{train: {data}, test: {data}}}", *overrides)
 
 
 def test_mbpp_problems_carry_their_asserts_and_pass_with_the_reference_solution(tmp_path):

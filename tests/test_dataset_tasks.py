@@ -3,10 +3,9 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from conftest import ROOT, config, make_task, make_verifier, sampling
+from conftest import ROOT, config, make_verifier, sampling, task_from_preset, write_jsonl
 from fakes import ScriptedSampler
 
 from rest.artifacts import load_samples
@@ -24,16 +23,6 @@ GSM8K_ROWS = [
     {"question": "Tom has 3 apples and buys 4. How many?", "answer": "3 + 4 = <<3+4=7>>7\n#### 7"},
     {"question": "A book costs $1,200 and a pen $34. Total?", "answer": "1200 + 34 = 1234\n#### 1,234"},
 ]
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> str:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return str(path)
-
-
-def task_from_preset(preset: str, data: str, *overrides: str):
-    return make_task(f"task={preset}", "task.path=json", "task.name=null",
-                     f"task.data_files={{train: {data}, test: {data}}}", *overrides)
 
 
 def test_math_preset_reads_the_boxed_answer_from_local_files(tmp_path):
