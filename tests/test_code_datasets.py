@@ -8,7 +8,7 @@ import pytest
 from conftest import config, make_task, task_from_preset, write_jsonl
 
 from rest.code.asserts import judge_asserts
-from rest.code.judge import judge_stdio
+from rest.code.judge import stdio_outcome
 from rest.code.sandbox import Limits
 from rest.code.tests import CodeTests
 from rest.config import build
@@ -114,7 +114,7 @@ def test_apps_reads_stdio_and_call_based_tests_and_skips_rows_without_tests(tmp_
     assert task.prompt(method).endswith(APPS_ROWS[2]["starter_code"] + "\nUse Call-Based format\nANSWER:\n")
     io = CodeTests.from_json(stdio.answer)
     assert (io.inputs, io.outputs) == (("3\n", "4\n"), ("6", "8\n"))
-    assert judge_stdio(stdio.solution, list(io.inputs), list(io.outputs), LIMITS) == "pass"
+    assert stdio_outcome(stdio.solution, list(io.inputs), list(io.outputs), LIMITS).verdict == "pass"
     calls = CodeTests.from_json(function.answer)
     assert calls.asserts[0] == "assert _apps_result(min_max(*[[3, 1, 2]])) == [1, 3]" and calls.entry_point == "min_max"
     methods = CodeTests.from_json(method.answer)

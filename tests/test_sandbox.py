@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from rest.code.judge import judge_stdio
+from rest.code.judge import stdio_outcome
 from rest.code.sandbox import Limits, isolation, run_python
 
 LIMITS = Limits(cpu_seconds=2, wall_seconds=3, memory_mb=512, file_mb=16, open_files=64, processes=32,
@@ -20,7 +20,7 @@ DOUBLE = (["3\n", "21\n"], ["6", "42"])  # read a number, print twice it
 
 
 def judge(code: str, tests=DOUBLE) -> str | None:
-    return judge_stdio(textwrap.dedent(code), *tests, LIMITS)
+    return stdio_outcome(textwrap.dedent(code), *tests, LIMITS).verdict
 
 
 def nobody_processes() -> int:

@@ -26,6 +26,7 @@ that exits cleanly before its tests is a runtime error.
 from __future__ import annotations
 
 import ast
+import functools
 import logging
 import marshal
 import math
@@ -157,6 +158,7 @@ def judge_asserts(code: str | None, tests: CodeTests, limits: Limits, every: boo
     return Outcome(first_failure(verdicts), verdicts.count("pass"), total)
 
 
+@functools.lru_cache(maxsize=65536)  # a problem's tests are split once, not once per program
 def split_test(source: str) -> Check:
     """How the test is run: its expected literal, if it has one, is kept out of what the program's process gets.
 

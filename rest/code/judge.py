@@ -29,12 +29,6 @@ class Outcome:
     total: int
 
 
-def judge_stdio(code: str | None, inputs: list[str], outputs: list[str], limits: Limits) -> str | None:
-    """One of VERDICTS for `code` on the (input, expected output) pairs, stopping at the first failure;
-    None when the sandbox itself failed (cannot judge)."""
-    return stdio_outcome(code, inputs, outputs, limits).verdict
-
-
 def stdio_outcome(code: str | None, inputs: list[str], outputs: list[str], limits: Limits,
                   every: bool = False) -> Outcome:
     """`code` run once per pair; `every`: all pairs are run to count passes, except that after a timeout the

@@ -15,6 +15,7 @@ A sandbox failure is "cannot judge": status "error", not correct, counted in a w
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections import Counter, OrderedDict
@@ -131,11 +132,16 @@ def parse_references(references: list[str]) -> dict[str, CodeTests]:
     for index, reference in enumerate(references):
         if reference not in parsed:
             try:
-                parsed[reference] = CodeTests.from_json(reference)
+                parsed[reference] = read_tests(reference)
             except BadTests as err:
                 raise UserError(f"code verifier: reference {index} is not a problem's tests ({err}): "
                                 f"{str(reference)[:80]!r}") from None
     return parsed
+
+
+@functools.lru_cache(maxsize=8192)  # each problem's tests are read (and their Python checked) once per run
+def read_tests(reference: str) -> CodeTests:
+    return CodeTests.from_json(reference)
 
 
 def make_limits(limits: Mapping | Limits) -> Limits:

@@ -44,16 +44,12 @@ class CodeTestsScorer:
         return self._fractions(samples, context.verifier)
 
     def _fractions(self, samples: list[Sample], verifier: CodeVerifier) -> list[float | None]:
-        failed = [s for s in samples if s.verdict not in (None, "pass", CANNOT_JUDGE)]  # None: no tests
-        outcomes = dict(zip(map(id, failed), verifier.outcomes([s.completion for s in failed],
-                                                               [s.reference for s in failed])))
-        scores = []
-        for s in samples:
-            outcome = outcomes.get(id(s))
-            if s.verdict in (None, CANNOT_JUDGE) or (outcome and outcome.verdict is None):
-                scores.append(None)
-            else:
-                scores.append(outcome.passed / outcome.total if outcome else 1.0)
+        """1.0 for a pass; the share of tests passed, every test run, for the rest; None when it cannot judge."""
+        scores = [None if s.verdict in (None, CANNOT_JUDGE) else 1.0 for s in samples]  # None verdict: no tests
+        failed = [i for i, s in enumerate(samples) if s.verdict not in (None, "pass", CANNOT_JUDGE)]
+        outcomes = verifier.outcomes([samples[i].completion for i in failed], [samples[i].reference for i in failed])
+        for i, outcome in zip(failed, outcomes):
+            scores[i] = None if outcome.verdict is None else outcome.passed / outcome.total
         return scores
 
     def release(self) -> None:
