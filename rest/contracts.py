@@ -24,10 +24,12 @@ if TYPE_CHECKING:
 class Task(Protocol):
     """Where problems come from: splits `seed` (worked solutions), `pool` (to self-train on), `test`.
 
+    `step_delimiter` ends one step of a worked solution ("\n" for one step per line, "\n\n" for paragraphs).
     `answer_fallback` is how the verifier reads a completion of this task that has no marked final answer (the
     values of `verifier.fallback`): None where the task teaches a marker and an unmarked answer is wrong."""
 
     answer_fallback: str | None
+    step_delimiter: str  # where one reasoning step of a solution ends (process rewards split steps there)
 
     def problems(self, split: str) -> list[Problem]: ...
 
@@ -65,12 +67,15 @@ class Sampler(Protocol):
 @dataclass(frozen=True)
 class ScoringContext:
     """What a scorer may need besides the samples, given by the run. `policy` is the model being improved (the
-    default judge); `base_model` the run's base model (resolved on first use: scoring with the verifier alone
-    needs no model)."""
+    default judge); `base_model` the run's base model; `trainer` the run's SFT trainer (a scorer that learns by
+    SFT, the generative verifier, trains with it); `step_delimiter` the task's. Each is resolved on first use:
+    scoring with the verifier alone needs no model."""
 
     verifier: Judge
     policy: Callable[[], str]
     base_model: Callable[[], str]
+    trainer: Callable[[], Trainer]
+    step_delimiter: Callable[[], str]
 
 
 class Scorer(Protocol):

@@ -83,7 +83,8 @@ class Run:
     def context(self, policy: str | None = None) -> ScoringContext:
         """What scorers get at run time; `policy` None stands for the base model."""
         return ScoringContext(verifier=self.verifier, policy=lambda: policy or self.base_model,
-                              base_model=lambda: self.base_model)
+                              base_model=lambda: self.base_model, trainer=lambda: self.trainer,
+                              step_delimiter=lambda: self.task.step_delimiter)
 
     def free_accelerator(self) -> None:
         """Before Train or a model-based scorer: the engine sleeps, stops or (CPU, when memory allows) stays."""

@@ -74,12 +74,14 @@ def sampling(**changes) -> SamplingSettings:
     return replace(SamplingSettings(**{**grow, "stop": tuple(grow["stop"])}), **changes)
 
 
-def context(verifier, policy: str | None = None, base_model: str | None = None) -> ScoringContext:
-    def missing() -> str:
-        raise AssertionError("this scorer was expected to need no model")
+def context(verifier, policy: str | None = None, base_model: str | None = None, trainer=None,
+            step_delimiter: str = "\n") -> ScoringContext:
+    def missing():
+        raise AssertionError("this scorer was expected to need no model (or trainer)")
 
     return ScoringContext(verifier=verifier, policy=(lambda: policy) if policy else missing,
-                          base_model=(lambda: base_model) if base_model else missing)
+                          base_model=(lambda: base_model) if base_model else missing,
+                          trainer=(lambda: trainer) if trainer else missing, step_delimiter=lambda: step_delimiter)
 
 
 @pytest.fixture(scope="session")

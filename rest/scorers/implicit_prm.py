@@ -73,7 +73,7 @@ class ImplicitPRMScorer:
 
     bounded = False  # unbounded: thresholds see its percentile rank within the Improve step
 
-    def __init__(self, *, model: str | None, ref_model: str | None, beta: float, step_delimiter: str,
+    def __init__(self, *, model: str | None, ref_model: str | None, beta: float, step_delimiter: str | None,
                  aggregation: str, keep_step_rewards: bool, update: bool, update_settings: dict, batch_tokens: int,
                  max_length: int | None):
         if not beta > 0:
@@ -95,10 +95,10 @@ class ImplicitPRMScorer:
         return self.ref_model or context.base_model()
 
     def score(self, samples: list[Sample], context: ScoringContext) -> list[float | None]:
-        scores = []
+        scores, delimiter = [], self.step_delimiter or context.step_delimiter()
         for sample, tokens in zip(samples, self.token_rewards(samples, context)):
             _ids, offsets, rewards = tokens
-            steps = step_rewards(rewards, step_ends(sample.completion, offsets[: len(rewards)], self.step_delimiter))
+            steps = step_rewards(rewards, step_ends(sample.completion, offsets[: len(rewards)], delimiter))
             if self.keep_step_rewards:
                 sample.token_rewards, sample.step_rewards = rewards, steps
             scores.append(aggregate(steps, self.aggregation))

@@ -27,7 +27,8 @@ class ArithmeticTask:
 
     def __init__(self, *, sizes: dict[str, int], min_operands: int, max_operands: int, max_operand: int,
                  operators: list[str], prompt_template: str, seed: int, limits: dict[str, int | None],
-                 chat_template: bool, system_prompt: str | None, tokenizer: str | None, answer_fallback: str | None):
+                 chat_template: bool, system_prompt: str | None, tokenizer: str | None, answer_fallback: str | None,
+                 step_delimiter: str):
         unknown = set(operators) - set(_OPS)
         if unknown:
             raise UserError(f"task.operators: unknown operator(s) {sorted(unknown)}; choose from {sorted(_OPS)}")
@@ -36,6 +37,7 @@ class ArithmeticTask:
         self.sizes = dict(sizes)
         check_fallback(answer_fallback, "task.answer_fallback")
         self.answer_fallback = answer_fallback
+        self.step_delimiter = step_delimiter
         self.operand_counts = (min_operands, max_operands)
         self.max_operand = max_operand
         self.operators = tuple(operators)

@@ -191,7 +191,8 @@ class CodeDatasetTask:
     def __init__(self, *, path: str, name: str | None, data_files: dict[str, str] | str | None, layout: str,
                  splits: dict[str, str], fields: dict[str, str | None], where: dict[str, Any] | None,
                  limits: dict[str, int | None], skip_rows_without_tests: bool, prompt_template: str,
-                 few_shot: str, chat_template: bool, system_prompt: str | None, tokenizer: str | None):
+                 few_shot: str, chat_template: bool, system_prompt: str | None, tokenizer: str | None,
+                 step_delimiter: str):
         if layout not in LAYOUTS:
             raise UserError(f"task.layout: unknown layout {layout!r}; choose from {sorted(LAYOUTS)}")
         self.layout_name, self.layout = layout, LAYOUTS[layout]
@@ -203,6 +204,7 @@ class CodeDatasetTask:
         self.skip_rows_without_tests = skip_rows_without_tests
         self.prompt_template, self.few_shot = prompt_template, few_shot
         self.answer_fallback = None  # the answer is a program, found by rest/code/extract.py
+        self.step_delimiter = step_delimiter
         self._chat = chat_formatter(tokenizer, system_prompt) if chat_template else None
         self._cache: dict[str, list[Problem]] = {}
         self._prompt_fields: dict[Problem, dict[str, str]] = {}

@@ -53,7 +53,7 @@ class FunctionsTask:
     def __init__(self, *, sizes: dict[str, int], min_steps: int, max_steps: int, max_constant: int,
                  operations: list[str], test_inputs: list[int], prompt_template: str, seed: int,
                  limits: dict[str, int | None], chat_template: bool, system_prompt: str | None,
-                 tokenizer: str | None):
+                 tokenizer: str | None, step_delimiter: str):
         unknown = set(operations) - set(OPERATIONS)
         if unknown:
             raise UserError(f"task.operations: unknown operation(s) {sorted(unknown)}; choose from {sorted(OPERATIONS)}")
@@ -66,6 +66,7 @@ class FunctionsTask:
         self.operations = [OPERATIONS[name] for name in operations]
         self.test_inputs, self.prompt_template = list(test_inputs), prompt_template
         self.answer_fallback = None  # the answer is a program, found by rest/code/extract.py
+        self.step_delimiter = step_delimiter
         self._chat = chat_formatter(tokenizer, system_prompt) if chat_template else None
         self._splits = generate_splits(self.sizes, self.seed, self._unique_problem)
 

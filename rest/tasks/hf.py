@@ -22,7 +22,8 @@ class DatasetTask:
 
     def __init__(self, *, path: str, name: str | None, data_files: dict[str, str] | None, splits: dict[str, str],
                  fields: dict[str, str | None], limits: dict[str, int | None], prompt_template: str, few_shot: str,
-                 chat_template: bool, system_prompt: str | None, tokenizer: str | None, answer_fallback: str | None):
+                 chat_template: bool, system_prompt: str | None, tokenizer: str | None, answer_fallback: str | None,
+                 step_delimiter: str):
         if not fields.get("question"):
             raise UserError("task.fields.question: name the dataset field that holds the question")
         if not (fields.get("answer") or fields.get("solution")):
@@ -30,6 +31,7 @@ class DatasetTask:
         self.path, self.name = path, name
         check_fallback(answer_fallback, "task.answer_fallback")
         self.answer_fallback = answer_fallback
+        self.step_delimiter = step_delimiter
         self.data_files = dict(data_files) if data_files else None  # a plain dict: `datasets` rejects DictConfig
         self.splits, self.fields = dict(splits), dict(fields)
         self.limits = dict(limits)
