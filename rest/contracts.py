@@ -102,6 +102,15 @@ class LearningScorer(Scorer, Protocol):
     def use(self, checkpoint: str) -> None: ...
 
 
+@runtime_checkable
+class CheckedScorer(Scorer, Protocol):
+    """A scorer whose settings can only be checked against run-time inputs (the generative verifier's answer words
+    against its judge's tokenizer). The run calls `check` when it builds its scorers, before any Grow or scoring,
+    with the base model as policy (it shares the policy's tokenizer); bad settings raise one UserError line."""
+
+    def check(self, context: ScoringContext) -> None: ...
+
+
 class Filter(Protocol):
     """Pure and order-preserving: returns the kept samples, in their input order."""
 

@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from rest.artifacts import remove_leftovers
 from rest.config import build
-from rest.contracts import Judge, Mode, Sampler, Scorer, ScoringContext, Task, Trainer
+from rest.contracts import CheckedScorer, Judge, Mode, Sampler, Scorer, ScoringContext, Task, Trainer
 from rest.models import make_from_source, resolve_base_model
 from rest.sampler import SamplingSettings
 
@@ -78,6 +78,9 @@ class Run:
         scorers = {str(name): build(node) for name, node in nodes.items()}
         self._release += [scorer.release for scorer in scorers.values()]
         self._holders += scorers.values()
+        for scorer in scorers.values():
+            if isinstance(scorer, CheckedScorer):
+                scorer.check(self.context())  # settings checked against the judge here, before any sampling or scoring
         return scorers
 
     def context(self, policy: str | None = None) -> ScoringContext:

@@ -55,6 +55,7 @@ class Generate:
             log.warning("generate: shard %d of %d has no problems (the split has %d); its dataset is empty",
                         index, count, len(problems))
         policy = self.policy or run.base_model
+        _ = run.scorers  # built (their settings checked against the judge) before any sampling
         chunks = [positions[i : i + self.chunk_size] for i in range(0, len(positions), self.chunk_size)]
         self.grow_chunks(run, chunks, problems, policy)
         run.free_accelerator()
