@@ -1,0 +1,194 @@
+"""Generative verifier (GenRM; Zhang et al. 2024, arXiv 2408.15240): a judge model asked whether a completion is
+correct, read as the endogenous reward of a judge prompt.
+
+The judge reads P(x, y), the `prompt` template with the problem's prompt x and the completion y filled in, and
+the score is log pi_judge(yes | P(x, y)); with `normalize`, the log of yes's share against no:
+log p_yes - log(p_yes + p_no) (<= 0). `yes` and `no` must each be one token of the judge's tokenizer (the model
+file names them, `model.judge`); a run checks that before any work starts (`check`). Scored on the shared
+log-prob engine: the judge prompt is the prompt, the answer token the completion (one more row per sample for
+`no` when normalised). A judge prompt longer than the judge's context is not scored (None), since the judge
+would not see the whole problem.
+
+With `update=true` the judge is trained after each Improve step by SFT with the run's trainer (loss on the
+completion only) on (P(x, y), yes) for samples the verifier judged correct and (P(x, y), no) for those it
+judged wrong: at most `max_examples`, drawn with a seeded RNG, and as many of each label as the rarer one has
+(`balance`). Only samples whose answer the verifier actually judged are labels (math: verdict ok; code: the
+program ran or failed to compile); no answer, timeouts and sandbox errors are left out. The next iteration
+scores with the checkpoint and the next update continues from it: once trained, the judge no longer follows
+the policy being improved.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rest.errors import UserError
+from rest.records import Sample
+from rest.scorers.logprobs import LogProbEngine, TokenScores
+
+if TYPE_CHECKING:
+    from rest.contracts import ScoringContext
+
+log = logging.getLogger(__name__)
+KEY = "scorers.generative_verifier"
+FIELDS = re.compile(r"\{(prompt|completion)\}")
+# Verdicts that judged the answer itself (math: rest/verifier; code: rest/code/judge.py): the training labels.
+LABELLED = frozenset({"ok", "pass", "wrong_answer", "runtime_error", "syntax_error"})
+
+
+@dataclass(frozen=True)
+class UpdateSettings:
+    max_examples: int | None  # at most this many examples per update; None = all labelled samples
+    balance: bool  # as many "no" as "yes" examples, when both labels exist
+    seed: int
+
+
+class GenerativeVerifierScorer:
+    """Scores samples by a judge's yes to "is this correct?". Settings: conf/scorer/generative_verifier.yaml."""
+
+    bounded = False  # unbounded (log-probabilities): thresholds see its percentile rank within the Improve step
+
+    def __init__(self, *, model: str | None, prompt: str, yes: str, no: str, normalize: bool, update: bool,
+                 update_settings: dict, batch_tokens: int, max_length: int | None):
+        missing = [f"{{{name}}}" for name in ("prompt", "completion") if f"{{{name}}}" not in prompt]
+        if missing:
+            raise UserError(f"{KEY}.prompt={prompt!r} lacks {' and '.join(missing)}: the judge prompt must show the "
+                            "problem ({prompt}) and the completion to judge ({completion})")
+        if not yes or not no or yes == no:
+            raise UserError(f"{KEY}.yes={yes!r} and {KEY}.no={no!r} must be two different, non-empty words")
+        self.model, self.template, self.yes, self.no, self.normalize = model, prompt, yes, no, normalize
+        self.learns, self.settings = update, _update_settings(update_settings)
+        self.batch_tokens, self.max_length = batch_tokens, max_length
+        self.updated: str | None = None  # the checkpoint of the last online update
+        self._engine: LogProbEngine | None = None
+
+    def judge_prompt(self, prompt: str, completion: str) -> str:
+        """P(x, y): the template with {prompt} and {completion} filled in (in one pass: braces in them stay)."""
+        return FIELDS.sub(lambda m: prompt if m.group(1) == "prompt" else completion, self.template)
+
+    def current(self, context: ScoringContext) -> str:
+        """The judge now: the last update's checkpoint, else `model`, else the policy being improved."""
+        return self.updated or self.model or context.policy()
+
+    def check(self, context: ScoringContext) -> None:
+        """Before any work: each answer word is one token of the judge's tokenizer."""
+        from transformers import AutoTokenizer
+
+        judge = self.current(context)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(judge)
+        except (OSError, ValueError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise UserError(f"{KEY}: cannot load the judge's tokenizer from {judge!r}: {first}") from None
+        self.word_ids(tokenizer)
+
+    def word_ids(self, tokenizer) -> tuple[int, int]:
+        """The token ids of `yes` and `no`; a UserError naming what a word tokenizes to when it is not one token."""
+        ids = []
+        for name, word in (("yes", self.yes), ("no", self.no)):
+            tokens = tokenizer(word, add_special_tokens=False)["input_ids"]
+            if len(tokens) != 1:
+                raise UserError(f"{KEY}.{name}={word!r} is {len(tokens)} tokens of the judge's tokenizer ({tokens}); "
+                                "it must be one (set it, or model.judge in the model file, to a one-token word)")
+            ids.append(tokens[0])
+        if ids[0] == ids[1]:
+            raise UserError(f"{KEY}.yes={self.yes!r} and {KEY}.no={self.no!r} are the same token ({ids[0]})")
+        return ids[0], ids[1]
+
+    def score(self, samples: list[Sample], context: ScoringContext) -> list[float | None]:
+        if not samples:
+            return []
+        engine = self._engine_for(self.current(context))
+        yes_id, no_id = self.word_ids(engine.tokenizer)
+        prompts = [self.judge_prompt(s.prompt, s.completion) for s in samples]
+        rows = engine.encode(prompts, [[yes_id]] * len(prompts))
+        if self.normalize:
+            rows += [(p, [no_id]) for p, _ in rows]
+        results = engine.score_ids(rows)
+        scores = [self.value(yes, results[len(samples) + i] if self.normalize else None)
+                  for i, yes in enumerate(results[: len(samples)])]
+        unfit = sum(r.truncated for r in results[: len(samples)])
+        if unfit:
+            log.warning("generative verifier: %d judge prompts longer than the judge's context were not scored", unfit)
+        return scores
+
+    def value(self, yes: TokenScores, no: TokenScores | None) -> float | None:
+        """log p_yes, or log p_yes - log(p_yes + p_no); None for a judge prompt cut to fit."""
+        if yes.truncated:
+            return None
+        value = yes.logprobs[0]
+        if no is not None:
+            value -= _logaddexp(value, no.logprobs[0])
+        return value if math.isfinite(value) else None
+
+    def update(self, samples: list[Sample], context: ScoringContext, out: Path) -> dict:
+        """SFT the judge on this iteration's verifier labels; the next score() uses the checkpoint saved at `out`."""
+        examples = self.examples(samples)
+        yes = sum(e["completion"] == self.yes for e in examples)
+        if not examples:
+            log.warning("generative verifier: no sample has a verifier label this iteration; the judge stays as it was")
+            return {"examples": 0, "yes": 0, "no": 0}
+        judge = self.current(context)
+        self.release()  # the trainer needs the memory
+        log.info("generative verifier: training the judge %s on %d examples (%d yes, %d no)", judge, len(examples),
+                 yes, len(examples) - yes)
+        context.trainer().train(examples, init_from=judge, out_dir=out)
+        self.use(str(out))
+        return {"examples": len(examples), "yes": yes, "no": len(examples) - yes}
+
+    def examples(self, samples: list[Sample]) -> list[dict[str, str]]:
+        """{"prompt": P(x, y), "completion": yes or no} for the labelled samples, capped and balanced."""
+        labelled = [s for s in samples if s.verdict in LABELLED and s.correct is not None]
+        good = [s for s in labelled if s.correct]
+        bad = [s for s in labelled if not s.correct]
+        chosen = pick(good, bad, self.settings.max_examples, self.settings.balance, random.Random(self.settings.seed))
+        return [{"prompt": self.judge_prompt(s.prompt, s.completion), "completion": self.yes if s.correct else self.no}
+                for s in chosen]
+
+    def use(self, checkpoint: str) -> None:
+        self.updated = checkpoint
+
+    def release(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    def _engine_for(self, judge: str) -> LogProbEngine:
+        """One loaded judge at a time: kept across calls (mode=score's chunks), replaced when the judge changes."""
+        if self._engine is None or self._engine.path != judge:
+            self.release()
+            self._engine = LogProbEngine(judge, batch_tokens=self.batch_tokens, max_length=self.max_length)
+        return self._engine
+
+
+def pick(good: list[Sample], bad: list[Sample], cap: int | None, balance: bool, rng: random.Random) -> list[Sample]:
+    """Samples to train on, shuffled: as many correct as incorrect when `balance` and both exist; at most `cap`."""
+    if balance and good and bad:
+        n = min(len(good), len(bad), cap // 2 if cap else len(good))
+        chosen = rng.sample(good, n) + rng.sample(bad, n)
+    else:
+        both = good + bad
+        chosen = rng.sample(both, min(cap, len(both))) if cap else both
+    rng.shuffle(chosen)
+    return chosen
+
+
+def _update_settings(settings: dict) -> UpdateSettings:
+    try:
+        parsed = UpdateSettings(**settings)
+    except TypeError as err:
+        raise UserError(f"{KEY}.update_settings: {err} (its keys are max_examples, balance, seed)") from None
+    if parsed.max_examples is not None and parsed.max_examples < 2:
+        raise UserError(f"{KEY}.update_settings.max_examples must be at least 2 or null, got {parsed.max_examples}")
+    return parsed
+
+
+def _logaddexp(a: float, b: float) -> float:
+    high = max(a, b)
+    return high + math.log(math.exp(a - high) + math.exp(b - high))
