@@ -203,8 +203,7 @@ class CodeDatasetTask:
         self.where = {key: v if isinstance(v, list) else [v] for key, v in (plain(where) or {}).items()}
         self.skip_rows_without_tests = skip_rows_without_tests
         self.prompt_template, self.few_shot = prompt_template, few_shot
-        self.answer_fallback = None  # the answer is a program, found by rest/code/extract.py
-        self.step_delimiter = step_delimiter
+        self.answer_fallback, self.step_delimiter = None, step_delimiter  # answer: a program (rest/code/extract.py)
         self._chat = chat_formatter(tokenizer, system_prompt) if chat_template else None
         self._cache: dict[str, list[Problem]] = {}
         self._prompt_fields: dict[Problem, dict[str, str]] = {}
