@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from conftest import TINY, context, make_scorer
+from conftest import TINY, config, context, make_scorer
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from rest.base_model import init_tiny_llama
@@ -71,6 +71,20 @@ def test_aggregations(how, expected):
     assert aggregate([], how) is None
 
 
+@pytest.mark.parametrize("task_delimiter, steps", [("\n", 3), ("\n\n", 1)])
+def test_steps_end_at_the_task_delimiter_unless_the_scorer_sets_its_own(tiny_model, other_model, task_delimiter, steps):
+    lines = "3 + 4 = 7\n7 - 2 = 5\n#### 5"  # the built-in task's layout: one step per line
+    follows_task = make_scorer("implicit_prm", model=other_model, ref_model=tiny_model, keep_step_rewards=True)
+    assert follows_task.step_delimiter is None  # the default: the task's (conf/task/*.yaml step_delimiter)
+    own = make_scorer("implicit_prm", model=other_model, ref_model=tiny_model, keep_step_rewards=True,
+                      step_delimiter="=")
+    by_task, by_own = sample(lines), sample(lines)
+    follows_task.score([by_task], context(None, step_delimiter=task_delimiter))
+    own.score([by_own], context(None, step_delimiter=task_delimiter))
+    assert len(by_task.step_rewards) == steps
+    assert len(by_own.step_rewards) == 3  # "3 + 4 =", " 7\n7 - 2 =", " 5\n#### 5"
+
+
 def test_a_prm_equal_to_its_reference_gives_zero_rewards(tiny_model):
     scorer = make_scorer("implicit_prm")  # both default to the base model: log-ratio 0
     assert scorer.score([sample(SOLUTION)], context(None, base_model=tiny_model)) == [pytest.approx(0.0, abs=1e-6)]
@@ -111,3 +125,9 @@ def test_settings_are_checked():
         make_scorer("implicit_prm", beta=0)
     with pytest.raises(UserError, match="aggregation"):
         make_scorer("implicit_prm", aggregation="max")
+
+
+def test_each_task_declares_where_its_steps_end():
+    assert config().task.step_delimiter == "\n"  # the built-in task: one operation per line
+    assert config("task=math").task.step_delimiter == "\n\n"  # MATH solutions: paragraphs
+    assert config("task=code").task.step_delimiter == "\n"

@@ -1,7 +1,7 @@
 """Online update of the implicit PRM: train pi_phi on outcome labels only (PRIME).
 
 loss = BCE(sigmoid(beta * sum_t [log pi_phi(y_t|y_<t) - log pi_ref(y_t|y_<t)]), label), pi_ref frozen (its
-log-probs are computed once, up front). Batches are `balance="sample"`d (half correct, half incorrect when
+log-probs are computed once, up front, for the examples the batches draw). Batches are `balance="sample"`d (half correct, half incorrect when
 both exist), `"weight"`ed (positives weighted by negatives/positives), or drawn as they come (`"none"`).
 The checkpoint is written atomically in HF format.
 """
@@ -30,17 +30,20 @@ def train_implicit_prm(init: str, ref: str, examples: list[tuple[str, str, bool]
     if balance not in BALANCES:
         raise ValueError(f"balance must be one of {BALANCES}, got {balance!r}")
     tokenizer = AutoTokenizer.from_pretrained(init)
+    labels = [label for _, _, label in examples]
+    rng = random.Random(seed)
+    batches = [_batch(labels, batch_size, balance, rng) for _ in range(steps)]
+    used = sorted({i for batch in batches for i in batch})  # pi_ref scores only the examples drawn
     rows, ref_sums = _reference_sums(LogProbEngine(ref, batch_tokens=batch_tokens, max_length=max_length),
-                                     _encode(tokenizer, examples))
+                                     _encode(tokenizer, [examples[i] for i in used]))
+    rows, ref_sums = dict(zip(used, rows)), dict(zip(used, ref_sums))
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = AutoModelForCausalLM.from_pretrained(init, dtype=torch.float32).to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
-    labels = [label for _, _, label in examples]
     pos_weight = _pos_weight(labels) if balance == "weight" else None
-    rng, losses = random.Random(seed), []
+    losses = []
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    for step in range(steps):
-        batch = _batch(labels, batch_size, balance, rng)
+    for step, batch in enumerate(batches):
         loss = bce_loss(model, [rows[i] for i in batch], torch.tensor([ref_sums[i] for i in batch]),
                         torch.tensor([float(labels[i]) for i in batch]), beta, pad, pos_weight)
         optimizer.zero_grad()
