@@ -5,7 +5,9 @@ ReST-EM Grows anew on the `pool` split with the current policy every iteration a
 model; ReST Grows once per Grow step, then filters the same samples with rising thresholds, each step
 continuing to train the previous policy (optionally mixing in the seed split with weight lambda). Every
 iteration ends with Evaluate. The run owns the engine: it frees the accelerator before every Improve, scorer
-update and Train, and loads each new policy into the same engine for the next Evaluate and Grow.
+update and Train, and loads each new policy into the same engine for the next Evaluate and Grow. After a Grow
+step's Improve, its unsolved problems may be sampled again with a hint (STaR's rationalization) or with a wrong
+attempt shown (Re-ReST's reflection); the verified ones are trained on with the plain prompt (rest/stages/retry.py).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from rest.stages import stage_stats
 from rest.stages.evaluate import evaluate_stage
 from rest.stages.grow import grow_stage
 from rest.stages.improve import improve, refilter, update_scorers
+from rest.stages.retry import Rationalize, Reflect, check_hints, retry_stage
 from rest.stages.train import seed_examples, train_stage
 
 log = logging.getLogger(__name__)
@@ -35,13 +38,18 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Loop:
-    """Settings: conf/mode/loop.yaml (`eval`, `reward`); the algorithm, filter and scorers are config groups."""
+    """Settings: conf/mode/loop.yaml (`eval`, `reward`, `rationalize`, `reflect`); the algorithm, filter and
+    scorers are config groups."""
 
     eval: dict
     reward: str | None
+    rationalize: Rationalize
+    reflect: Reflect
 
-    def __post_init__(self):
+    def __post_init__(self):  # from the config: dicts, checked here (one line each) before the run starts
         self.eval_settings = EvalSettings(**self.eval)
+        self.rationalize = Rationalize(**self.rationalize) if isinstance(self.rationalize, dict) else self.rationalize
+        self.reflect = Reflect(**self.reflect) if isinstance(self.reflect, dict) else self.reflect
 
     def run(self, run: Run) -> int:
         cfg, task = run.cfg, run.task
@@ -49,8 +57,9 @@ class Loop:
         if problem:
             raise UserError(problem)
         steps = schedule(OmegaConf.to_container(cfg.algorithm, resolve=True), cfg.filter.get("threshold"))
-        for split in (cfg.algorithm.grow_split, self.eval_settings.split):
-            task.problems(split)  # bad data fails here, before any model is built or engine started
+        # bad data, or hints with no reference to give, fail here: before any model is built or engine started
+        task.problems(self.eval_settings.split)
+        check_hints(self.rationalize, task.problems(cfg.algorithm.grow_split), cfg.algorithm.grow_split)
         reward = reward_scorer(self.reward, run.scorers)
         policy, metrics = run.base_model, []
         for step in [None, *steps]:  # None: iteration 0, the base model
@@ -76,6 +85,9 @@ class Loop:
             run.free_accelerator()
             improve(it_dir / "samples", it, it_dir / "grown", run.scorers, reward, keep, run.context(policy))
             run.free_accelerator()
+            retry_stage(it_dir / "retry", it, (self.rationalize, self.reflect), it_dir / "grown", policy, run.task,
+                        cfg.algorithm.grow_split, run.sampler, run.grow_settings, run.verifier, cfg.filter.get("cap"))
+            run.free_accelerator()
             update_scorers(it_dir / "scorers", it, run.scorers, it_dir / "samples", run.context(policy))
         else:
             refilter(it_dir / "samples", it, run.dir / f"iter_{step.source}" / "samples", keep)
@@ -83,7 +95,7 @@ class Loop:
         init_from = run.base_model if cfg.algorithm.restart_from_base else policy
         mix = seed_examples(run.task) if cfg.algorithm.seed_mix else None
         return train_stage(it_dir / "checkpoint", it, run.trainer, it_dir / "samples", init_from, mix,
-                           cfg.algorithm.seed_mix)
+                           cfg.algorithm.seed_mix, it_dir / "retry")
 
 
 def warn_if_worse(metrics: list[dict]) -> None:

@@ -1,5 +1,6 @@
-"""Train (the M-step): SFT on the samples an Improve step kept, from the base model (ReST-EM) or from the
-previous policy (ReST); ReST may mix in the seed split's worked solutions (lambda)."""
+"""Train (the M-step): SFT on the samples an Improve step kept (and the retried ones, rest/stages/retry.py), from
+the base model (ReST-EM) or from the previous policy (ReST); ReST may mix in the seed split's worked solutions
+(lambda)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,20 @@ log = logging.getLogger(__name__)
 
 
 def train_stage(out: Path, iteration: int, trainer: Trainer, samples_dir: Path, init_from: str,
-                mix: list[dict] | None, mix_weight: float) -> str:
-    """SFT `init_from` on the samples kept in `samples_dir`; returns the next policy (the checkpoint at `out`).
+                mix: list[dict] | None, mix_weight: float, extra: Path | None = None) -> str:
+    """SFT `init_from` on the samples kept in `samples_dir`, and in the samples datasets inside `extra` if it
+    exists (iter_N/retry/); returns the next policy (the checkpoint at `out`).
     With `mix_weight` = lambda > 0, examples drawn from `mix` make up a fraction lambda of the training set.
     With nothing kept there is nothing to learn: the policy is `init_from`."""
     marker = out.with_name("train.json")
     if marker.exists():
         log.info("iteration %d: Train finished before (%s), skipping", iteration, marker)
         return read_json(marker)["policy"]
-    examples = [{"prompt": s.prompt, "completion": s.completion} for s in load_samples(samples_dir) if s.kept]
+    examples = kept_examples(samples_dir)
+    if extra and extra.exists():
+        added = [e for d in sorted(p for p in extra.iterdir() if p.is_dir()) for e in kept_examples(d)]
+        log.info("iteration %d: %d retried samples join the %d kept ones", iteration, len(added), len(examples))
+        examples += added
     if examples and mix and mix_weight > 0:
         count = round(mix_weight / (1 - mix_weight) * len(examples))
         examples += [mix[i % len(mix)] for i in range(count)]
@@ -37,6 +43,10 @@ def train_stage(out: Path, iteration: int, trainer: Trainer, samples_dir: Path, 
     write_json(marker, {"trained_on": len(examples), "init_from": init_from, "policy": policy,
                         "seconds_train": round(time.perf_counter() - start, 2)})
     return policy
+
+
+def kept_examples(samples_dir: Path) -> list[dict]:
+    return [{"prompt": s.prompt, "completion": s.completion} for s in load_samples(samples_dir) if s.kept]
 
 
 def seed_examples(task: Task) -> list[dict]:

@@ -1,0 +1,163 @@
+"""Retry: the problems of an iteration's Grow with no correct sample, sampled again with help in the question.
+
+- rationalization (STaR, Zelikman et al. 2022): the reference answer is given as a hint;
+- reflection (Re-ReST, Dou et al. 2024): one of the model's own wrong samples of the problem is shown, with
+  feedback (the first wrong sample that has an answer, "The answer X is wrong."; if none has one, the first wrong
+  sample, "No final answer was given.").
+
+Each source is on or off (`mode.rationalize`, `mode.reflect`). Its samples are drawn with `grow` (own seed salt,
+own n) and judged by the verifier; the verified correct ones, deduplicated and capped per problem (the filter's
+`cap`, over both sources together, rationalization first), join the iteration's training set under the plain
+prompt `task.prompt(problem)`: a sample's `prompt` is rewritten to it, so neither the hint nor the wrong attempt
+is ever trained on (nor stored: the question sampled is the source's template applied to the problem).
+Simplification: retried samples are not scored by the scorers, only judged by the verifier; they are trained on
+in the iteration they were drawn (a ReST run's later Improve steps, which Grow nothing, retry nothing).
+
+-> iter_N/retry/: rationalize/ and reflect/ (samples datasets; a source with no sample has none), stats.json
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+from rest.artifacts import STATS, atomic_dir, load_samples, save_samples, write_json
+from rest.contracts import Judge, Sampler, Task
+from rest.errors import UserError
+from rest.filters import CapPerProblem, Chain, DropDuplicates, KeepCorrect
+from rest.records import Problem, Sample
+from rest.sampler import SamplingSettings
+from rest.stages.grow import CHUNK, grow
+from rest.stages.improve import mark_kept
+
+log = logging.getLogger(__name__)
+
+
+class Source(Protocol):
+    """Where retried questions come from: `question` rewrites an unsolved problem's question."""
+
+    name: ClassVar[str]
+    enabled: bool
+    n: int
+
+    def question(self, problem: Problem, wrong: list[Sample]) -> str: ...
+
+
+@dataclass(frozen=True)
+class Rationalize:
+    """STaR's rationalization: `template` ({question}, {answer}) is the question with the reference as a hint."""
+
+    enabled: bool
+    n: int
+    template: str
+    name: ClassVar[str] = "rationalize"
+
+    def __post_init__(self):
+        check_source(self, required=("question", "answer"))
+
+    def question(self, problem: Problem, wrong: list[Sample]) -> str:
+        return self.template.format(question=problem.question, answer=problem.answer)
+
+
+@dataclass(frozen=True)
+class Reflect:
+    """Re-ReST's reflection: `template` ({question}, {attempt}, optionally {feedback}) shows a wrong sample."""
+
+    enabled: bool
+    n: int
+    template: str
+    name: ClassVar[str] = "reflect"
+
+    def __post_init__(self):
+        check_source(self, required=("question", "attempt"), optional=("feedback",))
+
+    def question(self, problem: Problem, wrong: list[Sample]) -> str:
+        attempt = next((s for s in wrong if s.extracted), wrong[0])
+        feedback = f"The answer {attempt.extracted} is wrong." if attempt.extracted else "No final answer was given."
+        return self.template.format(question=problem.question, attempt=attempt.completion, feedback=feedback)
+
+
+def check_source(source: Source, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
+    """One UserError line for a bad `mode.<name>` (n below 1, a template without its fields), before any work."""
+    key = f"mode.{source.name}"
+    if source.n < 1:
+        raise UserError(f"{key}.n: draw at least 1 sample per unsolved problem (got {source.n}); "
+                        f"to turn it off set {key}.enabled=false")
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(source.template) if name is not None}
+    except ValueError as err:
+        raise UserError(f"{key}.template: {err} (write a literal brace as {{{{ or }}}})") from None
+    missing, unknown = [f for f in required if f not in fields], sorted(fields - {*required, *optional})
+    if missing or unknown:
+        what = f"missing {{{missing[0]}}}" if missing else f"unknown field {{{unknown[0]}}}"
+        names = " and ".join(f"{{{f}}}" for f in required)
+        extra = f", may contain {', '.join(f'{{{f}}}' for f in optional)}" if optional else ""
+        raise UserError(f"{key}.template: {what} (it must contain {names}{extra}; write a literal brace as {{{{)")
+
+
+def check_hints(rationalize: Rationalize, problems: list[Problem], split: str) -> None:
+    """Rationalization gives the reference answer as a hint: the problems to retry (`split`'s) must have one."""
+    if rationalize.enabled and not any(p.answer for p in problems):
+        raise UserError(f"mode.rationalize: the task's {split} problems have no reference answers to give as hints")
+
+
+def retry_stage(out: Path, iteration: int, sources: Sequence[Source], grown: Path, policy: str, task: Task,
+                split: str, sampler: Sampler, settings: SamplingSettings, verifier: Judge, cap: int | None) -> None:
+    """The enabled `sources` on the problems of `split` with no correct sample in `grown`, written to `out`."""
+    sources = [s for s in sources if s.enabled]
+    if not sources:
+        return
+    if (out / STATS).exists():
+        log.info("iteration %d: retried samples exist at %s, skipping Retry", iteration, out)
+        return
+    start = time.perf_counter()
+    unsolved, wrong = unsolved_problems(task.problems(split), load_samples(grown))
+    drawn: dict[str, list[Sample]] = {source.name: [] for source in sources}
+    for source in sources if unsolved else ():  # nothing to retry: the engine is not woken
+        log.info("iteration %d: Retry (%s): %d unsolved problems x %d samples", iteration, source.name,
+                 len(unsolved), source.n)
+        hinted = [replace(p, question=source.question(p, wrong[p.id])) for p in unsolved]
+        chunks = [hinted[i : i + CHUNK] for i in range(0, len(hinted), CHUNK)]
+        drawn[source.name] = [s for chunk in grow(sampler, policy, task, chunks, replace(settings, n=source.n),
+                                                  verifier, (source.name, iteration), iteration) for s in chunk]
+    plain = {p.id: task.prompt(p) for p in unsolved}
+    for sample in (s for samples in drawn.values() for s in samples):
+        sample.prompt = plain[sample.problem_id]  # trained on as the plain problem: no hint, no wrong attempt
+    keep = Chain([KeepCorrect(), DropDuplicates(), *([CapPerProblem(cap)] if cap else [])])
+    mark_kept([s for samples in drawn.values() for s in samples], keep)
+    save_retried(out, drawn, len(unsolved), round(time.perf_counter() - start, 2))
+    log.info("iteration %d: Retry: %s", iteration, ", ".join(
+        f"{name} kept {sum(s.kept for s in samples)} of {len(samples)}" for name, samples in drawn.items()))
+
+
+def unsolved_problems(problems: list[Problem], grown: list[Sample]) -> tuple[list[Problem], dict[str, list[Sample]]]:
+    """The problems with a reference and samples but none correct, in split order; each problem's wrong samples."""
+    wrong: dict[str, list[Sample]] = {}
+    solved = set()
+    for sample in grown:  # problem by problem, sample index by sample index
+        if sample.correct:
+            solved.add(sample.problem_id)
+        else:
+            wrong.setdefault(sample.problem_id, []).append(sample)
+    return [p for p in problems if p.answer and p.id in wrong and p.id not in solved], wrong
+
+
+def save_retried(out: Path, drawn: dict[str, list[Sample]], problems: int, seconds: float) -> None:
+    """One dataset per source (none when it drew nothing) and the counts of all, in one rename."""
+    stats = {"seconds_retry": seconds}
+    with atomic_dir(out) as tmp:
+        for name, samples in drawn.items():
+            counts = {f"{name}_problems": problems, f"{name}_samples": len(samples),
+                      f"{name}_correct": sum(bool(s.correct) for s in samples),
+                      f"{name}_kept": sum(s.kept for s in samples),
+                      f"{name}_solved": len({s.problem_id for s in samples if s.correct}),
+                      f"tokens_{name}": sum(s.num_tokens for s in samples)}
+            if samples:
+                save_samples(tmp / name, samples, counts)
+            stats.update(counts)
+        write_json(tmp / STATS, stats)
