@@ -131,3 +131,12 @@ def test_each_task_declares_where_its_steps_end():
     assert config().task.step_delimiter == "\n"  # the built-in task: one operation per line
     assert config("task=math").task.step_delimiter == "\n\n"  # MATH solutions: paragraphs
     assert config("task=code").task.step_delimiter == "\n"
+
+
+def test_a_prm_started_from_the_policy_ranks_by_its_log_ratio_to_the_base_model(tiny_model, other_model):
+    from_policy = make_scorer("implicit_prm", model="policy")
+    explicit = make_scorer("implicit_prm", model=other_model, ref_model=tiny_model)
+    samples = [sample(SOLUTION), sample("#### 9", False)]
+    got = from_policy.score(samples, context(None, policy=other_model, base_model=tiny_model))
+    assert got == pytest.approx(explicit.score(samples, context(None)), abs=1e-6)
+    assert got != pytest.approx([0.0, 0.0], abs=1e-6)  # pi_phi is not pi_ref

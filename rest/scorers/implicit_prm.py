@@ -6,7 +6,8 @@ completion is split into steps at `step_delimiter` (the delimiter ends its step;
 next); a step's reward is q at its last token minus q at the previous step's last token. A response's score
 is the `min` step reward (the paper's default), their `sum` (= the final q), the `last` step's, or the `mean`.
 
-pi_phi starts as `model` (default: the base model) and, with `update=true`, is trained after each Improve
+pi_phi starts as `model` (default: the base model; `policy`: the policy being improved, which differs from pi_ref
+once self-training has moved it, so it ranks before any update) and, with `update=true`, is trained after each Improve
 step on that iteration's verifier labels (prm_update.py); the next iteration scores with it, as PRIME
 does. pi_ref (`ref_model`, default: the base model) stays frozen.
 """
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 AGGREGATIONS = ("min", "sum", "last", "mean")
+POLICY = "policy"  # `model: policy`: pi_phi starts as the policy being improved (an SFT policy, as in PRIME)
 
 
 def step_ends(text: str, offsets: list[tuple[int, int]], delimiter: str) -> list[int]:
@@ -88,8 +90,11 @@ class ImplicitPRMScorer:
         self.updated: str | None = None  # the checkpoint of the last online update
 
     def current(self, context: ScoringContext) -> str:
-        """pi_phi now: the last update's checkpoint, else `model`, else the base model."""
-        return self.updated or self.model or context.base_model()
+        """pi_phi now: the last update's checkpoint, else `model` ("policy": the policy being improved), else the
+        base model."""
+        if self.updated:
+            return self.updated
+        return context.policy() if self.model == POLICY else self.model or context.base_model()
 
     def reference(self, context: ScoringContext) -> str:
         return self.ref_model or context.base_model()
