@@ -4,8 +4,8 @@ Iteration 0 evaluates the base model. Each later iteration is one Improve + Trai
 ReST-EM Grows anew on the `pool` split with the current policy every iteration and trains from the base
 model; ReST Grows once per Grow step, then filters the same samples with rising thresholds, each step
 continuing to train the previous policy (optionally mixing in the seed split with weight lambda). Every
-iteration ends with Evaluate. The run owns the engine: it frees the accelerator before every Improve, scorer
-update and Train, and loads each new policy into the same engine for the next Evaluate and Grow. After a Grow
+iteration ends with Evaluate. The run owns the engine: it frees the accelerator before every Improve, Train and
+scorer update, and loads each new policy into the same engine for the next Evaluate and Grow. After a Grow
 step's Improve, its unsolved problems may be sampled again with a hint (STaR's rationalization) or with a wrong
 attempt shown (Re-ReST's reflection); the verified ones are trained on with the plain prompt (rest/stages/retry.py).
 """
@@ -76,7 +76,9 @@ class Loop:
         return 0
 
     def improve_and_train(self, run: Run, step: Step, policy: str, reward: str) -> str:
-        """Grow (or reuse ReST's last Grow), Improve, update learning scorers, Train: returns the new policy."""
+        """Grow (or reuse ReST's last Grow), Improve, Train, update learning scorers: returns the new policy.
+        Scorers learn after Train, so one that follows the policy (the implicit PRM's model=policy) starts its
+        update from the policy that samples the next iteration, whose samples it scores."""
         cfg, it_dir, it = run.cfg, run.dir / f"iter_{step.iteration}", step.iteration
         keep = keep_filter(cfg, step.threshold)
         if step.grow:
@@ -87,15 +89,16 @@ class Loop:
             run.free_accelerator()
             retry_stage(it_dir / "retry", it, (self.rationalize, self.reflect), it_dir / "grown", policy, run.task,
                         cfg.algorithm.grow_split, run.sampler, run.grow_settings, run.verifier, cfg.filter.get("cap"))
-            run.free_accelerator()
-            update_scorers(it_dir / "scorers", it, run.scorers, it_dir / "samples", run.context(policy))
         else:
             refilter(it_dir / "samples", it, run.dir / f"iter_{step.source}" / "samples", keep)
         run.free_accelerator()
         init_from = run.base_model if cfg.algorithm.restart_from_base else policy
         mix = seed_examples(run.task) if cfg.algorithm.seed_mix else None
-        return train_stage(it_dir / "checkpoint", it, run.trainer, it_dir / "samples", init_from, mix,
-                           cfg.algorithm.seed_mix, it_dir / "retry")
+        trained = train_stage(it_dir / "checkpoint", it, run.trainer, it_dir / "samples", init_from, mix,
+                              cfg.algorithm.seed_mix, it_dir / "retry")
+        if step.grow:
+            update_scorers(it_dir / "scorers", it, run.scorers, it_dir / "samples", run.context(trained))
+        return trained
 
 
 def warn_if_worse(metrics: list[dict]) -> None:

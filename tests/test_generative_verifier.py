@@ -191,7 +191,8 @@ def test_the_loop_scores_with_the_judge_and_trains_it_on_the_iterations_labels(t
     assert execute(loop_config(tiny_model, "scorers.generative_verifier.update=true"), tmp_path) == 0
     metrics = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     judge = tmp_path / "iter_1" / "scorers" / "generative_verifier"
-    assert (judge / "trained_from.txt").read_text() == tiny_model  # the judge started as the policy that grew
+    # scorers learn after Train: the judge (model=null: the policy) starts as the policy this iteration trained
+    assert (judge / "trained_from.txt").read_text() == str(tmp_path / "iter_1" / "checkpoint")
     assert metrics[1]["scorer_generative_verifier_checkpoint"] == str(judge)
     assert metrics[1]["scorer_generative_verifier_yes"] == metrics[1]["scorer_generative_verifier_no"] == 4 * 3
     assert metrics[1]["unscorable_generative_verifier"] == 0

@@ -86,8 +86,10 @@ def test_steps_end_at_the_task_delimiter_unless_the_scorer_sets_its_own(tiny_mod
 
 
 def test_a_prm_equal_to_its_reference_gives_zero_rewards(tiny_model):
-    scorer = make_scorer("implicit_prm")  # both default to the base model: log-ratio 0
+    scorer = make_scorer("implicit_prm", model=None)  # both the base model: log-ratio 0
     assert scorer.score([sample(SOLUTION)], context(None, base_model=tiny_model)) == [pytest.approx(0.0, abs=1e-6)]
+    follows = make_scorer("implicit_prm")  # model=policy, at iteration 1: the policy is the base model
+    assert follows.score([sample(SOLUTION)], context(None, tiny_model, tiny_model)) == [pytest.approx(0.0, abs=1e-6)]
 
 
 def test_one_update_step_lowers_the_bce_loss_on_its_batch(tiny_model, tmp_path):
@@ -112,7 +114,7 @@ def test_one_update_step_lowers_the_bce_loss_on_its_batch(tiny_model, tmp_path):
 def test_the_updated_checkpoint_scores_the_next_iteration(tiny_model, tmp_path):
     scorer = make_scorer("implicit_prm", update_settings={"steps": 2, "lr": 1e-2, "batch_size": 2, "balance": "sample",
                                                           "seed": 0})
-    labelled, ctx = [sample(SOLUTION, True), sample("#### 9", False)], context(None, base_model=tiny_model)
+    labelled, ctx = [sample(SOLUTION, True), sample("#### 9", False)], context(None, tiny_model, tiny_model)
     before = scorer.score(labelled, ctx)
     stats = scorer.update(labelled, ctx, tmp_path / "iter_1" / "scorer")
     assert scorer.current(ctx) == str(tmp_path / "iter_1" / "scorer") and stats["examples"] == 2
@@ -140,3 +142,16 @@ def test_a_prm_started_from_the_policy_ranks_by_its_log_ratio_to_the_base_model(
     got = from_policy.score(samples, context(None, policy=other_model, base_model=tiny_model))
     assert got == pytest.approx(explicit.score(samples, context(None)), abs=1e-6)
     assert got != pytest.approx([0.0, 0.0], abs=1e-6)  # pi_phi is not pi_ref
+
+
+def test_with_model_policy_every_update_starts_from_the_policy_it_is_handed(tiny_model, other_model, tmp_path,
+                                                                          monkeypatch):
+    from rest.scorers import prm_update
+
+    starts = []
+    monkeypatch.setattr(prm_update, "train_implicit_prm", lambda init, *_, **__: starts.append(init) or {})
+    scorer, labelled = make_scorer("implicit_prm", model="policy"), [sample(SOLUTION, True), sample("#### 9", False)]
+    scorer.update(labelled, context(None, policy=other_model, base_model=tiny_model), tmp_path / "iter_1")
+    scorer.update(labelled, context(None, policy=tiny_model, base_model=tiny_model), tmp_path / "iter_2")
+    assert starts == [other_model, tiny_model]  # not the previous update's checkpoint
+    assert scorer.current(context(None, policy=other_model)) == str(tmp_path / "iter_2")  # it scores with the update

@@ -100,7 +100,8 @@ def test_a_scorer_update_is_saved_used_next_and_adopted_on_resume(tmp_path, tiny
     settings = {"steps": 1, "lr": 1e-2, "batch_size": 2, "balance": "sample", "seed": 0}
     scorer = make_scorer("implicit_prm", update_settings=settings)
     scorers, ctx = {"implicit_prm": scorer}, context(verifier, tiny_model, base_model=tiny_model)
-    grow_and_improve(tmp_path, ScriptedSampler(["#### 0", "#### 1"]), verifier, n=2, scorers=scorers, base=tiny_model)
+    grow_and_improve(tmp_path, ScriptedSampler(["#### 0", "#### 1"]), verifier, n=2, scorers=scorers, policy=tiny_model,
+                     base=tiny_model)
     assert all(s.scores["implicit_prm"] == 0.0 for s in load_samples(tmp_path / "samples"))  # phi = ref
     update_scorers(tmp_path / "scorers", 1, scorers, tmp_path / "samples", ctx)
     checkpoint = tmp_path / "scorers" / "implicit_prm"

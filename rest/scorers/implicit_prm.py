@@ -6,10 +6,11 @@ completion is split into steps at `step_delimiter` (the delimiter ends its step;
 next); a step's reward is q at its last token minus q at the previous step's last token. A response's score
 is the `min` step reward (the paper's default), their `sum` (= the final q), the `last` step's, or the `mean`.
 
-pi_phi starts as `model` (default: the base model; `policy`: the policy being improved, which differs from pi_ref
-once self-training has moved it, so it ranks before any update) and, with `update=true`, is trained after each Improve
-step on that iteration's verifier labels (prm_update.py); the next iteration scores with it, as PRIME
-does. pi_ref (`ref_model`, default: the base model) stays frozen.
+pi_phi starts as `model` (the base model when null) and, with `update=true`, is trained on each iteration's verifier
+labels (prm_update.py); the next iteration scores with it, as PRIME does. With `model=policy`, pi_phi is the policy
+being improved, which differs from pi_ref once self-training has moved it (so it ranks before any update), and each
+update starts again from the newly trained policy, as ReST-EM's Train starts again from the base model. pi_ref
+(`ref_model`, default: the base model) stays frozen.
 """
 
 from __future__ import annotations
@@ -129,14 +130,17 @@ class ImplicitPRMScorer:
                 for i, o, p, r in zip(ids, offsets, policy_scores, ref_scores)]
 
     def update(self, samples: list[Sample], context: ScoringContext, out: Path) -> dict:
-        """Train pi_phi on these samples' verifier labels; the next score() uses the checkpoint saved at `out`."""
+        """Train pi_phi on these samples' verifier labels; the next score() uses the checkpoint saved at `out`.
+        It starts from the last update's checkpoint, or with model=policy from the context's policy every time
+        (the loop updates after Train: the policy that samples, and is scored, next)."""
         from rest.scorers.prm_update import train_implicit_prm
 
         examples = [(s.prompt, s.completion, bool(s.correct)) for s in samples if s.verdict == "ok" and s.completion]
         if not examples:
             log.warning("implicit PRM: no sample has a verifier label this iteration; pi_phi stays as it was")
             return {"examples": 0}
-        stats = train_implicit_prm(self.current(context), self.reference(context), examples, out, beta=self.beta,
+        start = context.policy() if self.model == POLICY else self.current(context)  # model=policy: the new policy
+        stats = train_implicit_prm(start, self.reference(context), examples, out, beta=self.beta,
                                    batch_tokens=self.batch_tokens, max_length=self.max_length, **self.update_settings)
         self.use(str(out))
         return stats
