@@ -13,7 +13,7 @@ rows with rest/scorers/implicit_prm.py and reports, per aggregation of step rewa
 outscores an incorrect one of the same problem, best-of-4 and best-of-16, and the correlation with length. A
 setting with `steps=0` scores `init` against the base model untrained. A `kind=judge` setting trains the judge
 as the loop's update does (GenerativeVerifierScorer.update with the run's SFT trainer, the model's settings; `lr`
-and `epochs` override the trainer's when given) and scores with normalize=true ("sum" holds its scores).
+and `epochs` override the trainer's when given) and scores with normalize=true ("sum" holds its scores); `max_examples=0` scores the untrained judge.
 Results: bench/results/prm_ranking.json.
 """
 
@@ -58,7 +58,7 @@ def parse_setting(text: str) -> dict:
 def judge_scores(setting: dict, train: list[Sample], test: list[Sample], out: Path) -> dict:
     """Train the generative verifier from `init` on the training rows' labels; its scores go in step_rewards."""
     overrides = ["scorer=generative_verifier", "scorers.generative_verifier.normalize=true",
-                 f"scorers.generative_verifier.update_settings.max_examples={setting['max_examples']}"]
+                 f"scorers.generative_verifier.update_settings.max_examples={setting['max_examples'] or 'null'}"]
     if setting["epochs"]:
         overrides += [f"trainer.num_train_epochs={setting['epochs']}", f"trainer.learning_rate={setting['lr']}"]
     cfg = compose(overrides)
@@ -66,7 +66,7 @@ def judge_scores(setting: dict, train: list[Sample], test: list[Sample], out: Pa
     context = ScoringContext(verifier=None, policy=lambda: BASE, base_model=lambda: BASE, trainer=lambda: trainer,
                              step_delimiter=lambda: "\n")
     start = time.perf_counter()
-    stats = judge.update(train, context, out)
+    stats = judge.update(train, context, out) if setting["max_examples"] else {}  # max_examples=0: untrained
     seconds = time.perf_counter() - start
     for sample, value in zip(test, judge.score(test, context)):
         sample.step_rewards = None if value is None else [value]
