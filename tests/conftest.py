@@ -92,6 +92,14 @@ def tiny_model(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
+def other_model(tmp_path_factory) -> str:
+    """A second tiny Llama, other weights, same tokenizer: a policy or judge that differs from `tiny_model`."""
+    path = tmp_path_factory.mktemp("tiny-llama-other")
+    init_tiny_llama(path, TINY, seed=1)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
 def verifier():
     """The configured verifier, judging in-process (no worker pool: fast, no time limit)."""
     with make_verifier(workers=0) as v:

@@ -9,10 +9,9 @@ import sys
 
 import pytest
 import torch
-from conftest import ROOT, TINY, config, context, make_scorer
+from conftest import ROOT, config, context, make_scorer
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from rest.base_model import init_tiny_llama
 from rest.config import CONFIG_DIR, build
 from rest.config_check import config_error
 from rest.errors import UserError
@@ -22,13 +21,6 @@ from rest.run import execute
 PROMPT = "Compute 7 - 9 + 4.\n"
 RIGHT = "7 - 9 = -2\n-2 + 4 = 2\n#### 2"
 WRONG = "7 - 9 = 2\n2 + 4 = 6\n#### 6"
-
-
-@pytest.fixture(scope="module")
-def other_model(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("tiny-llama-judge")
-    init_tiny_llama(path, TINY, seed=3)
-    return str(path)
 
 
 def sample(completion: str, correct: bool | None = True, verdict: str | None = "ok", prompt: str = PROMPT) -> Sample:

@@ -2,10 +2,9 @@
 
 import pytest
 import torch
-from conftest import TINY, config, context, make_scorer
+from conftest import config, context, make_scorer
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from rest.base_model import init_tiny_llama
 from rest.errors import UserError
 from rest.records import Sample
 from rest.scorers.implicit_prm import aggregate, step_ends, step_rewards
@@ -15,13 +14,6 @@ UPDATE = {"balance": "sample", "seed": 0, "batch_tokens": 8192, "max_length": No
 
 PROMPT = "Compute 3 + 4 - 2.\n"
 SOLUTION = "3 + 4 = 7\n\n7 - 2 = 5\n\n#### 5"
-
-
-@pytest.fixture(scope="module")
-def other_model(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("tiny-llama-other")
-    init_tiny_llama(path, TINY, seed=1)
-    return str(path)
 
 
 def sample(completion: str, correct: bool = True, prompt: str = PROMPT) -> Sample:

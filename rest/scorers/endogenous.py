@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from rest.errors import UserError
 from rest.records import Sample
-from rest.scorers.logprobs import LogProbEngine, TokenScores
+from rest.scorers.logprobs import HeldEngine, TokenScores
 
 if TYPE_CHECKING:
     from rest.contracts import ScoringContext
@@ -49,14 +49,14 @@ class EndogenousScorer:
         if reduction not in REDUCTIONS:
             raise UserError(f"scorer.reduction must be one of {REDUCTIONS}, got {reduction!r}")
         self.model, self.alpha, self.instruction, self.reduction = model, alpha, instruction, reduction
-        self.keep_token_rewards, self.batch_tokens, self.max_length = keep_token_rewards, batch_tokens, max_length
-        self._engine: LogProbEngine | None = None
+        self.keep_token_rewards = keep_token_rewards
+        self._judge = HeldEngine(batch_tokens, max_length)
 
     def score(self, samples: list[Sample], context: ScoringContext) -> list[float | None]:
         judge = self.model or context.policy()
         prompts = [self.state(s.prompt) for s in samples]
         completions = [s.token_ids or s.completion for s in samples]
-        results = self._engine_for(judge).score(prompts, completions, alpha=self.alpha)
+        results = self._judge.get(judge).score(prompts, completions, alpha=self.alpha)
         scores = []
         for sample, result in zip(samples, results):
             rewards = token_rewards(result)
@@ -66,16 +66,7 @@ class EndogenousScorer:
         return scores
 
     def release(self) -> None:
-        if self._engine is not None:
-            self._engine.close()
-            self._engine = None
-
-    def _engine_for(self, judge: str) -> LogProbEngine:
-        """One loaded judge at a time: kept across calls (mode=score's chunks), replaced when the judge changes."""
-        if self._engine is None or self._engine.path != judge:
-            self.release()
-            self._engine = LogProbEngine(judge, batch_tokens=self.batch_tokens, max_length=self.max_length)
-        return self._engine
+        self._judge.release()
 
     def state(self, prompt: str) -> str:
         """The state the judge reads: the instruction (with `{prompt}` filled in, or placed before it)."""

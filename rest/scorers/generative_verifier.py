@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from rest.errors import UserError
 from rest.records import Sample
-from rest.scorers.logprobs import LogProbEngine, TokenScores
+from rest.scorers.logprobs import HeldEngine, TokenScores
 
 if TYPE_CHECKING:
     from rest.contracts import ScoringContext
@@ -64,9 +64,8 @@ class GenerativeVerifierScorer:
             raise UserError(f"{KEY}.yes={yes!r} and {KEY}.no={no!r} must be two different, non-empty words")
         self.model, self.template, self.yes, self.no, self.normalize = model, prompt, yes, no, normalize
         self.learns, self.settings = update, _update_settings(update_settings)
-        self.batch_tokens, self.max_length = batch_tokens, max_length
         self.updated: str | None = None  # the checkpoint of the last online update
-        self._engine: LogProbEngine | None = None
+        self._judge = HeldEngine(batch_tokens, max_length)
 
     def judge_prompt(self, prompt: str, completion: str) -> str:
         """P(x, y): the template with {prompt} and {completion} filled in (in one pass: braces in them stay)."""
@@ -104,7 +103,7 @@ class GenerativeVerifierScorer:
     def score(self, samples: list[Sample], context: ScoringContext) -> list[float | None]:
         if not samples:
             return []
-        engine = self._engine_for(self.current(context))
+        engine = self._judge.get(self.current(context))
         yes_id, no_id = self.word_ids(engine.tokenizer)
         prompts = [self.judge_prompt(s.prompt, s.completion) for s in samples]
         rows = engine.encode(prompts, [[yes_id]] * len(prompts))
@@ -155,16 +154,7 @@ class GenerativeVerifierScorer:
         self.updated = checkpoint
 
     def release(self) -> None:
-        if self._engine is not None:
-            self._engine.close()
-            self._engine = None
-
-    def _engine_for(self, judge: str) -> LogProbEngine:
-        """One loaded judge at a time: kept across calls (mode=score's chunks), replaced when the judge changes."""
-        if self._engine is None or self._engine.path != judge:
-            self.release()
-            self._engine = LogProbEngine(judge, batch_tokens=self.batch_tokens, max_length=self.max_length)
-        return self._engine
+        self._judge.release()
 
 
 def pick(good: list[Sample], bad: list[Sample], cap: int | None, balance: bool, rng: random.Random) -> list[Sample]:

@@ -104,6 +104,26 @@ class LogProbEngine:
         return out
 
 
+
+class HeldEngine:
+    """One judge loaded at a time, kept across scoring calls (mode=score's chunks) and replaced when the judge
+    changes; `release` frees it (before Train)."""
+
+    def __init__(self, batch_tokens: int, max_length: int | None):
+        self.batch_tokens, self.max_length = batch_tokens, max_length
+        self.engine: LogProbEngine | None = None
+
+    def get(self, judge: str) -> LogProbEngine:
+        if self.engine is None or self.engine.path != judge:
+            self.release()
+            self.engine = LogProbEngine(judge, batch_tokens=self.batch_tokens, max_length=self.max_length)
+        return self.engine
+
+    def release(self) -> None:
+        if self.engine is not None:
+            self.engine.close()
+            self.engine = None
+
 def completion_logits(model, rows: list[tuple[list[int], list[int]]], pad_id: int) -> list[torch.Tensor]:
     """One forward pass over (prompt ids, completion ids) rows, right-padded to the longest; for each row the
     fp32 logits (H, vocab) of the states s_1..s_H that predict its H completion tokens. Differentiable: the
