@@ -25,8 +25,16 @@ def generate(run_dir: Path, *overrides: str) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory) -> list[dict]:
-    return generate(tmp_path_factory.mktemp("generate") / "full")
+def full_run(tmp_path_factory) -> Path:
+    """The unsharded run, uninterrupted, with preference pairs (which leave its dataset as it is)."""
+    run_dir = tmp_path_factory.mktemp("generate") / "full"
+    generate(run_dir, "mode.pairs=true")
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(full_run) -> list[dict]:
+    return [json.loads(line) for line in (full_run / "dataset.jsonl").read_text().splitlines()]
 
 
 def test_the_dataset_has_every_problem_and_sample_once_with_scores(uninterrupted, tmp_path):
@@ -37,6 +45,21 @@ def test_the_dataset_has_every_problem_and_sample_once_with_scores(uninterrupted
                    "extracted", "correct", "verdict", "score_exact_answer", "model", "sampling"):
         assert column in row
     assert json.loads(row["sampling"])["n"] == 3
+
+
+def test_pairs_put_a_verified_correct_completion_against_a_wrong_one_of_the_same_problem(full_run, uninterrupted):
+    import datasets
+
+    rows = {(r["problem_id"], r["sample_index"]): r for r in uninterrupted}
+    pairs = datasets.load_from_disk(str(full_run / "pairs"))
+    assert len(pairs) > 0
+    for pair in pairs:
+        chosen, rejected = rows[pair["problem_id"], pair["chosen_index"]], rows[pair["problem_id"], pair["rejected_index"]]
+        assert chosen["correct"] is True and rejected["correct"] is False
+        assert (pair["prompt"], pair["chosen"], pair["rejected"]) == (chosen["prompt"], chosen["completion"],
+                                                                      rejected["completion"])
+    stats = json.loads((full_run / "pairs" / "stats.json").read_text())
+    assert stats["pairs"] == len(pairs) and stats["problems_with_pair"] + stats["problems_without_pair"] == 40
 
 
 def test_a_run_killed_part_way_resumes_to_the_same_dataset(uninterrupted, tmp_path):

@@ -9,6 +9,11 @@ duplicated or lost rows. Each problem's samples are seeded from the run seed and
 depend on chunking, sharding or resuming. Finally every chunk is gathered into `dataset/`
 (`datasets.save_to_disk`), `dataset.parquet` and `dataset.jsonl`.
 
+`mode.pairs=true` also writes DPO preference pairs from the same rows to `pairs/` (rest/pairs.py: TRL's
+prompt/chosen/rejected layout, `datasets.load_from_disk`, counts in `pairs/stats.json`): `mode.pairs_by=verifier`
+pairs a verified-correct completion with a wrong one, `mode.pairs_by=<scorer name>` the best-scored with the
+worst; at most `mode.pairs_per_problem` pairs per problem.
+
 `mode.shard.index` / `mode.shard.count` keep every count-th problem (a Slurm array runs one shard per job);
 `mode=merge mode.shards=[DIR, ...]` joins shard outputs in the unsharded order (rest/modes/merge.py).
 """
@@ -25,6 +30,7 @@ from omegaconf import OmegaConf
 
 from rest.artifacts import atomic_dir, write_text
 from rest.errors import UserError
+from rest.pairs import check_by, preference_pairs, write_pairs
 from rest.records import Sample
 from rest.run import Run
 from rest.stages.grow import grow
@@ -44,8 +50,15 @@ class Generate:
     chunk_size: int
     shard: dict
     push_to_hub: str | None
+    pairs: bool = False
+    pairs_by: str = "verifier"
+    pairs_per_problem: int = 4
 
     def run(self, run: Run) -> int:
+        if self.pairs:  # a bad choice fails here, before any data, model or engine
+            check_by(self.pairs_by, run.cfg.get("scorers") or {})
+            if self.pairs_per_problem < 1:
+                raise UserError(f"mode.pairs_per_problem must be at least 1, got {self.pairs_per_problem}")
         index, count = self.shard["index"], self.shard["count"]
         if not 0 <= index < count:
             raise UserError(f"mode.shard.index must be in [0, {count}), got {index}")
@@ -63,6 +76,9 @@ class Generate:
         meta = {"model": policy, "sampling": json.dumps(OmegaConf.to_container(run.cfg.sampler.grow, resolve=True))}
         rows = [{**row, **meta} for k in range(len(chunks)) for row in read_jsonl(chunk_file(run.dir, k))]
         export(rows, run.dir, self.push_to_hub)
+        if self.pairs:
+            write_pairs(run.dir / "pairs", preference_pairs([to_sample(r) for r in rows], self.pairs_by,
+                                                            self.pairs_per_problem))
         return 0
 
     def grow_chunks(self, run: Run, chunks: list[list[int]], problems, policy: str) -> None:
@@ -83,7 +99,7 @@ class Generate:
             if chunk_file(run.dir, k).exists():
                 continue
             rows = read_jsonl(chunk_file(run.dir, k, "grown"))
-            samples = [Sample(iteration=0, **{f: row[f] for f in SAMPLE_FIELDS}) for row in rows]
+            samples = [to_sample(row) for row in rows]
             for name, scorer in run.scorers.items():
                 score_all(samples, name, scorer, run.context(policy))
             for row, sample in zip(rows, samples):
@@ -111,6 +127,12 @@ def export(rows: list[dict], run_dir: Path, push_to_hub: str | None = None) -> N
 def chunk_file(run_dir: Path, k: int, phase: str = "") -> Path:
     """chunks/NNNNN.grown.jsonl after Grow, chunks/NNNNN.jsonl once scored."""
     return run_dir / "chunks" / (f"{k:05d}.{phase}.jsonl" if phase else f"{k:05d}.jsonl")
+
+
+def to_sample(row: dict) -> Sample:
+    """A generated row (grown, or scored: its `score_<name>` columns) back as a Sample."""
+    scores = {k[len("score_"):]: v for k, v in row.items() if k.startswith("score_")}
+    return Sample(iteration=0, **{f: row[f] for f in SAMPLE_FIELDS}, scores=scores)
 
 
 def _row(sample: Sample) -> dict:
