@@ -118,10 +118,26 @@ class Filter(Protocol):
 
 
 class Trainer(Protocol):
-    """Fine-tunes `init_from` on prompt/completion examples; writes a checkpoint to `out_dir`, returns its path."""
+    """Fine-tunes `init_from` on prompt/completion examples; writes a checkpoint to `out_dir`, returns its path.
+    `report`: extra trl.SFTConfig fields from the run's logger (`Logger.trainer_args`), None: reports nowhere."""
 
-    def train(self, examples: list[dict[str, str]], init_from: str, out_dir: Path) -> str: ...
+    def train(self, examples: list[dict[str, str]], init_from: str, out_dir: Path,
+              report: dict | None = None) -> str: ...
 
+
+class Logger(Protocol):
+    """An experiment logger (conf/logger/, rest/loggers.py), built once per run with `run_dir` and the run's
+    resolved config as `run_config` (logged at start). `log_metrics` logs the numbers of one iteration's metrics
+    (step = iteration); `log_samples` a table of its samples' rows (Sample.to_row()); `trainer_args` the SFTConfig
+    fields that make TRL report its loss curve to the same place (handed to `Trainer.train` as `report`)."""
+
+    def log_metrics(self, iteration: int, metrics: dict) -> None: ...
+
+    def log_samples(self, iteration: int, rows: list[dict]) -> None: ...
+
+    def trainer_args(self, iteration: int) -> dict: ...
+
+    def close(self) -> None: ...
 
 
 class Mode(Protocol):

@@ -5,12 +5,18 @@ gradient accumulation or packing are config changes. `processes` / `launcher` / 
 its own process group (DDP, FSDP, DeepSpeed; rest/process_group.py); by default it runs in the calling process.
 With `peft` (PEFT's `LoraConfig` fields) a LoRA adapter is trained and merged into the weights, so that the
 checkpoint written is an ordinary one that vLLM, scorers and the next iteration load like any other.
+`report` (a logger's `trainer_args`, rest/loggers.py) adds SFTConfig fields so that TRL reports its loss curve to
+the run's logger; `logging_dir`, TensorBoard's directory, is no SFTConfig field since transformers 5 and reaches HF's
+TensorBoard callback as TENSORBOARD_LOGGING_DIR instead.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +28,9 @@ log = logging.getLogger(__name__)
 
 
 class SFT:
-    """`train(examples, init_from, out_dir)` fine-tunes `init_from` on prompt/completion pairs and
-    writes an HF checkpoint (model + tokenizer) to `out_dir` atomically; returns `out_dir`."""
+    """`train(examples, init_from, out_dir, report)` fine-tunes `init_from` on prompt/completion pairs and
+    writes an HF checkpoint (model + tokenizer) to `out_dir` atomically; returns `out_dir`. `report`: extra
+    SFTConfig fields from the run's logger (None: TRL reports nowhere)."""
 
     def __init__(self, *, seed: int, peft: dict[str, Any] | None, processes: int, launcher: str,
                  accelerate_config: str | None, **args: Any):
@@ -35,54 +42,61 @@ class SFT:
         self.processes, self.launcher, self.accelerate_config = processes, launcher, accelerate_config
         self.args = args
 
-    def train(self, examples: list[dict[str, str]], init_from: str, out_dir: str | Path) -> str:
+    def train(self, examples: list[dict[str, str]], init_from: str, out_dir: str | Path,
+              report: dict[str, Any] | None = None) -> str:
         out_dir = Path(out_dir)
         if not examples:
             raise ValueError("no examples to train on")
         start = time.perf_counter()
         with atomic_dir(out_dir) as tmp:
             if in_process(self.processes, self.launcher):
-                loss = self._train_here(examples, init_from, tmp)
+                loss = self._train_here(examples, init_from, tmp, report)
             else:
-                loss = self.train_in_group(examples, init_from, tmp)["training_loss"]
+                loss = self.train_in_group(examples, init_from, tmp, report)["training_loss"]
         log.info("trained %s on %d examples in %.1fs (mean train loss %.4f) -> %s",
                  init_from, len(examples), time.perf_counter() - start, loss, out_dir)
         return str(out_dir)
 
-    def _train_here(self, examples: list[dict[str, str]], init_from: str, out: Path) -> float:
-        trainer = self.build(examples, init_from, out)
+    def _train_here(self, examples: list[dict[str, str]], init_from: str, out: Path,
+                    report: dict[str, Any] | None) -> float:
+        trainer = self.build(examples, init_from, out, report)
         result = trainer.train()
         self.save(trainer, out)
         return result.training_loss
 
-    def train_in_group(self, examples: list[dict[str, str]], init_from: str, out: Path) -> dict[str, Any]:
+    def train_in_group(self, examples: list[dict[str, str]], init_from: str, out: Path,
+                       report: dict[str, Any] | None = None) -> dict[str, Any]:
         """Train in a process group writing the checkpoint into `out`; returns rank 0's completion marker."""
-        spec = {"init_from": init_from, "seed": self.seed, "peft": self.peft, "args": self.args}
+        spec = {"init_from": init_from, "seed": self.seed, "peft": self.peft, "args": {**self.args, **(report or {})}}
         done = launch(spec, examples, out, self.processes, self.launcher, self.accelerate_config)
         log.info("Train's process group: world size %d, global batch %d, %d steps",
                  done["world_size"], done["global_batch_size"], done["global_step"])
         return done
 
-    def build(self, examples: list[dict[str, str]], init_from: str, work_dir: str | Path):
+    def build(self, examples: list[dict[str, str]], init_from: str, work_dir: str | Path,
+              report: dict[str, Any] | None = None):
         """The configured `trl.SFTTrainer`, ready to train (exposed for tests of the loss mask)."""
         import datasets
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from trl import SFTConfig, SFTTrainer
 
-        args = {"bf16": _bf16_available(), **self.args}  # TRL defaults to bf16, which a CPU lacks
+        # TRL defaults to bf16, which a CPU lacks; it reports nowhere unless the run's logger says where
+        args = {"bf16": _bf16_available(), "report_to": [], **self.args, **(report or {})}
+        logging_dir = None if _is_field(SFTConfig, "logging_dir") else args.pop("logging_dir", None)
         try:
             config = SFTConfig(output_dir=str(work_dir), seed=self.seed, completion_only_loss=True,
-                               save_strategy="no", report_to=[], **args)
+                               save_strategy="no", **args)
         except TypeError as err:
             raise UserError(f"trainer: {err} (trainer options are trl.SFTConfig fields)") from None
         rows = [{"prompt": e["prompt"], "completion": e["completion"]} for e in examples]
-        return SFTTrainer(
-            model=AutoModelForCausalLM.from_pretrained(init_from),
-            args=config,
-            train_dataset=datasets.Dataset.from_list(rows),
-            processing_class=AutoTokenizer.from_pretrained(init_from),
-            peft_config=self._lora_config(),
-        )
+        with _environment("TENSORBOARD_LOGGING_DIR", logging_dir):  # read when the trainer makes its callbacks
+            return SFTTrainer(
+                model=AutoModelForCausalLM.from_pretrained(init_from),
+                args=config,
+                train_dataset=datasets.Dataset.from_list(rows),
+                processing_class=AutoTokenizer.from_pretrained(init_from),
+                peft_config=self._lora_config(),
+            )
 
     def _lora_config(self):
         if self.peft is None:
@@ -105,3 +119,24 @@ def _bf16_available() -> bool:
     import torch
 
     return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+
+
+def _is_field(config_class: type, name: str) -> bool:
+    return any(f.name == name for f in dataclasses.fields(config_class))
+
+
+@contextmanager
+def _environment(name: str, value: str | None):
+    """`name` set to `value` in os.environ inside the block (None: left as it is), restored after."""
+    if value is None:
+        yield
+        return
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before

