@@ -44,8 +44,21 @@ def config_error(config_dir: str | Path, args: list[str], machine: Machine | Non
 def semantic_error(cfg, machine: Machine | None = None) -> str | None:
     """What is wrong with a composed config's values, before any work (thresholds, the ReST schedule, how
     Train is launched, where Grow's engines go)."""
-    return (_algorithm_error(cfg) or _judging_error(cfg) or _trainer_error(cfg.trainer, machine)
+    return (_algorithm_error(cfg) or _judging_error(cfg) or _budget_error(cfg) or _trainer_error(cfg.trainer, machine)
             or _sampler_error(cfg.sampler, machine))
+
+
+def _budget_error(cfg) -> str | None:
+    """Grow's budget (conf/budget/) checks its own settings when built: a plain object, no model or engine."""
+    from rest.config import build
+
+    if "budget" not in cfg:
+        return None
+    try:
+        build(cfg.budget)
+    except UserError as err:
+        return str(err)
+    return None
 
 
 def _judging_error(cfg) -> str | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import EllipsisType
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from rest.budget import Request, Tally
 from rest.records import Problem, Sample
 from rest.sampler.settings import Completion, SamplingSettings
 from rest.verifier import Verdict
@@ -109,6 +110,17 @@ class CheckedScorer(Scorer, Protocol):
     with the base model as policy (it shares the policy's tokenizer); bad settings raise one UserError line."""
 
     def check(self, context: ScoringContext) -> None: ...
+
+
+class Budget(Protocol):
+    """How many samples the loop's Grow draws of each problem (rest/budget.py, conf/budget/): `plan` returns the
+    next round's requests from what each problem has so far, or nothing when Grow is done; `total` is the most
+    samples it draws of `problems` problems."""
+
+    def total(self, problems: int, settings: SamplingSettings) -> int: ...
+
+    def plan(self, problems: list[Problem], tallies: dict[str, Tally], round_: int, settings: SamplingSettings,
+             iteration: int) -> list[Request]: ...
 
 
 class Filter(Protocol):

@@ -4,7 +4,8 @@
 Problems go to the engine in chunks through one stream (the next chunk waits in the engine behind the current
 one), so the verifier judges a finished chunk while the engine samples the next. Each problem's samples are
 seeded from the run seed, the `salt` (stage, iteration) and the problem id: chunking, sharding and resuming do
-not change them.
+not change them. The loop's Grow (`grow_stage`) draws as many samples as its budget plans (rest/budget.py): a
+fixed n per problem in one round, or rounds that stop sampling a problem once it has enough correct samples.
 """
 
 from __future__ import annotations
@@ -13,16 +14,19 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from rest.artifacts import STATS, save_samples
-from rest.contracts import Judge, Sampler, Task
+from rest.budget import Fixed, Request, Tally
+from rest.contracts import Budget, Judge, Sampler, Task
 from rest.records import Problem, Sample
 from rest.sampler import SamplingSettings, sample_seed
 from rest.scorers.exact_answer import label
 
 log = logging.getLogger(__name__)
 CHUNK = 512  # problems per engine batch in the loop's Grow (only how work overlaps; results do not depend on it)
+FIXED = Fixed()  # today's Grow: sampler.grow.n samples per problem (conf/budget/fixed.yaml)
 
 
 def grow(sampler: Sampler, policy: str, task: Task, chunks: list[list[Problem]], settings: SamplingSettings,
@@ -39,20 +43,55 @@ def grow(sampler: Sampler, policy: str, task: Task, chunks: list[list[Problem]],
 
 
 def grow_stage(out: Path, iteration: int, policy: str, task: Task, split: str, sampler: Sampler,
-               settings: SamplingSettings, verifier: Judge) -> None:
-    """The loop's Grow: every problem of `split`, written as a samples dataset at `out` (iter_N/grown)."""
+               settings: SamplingSettings, verifier: Judge, budget: Budget = FIXED) -> None:
+    """The loop's Grow: every problem of `split`, as many samples of each as `budget` plans (round by round, each
+    round judged before the next is planned), written as a samples dataset at `out` (iter_N/grown)."""
     if (out / STATS).exists():
         log.info("iteration %d: grown samples exist at %s, skipping Grow", iteration, out)
         return
     start = time.perf_counter()
     problems = task.problems(split)
-    log.info("iteration %d: Grow: %d problems x %d samples with %s", iteration, len(problems), settings.n, policy)
-    chunks = [problems[i : i + CHUNK] for i in range(0, len(problems), CHUNK)]
-    samples = [s for chunk in grow(sampler, policy, task, chunks, settings, verifier, ("grow", iteration), iteration)
-               for s in chunk]
+    total = budget.total(len(problems), settings)
+    log.info("iteration %d: Grow: %d problems, %d samples at most, with %s", iteration, len(problems), total, policy)
+    tallies = {p.id: Tally() for p in problems}
+    samples, rounds = [], 0
+    while requests := budget.plan(problems, tallies, rounds, settings, iteration):
+        drawn = draw(sampler, policy, task, requests, settings, verifier, iteration)
+        for s in drawn:
+            tallies[s.problem_id].drawn += 1
+            if s.correct:
+                tallies[s.problem_id].correct.add(s.completion)
+        samples += drawn
+        rounds += 1
+        log.info("iteration %d: Grow round %d: %d samples of %d problems; %d problems solved, %d samples drawn of %d",
+                 iteration, rounds, len(drawn), len(requests), sum(bool(t.correct) for t in tallies.values()),
+                 len(samples), total)
+    position = {p.id: i for i, p in enumerate(problems)}
+    samples.sort(key=lambda s: (position[s.problem_id], s.sample_index))  # problem by problem, as one round gives
     verdicts = Counter(s.verdict for s in samples)
-    stats = {"grown": len(samples), "correct": sum(bool(s.correct) for s in samples),
+    stats = {"grown": len(samples), "correct": sum(bool(s.correct) for s in samples), "rounds": rounds,
+             "problems_solved": sum(bool(t.correct) for t in tallies.values()), "budget_unspent": total - len(samples),
              "no_answer": verdicts["no_answer"] + verdicts["no_code"], "timeouts": verdicts["timeout"],
              "tokens_grown": sum(s.num_tokens for s in samples), "seconds_grow": round(time.perf_counter() - start, 2)}
     save_samples(out, samples, stats)
     log.info("iteration %d: Grow: %d samples, %d judged correct", iteration, stats["grown"], stats["correct"])
+
+
+def draw(sampler: Sampler, policy: str, task: Task, requests: list[Request], settings: SamplingSettings,
+         verifier: Judge, iteration: int) -> list[Sample]:
+    """One round's samples, judged: requests asking the same count share one stream (`settings.n` = the count),
+    in chunks of CHUNK problems; each request's samples are numbered from its `first_index`."""
+    groups: dict[int, list[Request]] = {}
+    for request in requests:
+        groups.setdefault(request.count, []).append(request)
+    samples = []
+    for count, group in groups.items():
+        chunks = [group[i : i + CHUNK] for i in range(0, len(group), CHUNK)]
+        prompts = [[task.prompt(r.problem) for r in chunk] for chunk in chunks]
+        batches = ((texts, [r.seed for r in chunk]) for chunk, texts in zip(chunks, prompts))
+        for chunk, texts, outputs in zip(chunks, prompts, sampler.stream(policy, batches, replace(settings, n=count))):
+            drawn = [Sample.grown(r.problem, prompt, r.first_index + j, completion, iteration)
+                     for r, prompt, completions in zip(chunk, texts, outputs) for j, completion in enumerate(completions)]
+            label(drawn, verifier, task.answer_fallback)
+            samples += drawn
+    return samples
