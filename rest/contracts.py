@@ -52,7 +52,10 @@ class Judge(Protocol):
 
 
 class Sampler(Protocol):
-    """Samples completions from a policy checkpoint; `release` frees the accelerator, `close` everything."""
+    """Samples completions from a policy checkpoint; `release` frees the accelerator, `close` everything;
+    `engine_starts` counts the engine starts so far (the costly event a run's accounting reports)."""
+
+    engine_starts: int
 
     def generate(self, policy: str, prompts: list[str], settings: SamplingSettings,
                  seeds: list[int] | None = None) -> list[list[Completion]]: ...

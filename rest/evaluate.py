@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class EvalSettings:
-    """The loop's `mode.eval`: which split, and how many samples for pass@k and maj@k."""
+    """The loop's `mode.eval`: which split, and how many samples for pass@k and maj@k (0: greedy pass@1 only)."""
 
     split: str
     k: int
@@ -37,14 +37,15 @@ def evaluate(sampler: Sampler, model_path: str, task: Task, settings: EvalSettin
     prompts = [task.prompt(p) for p in problems]
     greedy = sampler.generate(model_path, prompts, replace(sampling, n=1, temperature=0.0))
     seeds = [sample_seed(sampling.seed, "eval", p.id) for p in problems]
-    sampled = sampler.generate(model_path, prompts, replace(sampling, n=settings.k), seeds)
+    sampled = sampler.generate(model_path, prompts, replace(sampling, n=settings.k), seeds) if settings.k else [
+        [] for _ in problems]
     rows = _judge(problems, [g[0].text for g in greedy], [[c.text for c in s] for s in sampled], verifier,
                   task.answer_fallback)
     n = max(len(rows), 1)
     metrics = {
         "pass@1": sum(r["greedy_correct"] for r in rows) / n,
-        "pass@k": sum(any(r["sampled_correct"]) for r in rows) / n,
-        "maj@k": sum(r["majority_correct"] for r in rows) / n,
+        "pass@k": sum(any(r["sampled_correct"]) for r in rows) / n if settings.k else None,
+        "maj@k": sum(bool(r["majority_correct"]) for r in rows) / n if settings.k else None,
         "k": settings.k,
         "eval_problems": len(rows),
         "seconds_eval": round(time.perf_counter() - start, 2),

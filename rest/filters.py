@@ -112,18 +112,24 @@ class DropUnanimous:
 
 class AccuracyBand:
     """Keep problems whose fraction of correct samples lies in [low, high] (PRIME keeps 0.2-0.8);
-    `inclusive=false` makes it (low, high)."""
+    `inclusive=false` makes it (low, high). `rates: previous` reads each problem's pass rate in the previous Grow
+    (the run's per-problem history, rest/history.py) instead, falling back to this Grow's where it has none."""
 
-    def __init__(self, low: float, high: float, inclusive: bool = True):
+    def __init__(self, low: float, high: float, inclusive: bool = True, rates: str = "current"):
         if not 0.0 <= low <= high <= 1.0:
             raise UserError(f"filter: accuracy band needs 0 <= low <= high <= 1, got [{low}, {high}]")
-        self.low, self.high, self.inclusive = low, high, inclusive
+        if rates not in ("current", "previous"):
+            raise UserError(f"filter: accuracy band rates must be current or previous, got {rates!r}")
+        self.low, self.high, self.inclusive, self.rates = low, high, inclusive, rates
 
     def __call__(self, samples: list[Sample]) -> list[Sample]:
         totals: Counter[str] = Counter(s.problem_id for s in samples)
         correct: Counter[str] = Counter(s.problem_id for s in samples if s.correct)
+        previous = {s.problem_id: s.previous_pass_rate for s in samples if s.previous_pass_rate is not None}
         def inside(p: str) -> bool:
             accuracy = correct[p] / totals[p]
+            if self.rates == "previous":
+                accuracy = previous.get(p, accuracy)
             if self.inclusive:
                 return self.low <= accuracy <= self.high
             return self.low < accuracy < self.high

@@ -4,7 +4,10 @@ Iteration 0 evaluates the base model. Each later iteration is one Improve + Trai
 ReST-EM Grows anew on the `pool` split with the current policy every iteration and trains from the base
 model; ReST Grows once per Grow step, then filters the same samples with rising thresholds, each step
 continuing to train the previous policy (optionally mixing in the seed split with weight lambda). Every
-iteration ends with Evaluate. The run owns the engine: it frees the accelerator before every Improve, Train and
+iteration ends with Evaluate (and, with a validation split, Validate: its greedy pass@1 marks the best
+iteration in metrics.jsonl and `best`, and `early_stop` ends the loop once it stops improving; rest/validation.py).
+After every iteration rest/progress.py writes metrics.jsonl, the per-problem history, pass_at_1.png and the
+logger's view; with `mode.pairs` each Grow's samples also become DPO pairs (iter_N/pairs). The run owns the engine: it frees the accelerator before every Improve, Train and
 scorer update, and loads each new policy into the same engine for the next Evaluate and Grow. After a Grow
 step's Improve, its unsolved problems may be sampled again with a hint (STaR's rationalization) or with a wrong
 attempt shown (Re-ReST's reflection); the verified ones are trained on with the plain prompt (rest/stages/retry.py).
@@ -18,20 +21,23 @@ from dataclasses import dataclass
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from rest.artifacts import write_jsonl
+from rest.artifacts import STATS, load_samples
 from rest.config_check import semantic_error
-from rest.contracts import Filter, Scorer
+from rest.contracts import Filter, Scorer, Task
 from rest.errors import UserError
 from rest.evaluate import EvalSettings
+from rest.history import previous_pass_rates
+from rest.pairs import check_by, preference_pairs, write_pairs
+from rest.progress import Progress
 from rest.report import format_table
 from rest.run import Run
 from rest.schedule import Step, schedule
-from rest.stages import stage_stats
-from rest.stages.evaluate import evaluate_stage
+from rest.stages.evaluate import evaluate_stage, validate_stage
 from rest.stages.grow import grow_stage
 from rest.stages.improve import improve, refilter, update_scorers
 from rest.stages.retry import Rationalize, Reflect, check_hints, retry_stage
 from rest.stages.train import seed_examples, train_stage
+from rest.validation import Validation, check_disjoint, should_stop
 
 log = logging.getLogger(__name__)
 
@@ -45,59 +51,92 @@ class Loop:
     reward: str | None
     rationalize: Rationalize
     reflect: Reflect
+    validation: Validation
+    pairs: bool
+    pairs_by: str
+    pairs_per_problem: int
 
     def __post_init__(self):  # from the config: dicts, checked here (one line each) before the run starts
         self.eval_settings = EvalSettings(**self.eval)
+        if isinstance(self.validation, dict):
+            self.validation = Validation.from_config(self.validation)
         self.rationalize = Rationalize(**self.rationalize) if isinstance(self.rationalize, dict) else self.rationalize
         self.reflect = Reflect(**self.reflect) if isinstance(self.reflect, dict) else self.reflect
 
     def run(self, run: Run) -> int:
-        cfg, task = run.cfg, run.task
-        problem = semantic_error(cfg)
+        cfg, grow_split = run.cfg, run.cfg.algorithm.grow_split
+        problem = semantic_error(cfg) or self.validation.error(grow_split, self.eval_settings.split)
         if problem:
             raise UserError(problem)
+        task = self.validation.task(run.task, grow_split)
         steps = schedule(OmegaConf.to_container(cfg.algorithm, resolve=True), cfg.filter.get("threshold"))
-        # bad data, or hints with no reference to give, fail here: before any model is built or engine started
-        task.problems(self.eval_settings.split)
-        check_hints(self.rationalize, task.problems(cfg.algorithm.grow_split), cfg.algorithm.grow_split)
+        self.check_data(task, grow_split)  # bad data fails here: before any model is built or engine started
         reward = reward_scorer(self.reward, run.scorers)
-        policy, metrics = run.base_model, []
+        if self.pairs:
+            check_by(self.pairs_by, run.scorers)
+        progress = Progress(run.dir, run.logger, self.validation.early_stop.min_delta)
+        policy = run.base_model
         for step in [None, *steps]:  # None: iteration 0, the base model
             iteration = step.iteration if step else 0
             if step:
-                policy = self.improve_and_train(run, step, policy, reward)
-            evaluate_stage(run.dir / f"iter_{iteration}" / "eval.json", iteration, policy, task, run.sampler,
-                           self.eval_settings, run.grow_settings, run.verifier)
-            metrics.append({"iteration": iteration, "policy": policy, "threshold": step and step.threshold,
-                            **stage_stats(run.dir / f"iter_{iteration}")})
-            write_jsonl(run.dir / "metrics.jsonl", metrics)
-            warn_if_worse(metrics)
-        log.info("%s finished; metrics in %s\n%s", cfg.algorithm.name, run.dir / "metrics.jsonl", format_table(metrics))
+                policy = self.improve_and_train(run, task, step, policy, reward, progress.history)
+            self.evaluate(run, task, iteration, policy)
+            progress.record(iteration, policy, step and step.threshold, run.sampler.engine_starts)
+            warn_if_worse(progress.metrics)
+            if should_stop(progress.metrics, self.validation.early_stop):
+                log.info("iteration %d: validation pass@1 has not improved for %d iteration(s): stopping early",
+                         iteration, self.validation.early_stop.patience)
+                break
+        log.info("%s finished; metrics in %s\n%s", cfg.algorithm.name, run.dir / "metrics.jsonl",
+                 format_table(progress.metrics))
         return 0
 
-    def improve_and_train(self, run: Run, step: Step, policy: str, reward: str) -> str:
+    def check_data(self, task: Task, grow_split: str) -> None:
+        """Every split the run reads loads, hints have references, and validation is disjoint from test."""
+        test = task.problems(self.eval_settings.split)
+        check_hints(self.rationalize, task.problems(grow_split), grow_split)
+        validation = self.validation.split_name(grow_split)
+        if validation:
+            check_disjoint(task.problems(validation), test)
+
+    def evaluate(self, run: Run, task: Task, iteration: int, policy: str) -> None:
+        """Held-out metrics, and validation pass@1 when a validation split is set."""
+        it_dir = run.dir / f"iter_{iteration}"
+        evaluate_stage(it_dir / "eval.json", iteration, policy, task, run.sampler, self.eval_settings,
+                       run.grow_settings, run.verifier)
+        validation = self.validation.split_name(run.cfg.algorithm.grow_split)
+        if validation:
+            validate_stage(it_dir / "validation.json", iteration, policy, task, validation, run.sampler,
+                           run.grow_settings, run.verifier)
+
+    def improve_and_train(self, run: Run, task: Task, step: Step, policy: str, reward: str,
+                          history: list[dict]) -> str:
         """Grow (or reuse ReST's last Grow), Improve, Train, update learning scorers: returns the new policy.
         Scorers learn after Train, so one that follows the policy (the implicit PRM's model=policy) starts its
         update from the policy that samples the next iteration, whose samples it scores."""
         cfg, it_dir, it = run.cfg, run.dir / f"iter_{step.iteration}", step.iteration
         keep = keep_filter(cfg, step.threshold)
         if step.grow:
-            grow_stage(it_dir / "grown", it, policy, run.task, cfg.algorithm.grow_split, run.sampler,
-                       run.grow_settings, run.verifier)
+            grow_stage(it_dir / "grown", it, policy, task, cfg.algorithm.grow_split, run.sampler,
+                       run.grow_settings, run.verifier, run.budget)
             run.free_accelerator()
-            improve(it_dir / "samples", it, it_dir / "grown", run.scorers, reward, keep, run.context(policy))
+            improve(it_dir / "samples", it, it_dir / "grown", run.scorers, reward, keep, run.context(policy),
+                    previous_pass_rates(history, it))
             run.free_accelerator()
-            retry_stage(it_dir / "retry", it, (self.rationalize, self.reflect), it_dir / "grown", policy, run.task,
+            retry_stage(it_dir / "retry", it, (self.rationalize, self.reflect), it_dir / "grown", policy, task,
                         cfg.algorithm.grow_split, run.sampler, run.grow_settings, run.verifier, cfg.filter.get("cap"))
         else:
             refilter(it_dir / "samples", it, run.dir / f"iter_{step.source}" / "samples", keep)
         run.free_accelerator()
         init_from = run.base_model if cfg.algorithm.restart_from_base else policy
-        mix = seed_examples(run.task) if cfg.algorithm.seed_mix else None
+        mix = seed_examples(task) if cfg.algorithm.seed_mix else None
         trained = train_stage(it_dir / "checkpoint", it, run.trainer, it_dir / "samples", init_from, mix,
-                              cfg.algorithm.seed_mix, it_dir / "retry")
+                              cfg.algorithm.seed_mix, it_dir / "retry", run.logger.trainer_args(it))
         if step.grow:
             update_scorers(it_dir / "scorers", it, run.scorers, it_dir / "samples", run.context(trained))
+        if self.pairs and not (it_dir / "pairs" / STATS).exists():
+            write_pairs(it_dir / "pairs", preference_pairs(load_samples(it_dir / "samples"), self.pairs_by,
+                                                           self.pairs_per_problem))
         return trained
 
 

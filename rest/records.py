@@ -40,6 +40,7 @@ class Sample:
     reward: float | None = None  # the Improve score normalised to [0, 1] (rest/scorers/rewards.py): what thresholds see
     token_rewards: list[float] | None = None  # per-token rewards, when a scorer is asked to keep them
     step_rewards: list[float] | None = None  # per-step rewards (implicit PRM), when asked to keep them
+    previous_pass_rate: float | None = None  # the problem's pass rate in the previous Grow (rest/history.py)
 
     @classmethod
     def grown(cls, problem: Problem, prompt: str, index: int, completion: Completion, iteration: int) -> Sample:

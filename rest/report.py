@@ -30,25 +30,31 @@ COLUMNS = [
     ("grown", "grown", "{}"),
     ("correct", "correct", "{}"),
     ("kept", "kept", "{}"),
+    ("yield", "kept/grown", "{:.3f}"),
+    ("tokens_grown", "tokens grown", "{}"),
+    ("tokens_trained", "tokens trained", "{}"),
+    ("val_pass@1", "val pass@1", "{:.3f}"),
     ("seconds_grow", "grow s", "{:.0f}"),
     ("seconds_improve", "improve s", "{:.0f}"),
     ("seconds_train", "train s", "{:.0f}"),
     ("seconds_eval", "eval s", "{:.0f}"),
+    ("engine_starts", "engine starts", "{}"),
 ]
 
 
 def format_table(metrics: list[dict]) -> str:
-    """A markdown table, one row per iteration; '-' where a stage did not run (iteration 0 has no Grow).
+    """A markdown table, one row per iteration; '-' where a stage did not run (iteration 0 has no Grow); the
+    best iteration (by validation) is marked with a *.
 
     >>> print(format_table([{"iteration": 0, "pass@1": 0.5}]))
-    | iter | pass@1 | pass@k | maj@k | grown | correct | kept | grow s | improve s | train s | eval s |
-    |---|---|---|---|---|---|---|---|---|---|---|
-    | 0 | 0.500 | - | - | - | - | - | - | - | - | - |
+    | iter | pass@1 | pass@k | maj@k | grown | correct | kept | kept/grown | tokens grown | tokens trained | val pass@1 | grow s | improve s | train s | eval s | engine starts |
+    |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+    | 0 | 0.500 | - | - | - | - | - | - | - | - | - | - | - | - | - | - |
     """
     header = "| " + " | ".join(title for _, title, _ in COLUMNS) + " |"
     rule = "|" + "---|" * len(COLUMNS)
     rows = [
-        "| " + " | ".join(fmt.format(m[key]) if m.get(key) is not None else "-" for key, _, fmt in COLUMNS) + " |"
+        "| " + " | ".join(_cell(m, key, fmt) for key, _, fmt in COLUMNS) + " |"
         for m in metrics
     ]
     return "\n".join([header, rule, *rows])
@@ -134,6 +140,39 @@ def _plot(rows: list[dict], swept: list[str], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _cell(row: dict, key: str, fmt: str) -> str:
+    text = fmt.format(row[key]) if row.get(key) is not None else "-"
+    return text + " *" if key == "iteration" and row.get("best") else text
+
+
+def plot_run(metrics: list[dict], path: Path) -> None:
+    """One run's held-out pass@1 (and validation pass@1, when validated) by iteration, written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for key, label in (("pass@1", "held-out pass@1"), ("val_pass@1", "validation pass@1")):
+        points = [(m["iteration"], m[key]) for m in metrics if m.get(key) is not None]
+        if points:
+            ax.plot(*zip(*points), marker="o", label=label)
+    best = [m["iteration"] for m in metrics if m.get("best")]
+    if best:
+        ax.axvline(best[0], color="grey", linestyle="--", label=f"best (validation): iteration {best[0]}")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("iteration (0 = base model)")
+    ax.set_ylabel("greedy pass@1")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.replace(path)
 
 
 def _mean_std(cell) -> str:

@@ -17,7 +17,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from rest.artifacts import remove_leftovers
 from rest.config import build
-from rest.contracts import CheckedScorer, Judge, Mode, Sampler, Scorer, ScoringContext, Task, Trainer
+from rest.contracts import Budget, CheckedScorer, Judge, Logger, Mode, Sampler, Scorer, ScoringContext, Task, Trainer
+from rest.loggers import make_logger
 from rest.models import make_from_source, resolve_base_model
 from rest.sampler import SamplingSettings
 
@@ -68,6 +69,18 @@ class Run:
     @cached_property
     def trainer(self) -> Trainer:
         return build(self.cfg.trainer)
+
+    @cached_property
+    def budget(self) -> Budget:
+        """How many samples the loop's Grow draws per problem (conf/budget/)."""
+        return build(self.cfg.budget)
+
+    @cached_property
+    def logger(self) -> Logger:
+        """Where metrics, sample tables and loss curves go (conf/logger/): none, TensorBoard or W&B."""
+        logger = make_logger(self.cfg.logger, self.dir, OmegaConf.to_container(self.cfg, resolve=True))
+        self._release.append(logger.close)
+        return logger
 
     @cached_property
     def grow_settings(self) -> SamplingSettings:

@@ -68,6 +68,22 @@ def task_from_preset(preset: str, data: str, *overrides: str):
                      f"task.data_files={{train: {data}, test: {data}}}", *overrides)
 
 
+def curve_loop(run_dir: Path, tiny_model: str, right, *overrides: str) -> list[dict]:
+    """The loop on 8 pool and 3 test problems with fakes.CurveSampler answering as `right(prompt, iteration, j)`
+    says (2 samples per problem) and fakes.RecordingTrainer; returns metrics.jsonl's rows."""
+    from fakes import CurveSampler
+
+    from rest.run import execute
+
+    CurveSampler.right = staticmethod(right)
+    cfg = config(f"model.path={tiny_model}", "task.sizes.pool=8", "task.sizes.test=3", "sampler.grow.n=2",
+                 "mode.eval.k=2", "sampler.engine._target_=fakes.CurveSampler",
+                 "trainer._target_=fakes.RecordingTrainer", *overrides)
+    OmegaConf.set_struct(cfg, False)
+    assert execute(cfg, run_dir) == 0
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
 def sampling(**changes) -> SamplingSettings:
     """The default Grow settings (the tiny model's), with some changed."""
     grow = OmegaConf.to_container(config().sampler.grow, resolve=True)

@@ -1,5 +1,6 @@
 """Stand-ins for the expensive parts (vLLM, SFT), addressable by Hydra `_target_` in loop tests."""
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
@@ -14,6 +15,7 @@ class ScriptedSampler:
     `calls` records each call's n (class-wide, for instances Hydra builds)."""
 
     calls: ClassVar[list[int]] = []
+    engine_starts = 0
 
     def __init__(self, texts: list[str] | Callable[[str], list[str]] = TEXTS, **_):
         self.texts = texts
@@ -37,6 +39,24 @@ class ScriptedSampler:
         return self.texts(prompt) if callable(self.texts) else self.texts * 4
 
 
+class CurveSampler(ScriptedSampler):
+    """Answers an arithmetic problem ("Compute 2 - 4.") right when `right(prompt, iteration, j)` says so for its
+    j-th sample, else wrong; the policy's iteration is read from its path (iter_N/checkpoint; else 0, the base)."""
+
+    right: ClassVar[Callable[[str, int, int], bool]] = staticmethod(lambda prompt, iteration, j: True)
+
+    def generate(self, policy, prompts, settings, seeds=None):
+        found = re.search(r"iter_(\d+)", str(policy))
+        iteration = int(found.group(1)) if found else 0
+        texts = [[self._answer(p, CurveSampler.right(p, iteration, j)) for j in range(settings.n)] for p in prompts]
+        return [[Completion(t, [0] * len(t), "stop", -1.0) for t in row] for row in texts]
+
+    @staticmethod
+    def _answer(prompt: str, right: bool) -> str:
+        value = eval(prompt.removeprefix("Compute ").strip().rstrip("."))  # the task's own digits and + -
+        return f"#### {value if right else value + 1}"
+
+
 class LengthScorer:
     """An unbounded score: the completion's length."""
 
@@ -55,7 +75,7 @@ class RecordingTrainer:
     def __init__(self, **_):
         pass
 
-    def train(self, examples, init_from, out_dir):
+    def train(self, examples, init_from, out_dir, report=None):
         Path(out_dir).mkdir(parents=True)
         (Path(out_dir) / "trained_from.txt").write_text(init_from)
         return str(out_dir)

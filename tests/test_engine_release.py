@@ -19,7 +19,7 @@ class SpyTrainer:
     def __init__(self, trainer, run: Run, seen: list):
         self.trainer, self.run, self.seen = trainer, run, seen
 
-    def train(self, examples, init_from, out_dir):
+    def train(self, examples, init_from, out_dir, report=None):
         self.seen.append(("train", self.run.sampler.state))
         return self.trainer.train(examples, init_from, out_dir)
 

@@ -128,3 +128,16 @@ def test_wandb_keeps_one_run_through_train(tmp_path, tiny_model, monkeypatch):
     logger.log_metrics(0, METRICS)  # still open
     logger.close()
     assert len(list((tmp_path / "run" / "wandb").glob("offline-run-*"))) == 1
+
+
+def test_the_loop_logs_every_iteration_to_tensorboard(tmp_path, tiny_model):
+    from conftest import curve_loop
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    metrics = curve_loop(tmp_path, tiny_model, lambda prompt, iteration, j: j == 0, "logger=tensorboard",
+                         "algorithm.iterations=2")
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    kept = [(e.step, e.value) for e in events.Scalars("iteration/kept")]
+    assert kept == [(m["iteration"], m["kept"]) for m in metrics[1:]]
+    assert [e.step for e in events.Scalars("iteration/pass@1")] == [0, 1, 2]

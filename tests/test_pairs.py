@@ -123,3 +123,17 @@ def test_a_cap_below_one_is_refused(cap):
 
     with pytest.raises(UserError, match="at least 1"):
         preference_pairs(MIXED, "verifier", cap)
+
+
+def test_the_loop_writes_each_grows_pairs_when_asked(tmp_path, tiny_model):
+    import datasets
+    from conftest import curve_loop
+
+    metrics = curve_loop(tmp_path, tiny_model, lambda prompt, iteration, j: j == 0, "mode.pairs=true",
+                         "algorithm.iterations=2")
+    assert [m["iteration"] for m in metrics] == [0, 1, 2]
+    for iteration in (1, 2):
+        pairs = datasets.load_from_disk(str(tmp_path / f"iter_{iteration}" / "pairs"))
+        assert len(pairs) == 8  # every pool problem: its right sample against its wrong one
+        # CurveSampler's wrong answer is the right one + 1: each chosen is the right one
+        assert all(int(r.split()[-1]) == int(c.split()[-1]) + 1 for c, r in zip(pairs["chosen"], pairs["rejected"]))

@@ -49,7 +49,7 @@ class CapturingTrainer:
     def __init__(self):
         self.examples: list[dict] = []
 
-    def train(self, examples, init_from, out_dir):
+    def train(self, examples, init_from, out_dir, report=None):
         self.examples += examples
         return init_from
 

@@ -153,6 +153,11 @@ class RaySampler:
         """Per replica: prompts given, engine starts, policy loads, engine state."""
         return _get([actor.stats.remote() for actor in self._actors]) if self._actors else []
 
+    @property
+    def engine_starts(self) -> int:
+        """Engine starts over all replicas so far."""
+        return sum(replica["engine_starts"] for replica in self.stats())
+
     def close(self) -> None:
         """Shut the engines down, end the actors, and stop Ray if this sampler started it."""
         if not self._actors and not self._started_ray:

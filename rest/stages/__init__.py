@@ -8,6 +8,7 @@ improve.py   Improve: score, normalise the reward, filter (ReST: filter again)  
 retry.py     Retry: unsolved problems sampled again with a hint or a wrong attempt shown   -> iter_N/retry/
 train.py     Train: SFT on the kept samples                                                -> iter_N/checkpoint/
 evaluate.py  Evaluate: held-out pass@1 / pass@k / maj@k                                    -> iter_N/eval.json
+             and validation (greedy pass@1 on the validation split, chooses the iteration)   -> iter_N/validation.json
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def stage_stats(iteration_dir: Path) -> dict:
     merged = {}
     markers = [iteration_dir / "grown" / STATS, iteration_dir / "samples" / STATS, iteration_dir / "retry" / STATS,
                *sorted((iteration_dir / "scorers").glob("*.json")), iteration_dir / "train.json",
-               iteration_dir / "eval.json"]
+               iteration_dir / "eval.json", iteration_dir / "validation.json"]
     for path in markers:
         if path.exists():
             merged.update(read_json(path))

@@ -22,13 +22,16 @@ log = logging.getLogger(__name__)
 
 
 def improve(out: Path, iteration: int, grown: Path, scorers: dict[str, Scorer], reward: str, keep: Filter,
-            context: ScoringContext) -> None:
-    """Scored samples of `grown`, with their `kept` flags, written to `out` (iter_N/samples)."""
+            context: ScoringContext, previous_rates: dict[str, float] | None = None) -> None:
+    """Scored samples of `grown`, with their `kept` flags, written to `out` (iter_N/samples). `previous_rates`:
+    each problem's pass rate in the previous Grow (rest/history.py), put on its samples for filters to read."""
     if (out / STATS).exists():
         log.info("iteration %d: improved samples exist at %s, skipping Improve", iteration, out)
         return
     start = time.perf_counter()
     samples = load_samples(grown)
+    for sample in samples:
+        sample.previous_pass_rate = (previous_rates or {}).get(sample.problem_id)
     log.info("iteration %d: Improve: scoring %d samples with %s", iteration, len(samples), ", ".join(scorers))
     unscorable = {f"unscorable_{name}": score_all(samples, name, scorer, context) for name, scorer in scorers.items()}
     rewards = normalize([s.scores[reward] for s in samples], bounded=scorers[reward].bounded)

@@ -15,11 +15,13 @@ log = logging.getLogger(__name__)
 
 
 def train_stage(out: Path, iteration: int, trainer: Trainer, samples_dir: Path, init_from: str,
-                mix: list[dict] | None, mix_weight: float, extra: Path | None = None) -> str:
+                mix: list[dict] | None, mix_weight: float, extra: Path | None = None, report: dict | None = None) -> str:
     """SFT `init_from` on the samples kept in `samples_dir`, and in the samples datasets inside `extra` if it
     exists (iter_N/retry/); returns the next policy (the checkpoint at `out`).
     With `mix_weight` = lambda > 0, examples drawn from `mix` make up a fraction lambda of the training set.
-    With nothing kept there is nothing to learn: the policy is `init_from`."""
+    With nothing kept there is nothing to learn: the policy is `init_from`. `report`: where the trainer reports its
+    loss curve (the run's logger, rest/loggers.py). train.json counts the completion tokens of the kept and retried
+    samples trained on (`tokens_trained`; seed-mix examples are not counted)."""
     marker = out.with_name("train.json")
     if marker.exists():
         log.info("iteration %d: Train finished before (%s), skipping", iteration, marker)
@@ -36,17 +38,19 @@ def train_stage(out: Path, iteration: int, trainer: Trainer, samples_dir: Path, 
     start = time.perf_counter()
     if examples:
         log.info("iteration %d: Train: %d examples, starting from %s", iteration, len(examples), init_from)
-        policy = trainer.train(examples, init_from, out)
+        policy = trainer.train(examples, init_from, out, report)
     else:
         log.warning("iteration %d: no sample was kept; nothing to train on, the policy stays %s", iteration, init_from)
         policy = init_from
-    write_json(marker, {"trained_on": len(examples), "init_from": init_from, "policy": policy,
+    tokens = sum(e.get("num_tokens", 0) for e in examples)  # seed-mix examples carry no count
+    write_json(marker, {"trained_on": len(examples), "tokens_trained": tokens, "init_from": init_from, "policy": policy,
                         "seconds_train": round(time.perf_counter() - start, 2)})
     return policy
 
 
 def kept_examples(samples_dir: Path) -> list[dict]:
-    return [{"prompt": s.prompt, "completion": s.completion} for s in load_samples(samples_dir) if s.kept]
+    return [{"prompt": s.prompt, "completion": s.completion, "num_tokens": s.num_tokens}
+            for s in load_samples(samples_dir) if s.kept]
 
 
 def seed_examples(task: Task) -> list[dict]:

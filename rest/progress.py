@@ -1,0 +1,61 @@
+"""What the loop leaves for its user after every iteration: the iteration's row of metrics.jsonl (every stage's
+numbers, validation, diversity, accounting), the per-problem history, the best pointer, the pass@1 plot
+(pass_at_1.png) and the logger's view of it all."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from rest.artifacts import load_samples, write_jsonl
+from rest.contracts import Logger
+from rest.history import diversity, iteration_rows, write_history
+from rest.report import plot_run
+from rest.stages import stage_stats
+from rest.validation import mark_best
+
+log = logging.getLogger(__name__)
+TABLE_ROWS = 20  # samples per iteration in the logger's sample table
+
+
+class Progress:
+    """Owns metrics.jsonl, history/, best.json and pass_at_1.png of one loop run (rebuilt from the iterations'
+    artifacts on resume, so a resumed run writes the same files)."""
+
+    def __init__(self, run_dir: Path, logger: Logger, min_delta: float):
+        self.dir, self.logger, self.min_delta = run_dir, logger, min_delta
+        self.metrics: list[dict] = []
+        self.history: list[dict] = []
+
+    def record(self, iteration: int, policy: str, threshold: float | None, engine_starts: int) -> dict:
+        """Adds the iteration's row; rewrites every file the run keeps; returns the row."""
+        it_dir = self.dir / f"iter_{iteration}"
+        stats = stage_stats(it_dir)
+        rows = iteration_rows(it_dir, iteration)
+        row = {"iteration": iteration, "policy": policy, "threshold": threshold, **stats,
+               **diversity(rows, stats), **accounting(stats), "engine_starts": engine_starts}
+        self.metrics.append(row)
+        self.history += rows
+        mark_best(self.metrics, self.dir, self.min_delta)
+        write_jsonl(self.dir / "metrics.jsonl", self.metrics)
+        write_history(self.dir, self.history)
+        plot_run(self.metrics, self.dir / "pass_at_1.png")
+        self.logger.log_metrics(iteration, row)
+        if (it_dir / "samples").exists():
+            self.logger.log_samples(iteration, sample_table(it_dir / "samples"))
+        return row
+
+
+def accounting(stats: dict) -> dict:
+    """Kept per grown sample, and samples drawn per kept one (the cost of a training example)."""
+    grown, kept = stats.get("grown"), stats.get("kept")
+    if not grown or kept is None:
+        return {}
+    return {"yield": kept / grown, "grown_per_kept": grown / kept if kept else None}
+
+
+def sample_table(samples_dir: Path) -> list[dict]:
+    """The first samples of an iteration, for the logger's table."""
+    samples = load_samples(samples_dir)[:TABLE_ROWS]
+    return [{"problem_id": s.problem_id, "prompt": s.prompt, "completion": s.completion, "correct": s.correct,
+             "kept": s.kept, "reward": s.reward} for s in samples]

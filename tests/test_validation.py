@@ -1,0 +1,92 @@
+"""Choosing the iteration on a validation split: the best iteration, early stopping, the `best` pointer, and the
+checks that keep the held-out test split out of the choice."""
+
+import json
+
+import pytest
+from conftest import curve_loop, make_task
+
+from rest.errors import UserError
+from rest.validation import CarvedTask, EarlyStop, Validation, best_iteration, check_disjoint, should_stop
+
+
+def rows(*values):
+    return [{"iteration": i, "val_pass@1": v} for i, v in enumerate(values)]
+
+
+def test_the_best_iteration_is_the_last_that_beat_the_best_before_it_by_more_than_min_delta():
+    assert best_iteration(rows(0.1, 0.3, 0.3, 0.2)) == 1  # a tie does not move the choice
+    assert best_iteration(rows(0.1, 0.3, 0.32), min_delta=0.05) == 1
+    assert best_iteration(rows(0.1, 0.3, 0.4), min_delta=0.05) == 2
+    assert best_iteration([{"iteration": 0, "pass@1": 0.9}]) is None  # test metrics never choose
+
+
+def test_early_stop_waits_patience_iterations_after_the_best():
+    stop = EarlyStop(patience=2, min_delta=0.0)
+    assert not should_stop(rows(0.1, 0.3, 0.2), stop)
+    assert should_stop(rows(0.1, 0.3, 0.2, 0.3), stop)
+    assert not should_stop(rows(0.1, 0.3, 0.2, 0.4), stop)
+    assert not should_stop(rows(0.1, 0.3, 0.2, 0.1), EarlyStop(patience=None, min_delta=0.0))
+
+
+def test_a_carved_validation_split_leaves_the_pool():
+    task = make_task("task.sizes.pool=10")
+    carved = CarvedTask(task, "pool", 3)
+    pool, validation = carved.problems("pool"), carved.problems("validation")
+    assert [p.id for p in pool + validation] == [p.id for p in task.problems("pool")]
+    assert len(validation) == 3 and not {p.id for p in pool} & {p.id for p in validation}
+    assert carved.problems("test") == task.problems("test")
+    with pytest.raises(UserError, match="would take all 10 problems"):
+        CarvedTask(task, "pool", 10).problems("validation")
+
+
+def validation(split, patience=None, size=4):
+    return Validation.from_config({"split": split, "size": size,
+                                   "early_stop": {"patience": patience, "min_delta": 0.0}})
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    (validation(None, patience=2), "early_stop needs a validation split"),
+    (validation("test"), "is the held-out split 'test'"),
+    (validation("pool", size=0), "mode.validation.size must be at least 1"),
+    (validation("pool", patience=0), "patience must be at least 1"),
+])
+def test_bad_validation_settings_are_one_line(settings, message):
+    assert message in settings.error("pool", "test")
+
+
+def test_a_validation_split_that_shares_questions_with_test_is_refused():
+    task = make_task()
+    with pytest.raises(UserError, match="shares 2 question"):
+        check_disjoint(task.problems("test")[:2] + task.problems("pool")[:3], task.problems("test"))
+
+
+def test_validation_that_peaks_early_stops_the_run_and_names_that_checkpoint(tmp_path, tiny_model):
+    task = make_task("task.sizes.pool=8", "task.sizes.test=3")
+    validation_prompts = {task.prompt(p) for p in task.problems("pool")[-4:]}
+    test_prompts = {task.prompt(p) for p in task.problems("test")}
+
+    def right(prompt, iteration, j):  # validation peaks at iteration 1; test keeps rising after it
+        if prompt in validation_prompts:
+            return iteration == 1
+        if prompt in test_prompts:
+            return iteration >= 2
+        return True
+
+    metrics = curve_loop(tmp_path, tiny_model, right, "algorithm.iterations=5", "mode.validation.split=pool",
+                       "mode.validation.size=4", "mode.validation.early_stop.patience=2")
+    assert [m["iteration"] for m in metrics] == [0, 1, 2, 3]  # stopped 2 iterations after the best
+    assert [m["val_pass@1"] for m in metrics] == [0.0, 1.0, 0.0, 0.0]
+    assert [m["pass@1"] for m in metrics] == [0.0, 0.0, 1.0, 1.0]  # test would have chosen 2
+    assert [m["best"] for m in metrics] == [False, True, False, False]
+    best = json.loads((tmp_path / "best.json").read_text())
+    assert best["iteration"] == 1 and best["policy"] == str(tmp_path / "iter_1" / "checkpoint")
+    assert (tmp_path / "best").resolve() == (tmp_path / "iter_1" / "checkpoint").resolve()
+    assert metrics[1]["grown"] == 4 * 2  # the 4 validation problems are never grown on
+    assert (tmp_path / "pass_at_1.png").stat().st_size > 0
+
+
+def test_early_stop_without_validation_is_one_line_before_work(tmp_path, tiny_model):
+    with pytest.raises(UserError, match="early_stop needs a validation split"):
+        curve_loop(tmp_path, tiny_model, lambda prompt, iteration, j: True, "mode.validation.early_stop.patience=1")
+    assert not (tmp_path / "iter_0").exists()
