@@ -120,42 +120,18 @@ def write_report(root: Path) -> list[Path]:
 
 
 def _plot(rows: list[dict], swept: list[str], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = _axes()
     for row in rows:
         its = sorted(row["pass@1"])
         label = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in row["setting"].items()) or "run"
         ax.errorbar(its, [row["pass@1"][i][0] for i in its], yerr=[row["pass@1"][i][1] for i in its],
                     marker="o", capsize=3, label=f"{label} (n={row['runs']})")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("iteration (0 = base model)")
-    ax.set_ylabel("held-out pass@1")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def _cell(row: dict, key: str, fmt: str) -> str:
-    text = fmt.format(row[key]) if row.get(key) is not None else "-"
-    return text + " *" if key == "iteration" and row.get("best") else text
+    _save(fig, ax, "held-out pass@1", path)
 
 
 def plot_run(metrics: list[dict], path: Path) -> None:
-    """One run's held-out pass@1 (and validation pass@1, when validated) by iteration, written atomically."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    """One run's held-out pass@1 (and validation pass@1, when validated) by iteration."""
+    fig, ax = _axes()
     for key, label in (("pass@1", "held-out pass@1"), ("val_pass@1", "validation pass@1")):
         points = [(m["iteration"], m[key]) for m in metrics if m.get(key) is not None]
         if points:
@@ -163,9 +139,26 @@ def plot_run(metrics: list[dict], path: Path) -> None:
     best = [m["iteration"] for m in metrics if m.get("best")]
     if best:
         ax.axvline(best[0], color="grey", linestyle="--", label=f"best (validation): iteration {best[0]}")
+    _save(fig, ax, "greedy pass@1", path)
+
+
+def _axes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(6.4, 4.2))
+
+
+def _save(fig, ax, ylabel: str, path: Path) -> None:
+    """Labels and grid shared by the plots; written to a temp file, then renamed."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("iteration (0 = base model)")
-    ax.set_ylabel("greedy pass@1")
+    ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -173,6 +166,11 @@ def plot_run(metrics: list[dict], path: Path) -> None:
     fig.savefig(tmp, dpi=120)
     plt.close(fig)
     tmp.replace(path)
+
+
+def _cell(row: dict, key: str, fmt: str) -> str:
+    text = fmt.format(row[key]) if row.get(key) is not None else "-"
+    return text + " *" if key == "iteration" and row.get("best") else text
 
 
 def _mean_std(cell) -> str:
