@@ -162,8 +162,8 @@ def _save(fig, ax, ylabel: str, path: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=120)
+    tmp = path.with_name(path.name + ".tmp")  # an interrupted run's leftover is removed on resume (*.tmp)
+    fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
     tmp.replace(path)
 
