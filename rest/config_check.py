@@ -45,7 +45,26 @@ def semantic_error(cfg, machine: Machine | None = None) -> str | None:
     """What is wrong with a composed config's values, before any work (thresholds, the ReST schedule, how
     Train is launched, where Grow's engines go)."""
     return (_algorithm_error(cfg) or _judging_error(cfg) or _budget_error(cfg) or _trainer_error(cfg.trainer, machine)
-            or _sampler_error(cfg.sampler, machine))
+            or _weighting_error(cfg) or _sampler_error(cfg.sampler, machine))
+
+
+def _weighting_error(cfg) -> str | None:
+    """trainer.weighting's name and exponent; EAST measures each problem's answer entropy over its grown samples,
+    so every problem needs at least 2 of them."""
+    from rest.weighting import settings_error
+
+    weighting = cfg.trainer.get("weighting")
+    problem = settings_error(weighting, cfg.trainer.get("east_a", 0.0))
+    if problem or weighting is None:
+        return problem
+    budget = cfg.get("budget") or {}
+    if budget.get("_target_") == "rest.budget.Adaptive" and budget.per_round < 2:
+        return (f"trainer.weighting={weighting} needs >= 2 samples of every problem: with budget=adaptive set "
+                f"budget.per_round >= 2 (got {budget.per_round})")
+    if budget.get("_target_") != "rest.budget.Adaptive" and cfg.sampler.grow.n < 2:
+        return (f"trainer.weighting={weighting} needs >= 2 samples per problem (the answer entropy of one sample is "
+                f"undefined): set sampler.grow.n >= 2 (got {cfg.sampler.grow.n})")
+    return None
 
 
 def _budget_error(cfg) -> str | None:

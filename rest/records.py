@@ -41,6 +41,8 @@ class Sample:
     token_rewards: list[float] | None = None  # per-token rewards, when a scorer is asked to keep them
     step_rewards: list[float] | None = None  # per-step rewards (implicit PRM), when asked to keep them
     previous_pass_rate: float | None = None  # the problem's pass rate in the previous Grow (rest/history.py)
+    weight: float = 1.0  # the SFT loss weight of the sample when kept (trainer.weighting, rest/weighting.py)
+    answer_entropy: float | None = None  # its problem's normalised answer entropy (trainer.weighting=east)
 
     @classmethod
     def grown(cls, problem: Problem, prompt: str, index: int, completion: Completion, iteration: int) -> Sample:

@@ -28,7 +28,8 @@ def main(spec_path: str) -> None:
     spec = json.loads(spec_file.read_text())
     out = spec_file.parent
     examples = [json.loads(line) for line in (out / spec["examples"]).read_text().splitlines()]
-    sft = SFT(seed=spec["seed"], peft=spec["peft"], **IN_PROCESS, **spec["args"])
+    sft = SFT(seed=spec["seed"], peft=spec["peft"], **IN_PROCESS, weighting=spec.get("weighting"),
+              east_a=spec.get("east_a", 0.0), **spec["args"])
     trainer = sft.build(examples, spec["init_from"], out / "work")
     world_size = trainer.accelerator.num_processes
     if world_size != spec["processes"]:

@@ -8,6 +8,9 @@ checkpoint written is an ordinary one that vLLM, scorers and the next iteration 
 `report` (a logger's `trainer_args`, rest/loggers.py) adds SFTConfig fields so that TRL reports its loss curve to
 the run's logger; `logging_dir`, TensorBoard's directory, is no SFTConfig field since transformers 5 and reaches HF's
 TensorBoard callback as TENSORBOARD_LOGGING_DIR instead.
+`weighting` (null, or `east` with its exponent `east_a`; rest/weighting.py) is read by Improve, which puts a `weight`
+on each kept sample; with it set, each example's loss is multiplied by its weight (rest/weighted_sft.py). Unset,
+training is TRL's own SFTTrainer, unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 from rest.artifacts import atomic_dir
 from rest.errors import UserError
 from rest.process_group import in_process, launch, launch_error
+from rest.weighting import settings_error
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +37,11 @@ class SFT:
     SFTConfig fields from the run's logger (None: TRL reports nowhere)."""
 
     def __init__(self, *, seed: int, peft: dict[str, Any] | None, processes: int, launcher: str,
-                 accelerate_config: str | None, **args: Any):
-        problem = launch_error(processes, launcher, accelerate_config, args)
+                 accelerate_config: str | None, weighting: str | None = None, east_a: float = 0.0, **args: Any):
+        problem = launch_error(processes, launcher, accelerate_config, args) or settings_error(weighting, east_a)
         if problem:
             raise UserError(problem)
+        self.weighting, self.east_a = weighting, east_a
         self.seed = seed
         self.peft = dict(peft) if peft else None
         self.processes, self.launcher, self.accelerate_config = processes, launcher, accelerate_config
@@ -67,7 +72,8 @@ class SFT:
     def train_in_group(self, examples: list[dict[str, str]], init_from: str, out: Path,
                        report: dict[str, Any] | None = None) -> dict[str, Any]:
         """Train in a process group writing the checkpoint into `out`; returns rank 0's completion marker."""
-        spec = {"init_from": init_from, "seed": self.seed, "peft": self.peft, "args": {**self.args, **(report or {})}}
+        spec = {"init_from": init_from, "seed": self.seed, "peft": self.peft, "args": {**self.args, **(report or {})},
+                "weighting": self.weighting, "east_a": self.east_a}
         done = launch(spec, examples, out, self.processes, self.launcher, self.accelerate_config)
         log.info("Train's process group: world size %d, global batch %d, %d steps",
                  done["world_size"], done["global_batch_size"], done["global_step"])
@@ -89,8 +95,13 @@ class SFT:
         except TypeError as err:
             raise UserError(f"trainer: {err} (trainer options are trl.SFTConfig fields)") from None
         rows = [{"prompt": e["prompt"], "completion": e["completion"]} for e in examples]
+        if self.weighting:  # seed-mix examples carry no weight: 1
+            from rest.weighted_sft import weighted_sft_trainer
+
+            rows = [{**row, "weight": float(e.get("weight", 1.0))} for row, e in zip(rows, examples)]
+        make = weighted_sft_trainer if self.weighting else SFTTrainer
         with _environment("TENSORBOARD_LOGGING_DIR", logging_dir):  # read when the trainer makes its callbacks
-            return SFTTrainer(
+            return make(
                 model=AutoModelForCausalLM.from_pretrained(init_from),
                 args=config,
                 train_dataset=datasets.Dataset.from_list(rows),

@@ -17,14 +17,18 @@ from rest.artifacts import STATS, load_samples, read_json, save_samples, write_j
 from rest.contracts import Filter, LearningScorer, Scorer, ScoringContext
 from rest.records import Sample
 from rest.scorers.rewards import normalize
+from rest.weighting import East
 
 log = logging.getLogger(__name__)
 
 
 def improve(out: Path, iteration: int, grown: Path, scorers: dict[str, Scorer], reward: str, keep: Filter,
-            context: ScoringContext, previous_rates: dict[str, float] | None = None) -> None:
+            context: ScoringContext, previous_rates: dict[str, float] | None = None,
+            weighting: East | None = None) -> None:
     """Scored samples of `grown`, with their `kept` flags, written to `out` (iter_N/samples). `previous_rates`:
-    each problem's pass rate in the previous Grow (rest/history.py), put on its samples for filters to read."""
+    each problem's pass rate in the previous Grow (rest/history.py), put on its samples for filters to read.
+    `weighting` (trainer.weighting=east, rest/weighting.py): puts each problem's answer entropy and SFT loss weight
+    on its samples (the `answer_entropy` and `weight` columns), which Train reads."""
     if (out / STATS).exists():
         log.info("iteration %d: improved samples exist at %s, skipping Improve", iteration, out)
         return
@@ -39,7 +43,20 @@ def improve(out: Path, iteration: int, grown: Path, scorers: dict[str, Scorer], 
         sample.reward = value
     kept = mark_kept(samples, keep)
     log.info("iteration %d: Improve: %d of %d samples kept", iteration, kept, len(samples))
-    save_samples(out, samples, {"kept": kept, **unscorable, "seconds_improve": round(time.perf_counter() - start, 2)})
+    weights = _weigh(iteration, samples, weighting)
+    save_samples(out, samples, {"kept": kept, **unscorable, **weights,
+                                "seconds_improve": round(time.perf_counter() - start, 2)})
+
+
+def _weigh(iteration: int, samples: list[Sample], weighting: East | None) -> dict:
+    """EAST's weights on the samples; the range of the kept ones' for stats.json."""
+    if weighting is None:
+        return {}
+    weighting.apply(samples)
+    kept = [s.weight for s in samples if s.kept] or [1.0]
+    log.info("iteration %d: EAST (a = %g): kept samples' weights from %.3f to %.3f", iteration, weighting.a,
+             min(kept), max(kept))
+    return {"east_a": weighting.a, "weight_min": min(kept), "weight_max": max(kept)}
 
 
 def score_all(samples: list[Sample], name: str, scorer: Scorer, context: ScoringContext) -> int:

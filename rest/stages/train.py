@@ -49,7 +49,8 @@ def train_stage(out: Path, iteration: int, trainer: Trainer, samples_dir: Path, 
 
 
 def kept_examples(samples_dir: Path) -> list[dict]:
-    return [{"prompt": s.prompt, "completion": s.completion, "num_tokens": s.num_tokens}
+    """The kept samples as training examples, each with its loss `weight` (1 unless trainer.weighting set it)."""
+    return [{"prompt": s.prompt, "completion": s.completion, "num_tokens": s.num_tokens, "weight": s.weight}
             for s in load_samples(samples_dir) if s.kept]
 
 
