@@ -38,6 +38,7 @@ from rest.stages.improve import improve, refilter, update_scorers
 from rest.stages.retry import Rationalize, Reflect, check_hints, retry_stage
 from rest.stages.train import seed_examples, train_stage
 from rest.validation import Validation, check_disjoint, should_stop
+from rest.weighting import from_trainer as weighting_from
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ class Loop:
                        run.grow_settings, run.verifier, run.budget)
             run.free_accelerator()
             improve(it_dir / "samples", it, it_dir / "grown", run.scorers, reward, keep, run.context(policy),
-                    previous_pass_rates(history, it))
+                    previous_pass_rates(history, it), weighting_from(cfg.trainer))
             run.free_accelerator()
             retry_stage(it_dir / "retry", it, (self.rationalize, self.reflect), it_dir / "grown", policy, task,
                         cfg.algorithm.grow_split, run.sampler, run.grow_settings, run.verifier, cfg.filter.get("cap"))

@@ -176,3 +176,17 @@ def test_the_rank_entry_point_builds_the_weighted_trainer(tiny_model, tmp_path, 
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     train_job.main(str(tmp_path / "spec.json"))
     assert type(built[0]).__name__ == "WeightedSFTTrainer" and (tmp_path / "train_done.json").exists()
+
+
+def test_the_loop_weights_kept_samples_when_east_is_on(tmp_path, tiny_model):
+    import datasets
+    from conftest import curve_loop, make_task
+
+    task = make_task("task.sizes.pool=8", "task.sizes.test=3")
+    sure = {task.prompt(p) for p in task.problems("pool")[:4]}  # both samples right: answers agree, entropy 0
+    curve_loop(tmp_path, tiny_model, lambda prompt, iteration, j: j == 0 or prompt in sure, "trainer.weighting=east",
+               "trainer.east_a=1.0", "algorithm.iterations=1")
+    kept = datasets.load_from_disk(str(tmp_path / "iter_1" / "samples")).filter(lambda r: r["kept"])
+    weights = {(r["prompt"] in sure, r["answer_entropy"], r["weight"]) for r in kept}
+    # a = 1: weight = entropy, then mean 1 over the 8 kept (one per problem: the sure ones' two are duplicates)
+    assert len(kept) == 8 and weights == {(True, 0.0, 0.0), (False, 1.0, 2.0)}
