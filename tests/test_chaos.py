@@ -56,8 +56,10 @@ def kill_inside(run_dir: Path, marker: str, seconds: float) -> bool:
 
 
 def metrics(run_dir: Path) -> list[dict]:
+    """The rows without what depends on the process rather than the result: timings, and engine starts (a resumed
+    run starts its engine again)."""
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return [json.loads(json.dumps({k: v for k, v in row.items() if not k.startswith("seconds_")})
+    return [json.loads(json.dumps({k: v for k, v in row.items() if not k.startswith("seconds_") and k != "engine_starts"})
                        .replace(str(run_dir), "RUN")) for row in rows]
 
 
