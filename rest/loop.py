@@ -45,8 +45,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Loop:
-    """Settings: conf/mode/loop.yaml (`eval`, `reward`, `rationalize`, `reflect`); the algorithm, filter and
-    scorers are config groups."""
+    """Settings: conf/mode/loop.yaml (`eval`, `reward`, `rationalize`, `reflect`, `validation`, `pairs*`); the
+    algorithm, filter, budget, scorers and logger are config groups."""
 
     eval: dict
     reward: str | None
