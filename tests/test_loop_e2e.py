@@ -25,6 +25,11 @@ def metrics(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
+def results(run_dir: Path) -> list[dict]:
+    """metrics.jsonl without engine starts, which count this process's (a rerun that skips every stage has none)."""
+    return [{k: v for k, v in row.items() if k != "engine_starts"} for row in metrics(run_dir)]
+
+
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("smoke")
@@ -49,17 +54,19 @@ def test_smoke_iteration_writes_metrics_samples_and_checkpoint(smoke_run):
 
 def test_rerun_skips_finished_stages_and_redoes_only_missing_ones(smoke_run):
     run_dir, _ = smoke_run
-    before = metrics(run_dir)
+    before = results(run_dir)
     checkpoint = run_dir / "iter_1" / "checkpoint" / "model.safetensors"
     mtime = checkpoint.stat().st_mtime_ns
 
     log = smoke(run_dir)  # everything finished before: every stage is skipped and no engine starts
     assert log.count("skipping") == 5 and "starting vLLM engine" not in log
-    assert metrics(run_dir) == before and checkpoint.stat().st_mtime_ns == mtime
+    assert results(run_dir) == before and checkpoint.stat().st_mtime_ns == mtime
+    assert metrics(run_dir)[-1]["engine_starts"] == 0
 
     (run_dir / "iter_1" / "eval.json").unlink()
     log = smoke(run_dir)  # only the last Evaluate is missing: Grow and Train are skipped, Evaluate runs
     assert "skipping Grow" in log and "skipping Improve" in log and "Train finished before" in log
     assert log.count("starting vLLM engine") == 1 and "Train:" not in log and "Grow:" not in log
     assert metrics(run_dir)[1]["pass@1"] == before[1]["pass@1"]  # greedy eval of the same checkpoint
+    assert metrics(run_dir)[1]["engine_starts"] == 1
     assert checkpoint.stat().st_mtime_ns == mtime
