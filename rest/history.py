@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from rest.artifacts import atomic_dir, load_samples
+from rest.artifacts import atomic_dir
 from rest.records import Sample
 
 HISTORY = "history"  # under the run directory
@@ -42,12 +42,6 @@ def diversity(rows: list[dict], metrics: dict) -> dict:
     if metrics.get("pass@k") is not None and metrics.get("pass@1") is not None:
         stats["pass@k_minus_pass@1"] = metrics["pass@k"] - metrics["pass@1"]
     return stats
-
-
-def iteration_rows(iteration_dir: Path, iteration: int) -> list[dict]:
-    """The rows of an iteration that ran Improve (iter_N/samples); none for iteration 0."""
-    samples_dir = iteration_dir / "samples"
-    return problem_rows(load_samples(samples_dir), iteration) if samples_dir.exists() else []
 
 
 def write_history(run_dir: Path, rows: list[dict]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rest.artifacts import load_samples, write_jsonl
 from rest.contracts import Logger
-from rest.history import diversity, iteration_rows, write_history
+from rest.history import diversity, problem_rows, write_history
 from rest.report import plot_run
 from rest.stages import stage_stats
 from rest.validation import mark_best
@@ -31,7 +31,8 @@ class Progress:
         """Adds the iteration's row; rewrites every file the run keeps; returns the row."""
         it_dir = self.dir / f"iter_{iteration}"
         stats = stage_stats(it_dir)
-        rows = iteration_rows(it_dir, iteration)
+        samples = load_samples(it_dir / "samples") if (it_dir / "samples").exists() else []  # read once, used twice
+        rows = problem_rows(samples, iteration)
         row = {"iteration": iteration, "policy": policy, "threshold": threshold, **stats,
                **diversity(rows, stats), **accounting(stats), "engine_starts": engine_starts}
         self.metrics.append(row)
@@ -41,8 +42,8 @@ class Progress:
         write_history(self.dir, self.history)
         plot_run(self.metrics, self.dir / "pass_at_1.png")
         self.logger.log_metrics(iteration, row)
-        if (it_dir / "samples").exists():
-            self.logger.log_samples(iteration, sample_table(it_dir / "samples"))
+        if samples:
+            self.logger.log_samples(iteration, sample_table(samples))
         return row
 
 
@@ -54,8 +55,7 @@ def accounting(stats: dict) -> dict:
     return {"yield": kept / grown, "grown_per_kept": grown / kept if kept else None}
 
 
-def sample_table(samples_dir: Path) -> list[dict]:
+def sample_table(samples: list) -> list[dict]:
     """The first samples of an iteration, for the logger's table."""
-    samples = load_samples(samples_dir)[:TABLE_ROWS]
     return [{"problem_id": s.problem_id, "prompt": s.prompt, "completion": s.completion, "correct": s.correct,
-             "kept": s.kept, "reward": s.reward} for s in samples]
+             "kept": s.kept, "reward": s.reward} for s in samples[:TABLE_ROWS]]
