@@ -45,7 +45,14 @@ def semantic_error(cfg, machine: Machine | None = None) -> str | None:
     """What is wrong with a composed config's values, before any work (thresholds, the ReST schedule, how
     Train is launched, where Grow's engines go)."""
     return (_algorithm_error(cfg) or _judging_error(cfg) or _budget_error(cfg) or _trainer_error(cfg.trainer, machine)
-            or _weighting_error(cfg) or _sampler_error(cfg.sampler, machine))
+            or _weighting_error(cfg) or _answer_error(cfg) or _sampler_error(cfg.sampler, machine))
+
+
+def _answer_error(cfg) -> str | None:
+    """algorithm.answer: own, or reference with the answer_likelihood scorer that defines the answer."""
+    from rest.reference_answer import settings_error
+
+    return settings_error(cfg.algorithm.answer, cfg.get("scorers") or {})
 
 
 def _weighting_error(cfg) -> str | None:

@@ -29,6 +29,7 @@ from rest.evaluate import EvalSettings
 from rest.history import previous_pass_rates
 from rest.pairs import check_by, preference_pairs, write_pairs
 from rest.progress import Progress
+from rest.reference_answer import from_config as trained_answer
 from rest.report import format_table
 from rest.run import Run
 from rest.schedule import Step, schedule
@@ -132,7 +133,8 @@ class Loop:
         init_from = run.base_model if cfg.algorithm.restart_from_base else policy
         mix = seed_examples(task) if cfg.algorithm.seed_mix else None
         trained = train_stage(it_dir / "checkpoint", it, run.trainer, it_dir / "samples", init_from, mix,
-                              cfg.algorithm.seed_mix, it_dir / "retry", run.logger.trainer_args(it))
+                              cfg.algorithm.seed_mix, it_dir / "retry", run.logger.trainer_args(it),
+                              trained_answer(cfg.algorithm.answer, cfg.scorers))
         if step.grow:
             update_scorers(it_dir / "scorers", it, run.scorers, it_dir / "samples", run.context(trained))
         if self.pairs and not (it_dir / "pairs" / STATS).exists():

@@ -1,5 +1,6 @@
 """Stand-ins for the expensive parts (vLLM, SFT), addressable by Hydra `_target_` in loop tests."""
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -70,7 +71,7 @@ class LengthScorer:
 
 
 class RecordingTrainer:
-    """Writes a stub checkpoint and records what each step trained on and from."""
+    """Writes a stub checkpoint and records what each step trained on (examples.json) and from."""
 
     def __init__(self, **_):
         pass
@@ -78,4 +79,5 @@ class RecordingTrainer:
     def train(self, examples, init_from, out_dir, report=None):
         Path(out_dir).mkdir(parents=True)
         (Path(out_dir) / "trained_from.txt").write_text(init_from)
+        (Path(out_dir) / "examples.json").write_text(json.dumps(examples))
         return str(out_dir)

@@ -39,6 +39,13 @@ def rationale(completion: str, marker: str | None) -> str:
     return completion if cut < 0 else completion[:cut]
 
 
+def filled(template: str, reference: str | None) -> str | None:
+    """y*: `template` with the reference filled in; None without a reference."""
+    if reference is None or not str(reference).strip():
+        return None
+    return template.replace(PLACEHOLDER, str(reference).strip())
+
+
 def sequence_logprobs(engine: LogProbEngine, rows: list[tuple[str, str, str]]) -> list[list[float] | None]:
     """For each (prompt, context, target): log pi(target token | prompt + context + earlier target tokens) per
     target token, the three parts tokenized separately (the prompt as the engine does, the others without special
@@ -82,9 +89,7 @@ class AnswerLikelihoodScorer:
 
     def answer(self, reference: str | None) -> str | None:
         """y*: the template with the reference filled in; None without a reference."""
-        if reference is None or not str(reference).strip():
-            return None
-        return self.answer_template.replace(PLACEHOLDER, str(reference).strip())
+        return filled(self.answer_template, reference)
 
     def score(self, samples: list[Sample], context: ScoringContext) -> list[float | None]:
         answers = [self.answer(s.reference) for s in samples]

@@ -10,25 +10,28 @@ from pathlib import Path
 
 from rest.artifacts import load_samples, read_json, write_json
 from rest.contracts import Task, Trainer
+from rest.reference_answer import ReferenceAnswer
 
 log = logging.getLogger(__name__)
 
 
 def train_stage(out: Path, iteration: int, trainer: Trainer, samples_dir: Path, init_from: str,
-                mix: list[dict] | None, mix_weight: float, extra: Path | None = None, report: dict | None = None) -> str:
+                mix: list[dict] | None, mix_weight: float, extra: Path | None = None, report: dict | None = None,
+                answer: ReferenceAnswer | None = None) -> str:
     """SFT `init_from` on the samples kept in `samples_dir`, and in the samples datasets inside `extra` if it
     exists (iter_N/retry/); returns the next policy (the checkpoint at `out`).
     With `mix_weight` = lambda > 0, examples drawn from `mix` make up a fraction lambda of the training set.
     With nothing kept there is nothing to learn: the policy is `init_from`. `report`: where the trainer reports its
     loss curve (the run's logger, rest/loggers.py). train.json counts the completion tokens of the kept and retried
-    samples trained on (`tokens_trained`; seed-mix examples are not counted)."""
+    samples trained on (`tokens_trained`; seed-mix examples are not counted). `answer` (algorithm.answer=reference,
+    rest/reference_answer.py): each kept sample's answer is replaced by the reference's."""
     marker = out.with_name("train.json")
     if marker.exists():
         log.info("iteration %d: Train finished before (%s), skipping", iteration, marker)
         return read_json(marker)["policy"]
-    examples = kept_examples(samples_dir)
+    examples = kept_examples(samples_dir, answer)
     if extra and extra.exists():
-        added = [e for d in sorted(p for p in extra.iterdir() if p.is_dir()) for e in kept_examples(d)]
+        added = [e for d in sorted(p for p in extra.iterdir() if p.is_dir()) for e in kept_examples(d, answer)]
         log.info("iteration %d: %d retried samples join the %d kept ones", iteration, len(added), len(examples))
         examples += added
     if examples and mix and mix_weight > 0:
@@ -48,10 +51,12 @@ def train_stage(out: Path, iteration: int, trainer: Trainer, samples_dir: Path, 
     return policy
 
 
-def kept_examples(samples_dir: Path) -> list[dict]:
-    """The kept samples as training examples, each with its loss `weight` (1 unless trainer.weighting set it)."""
-    return [{"prompt": s.prompt, "completion": s.completion, "num_tokens": s.num_tokens, "weight": s.weight}
-            for s in load_samples(samples_dir) if s.kept]
+def kept_examples(samples_dir: Path, answer: ReferenceAnswer | None = None) -> list[dict]:
+    """The kept samples as training examples, each with its loss `weight` (1 unless trainer.weighting set it);
+    with `answer`, each completion ends in the reference answer instead of its own (`num_tokens` stays the
+    sampled completion's)."""
+    return [{"prompt": s.prompt, "completion": answer(s) if answer else s.completion, "num_tokens": s.num_tokens,
+             "weight": s.weight} for s in load_samples(samples_dir) if s.kept]
 
 
 def seed_examples(task: Task) -> list[dict]:
