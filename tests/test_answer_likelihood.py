@@ -120,7 +120,7 @@ def test_the_verifier_free_loop_keeps_k_samples_per_problem_whatever_their_verdi
 
     """One right and one wrong sample per problem: the verifier would keep 8 of 16, top-2 by likelihood keeps all."""
     metrics = curve_loop(tmp_path, tiny_model, lambda prompt, iteration, j: j == 0, "experiment=verifier_free",
-                         "filter.k=2", "algorithm.iterations=1")
+                         "filter.min_score=null", "filter.k=2", "algorithm.iterations=1")
     improve = metrics[1]
     assert (improve["grown"], improve["correct"], improve["kept"]) == (16, 8, 16)
     assert improve["unscorable_answer_likelihood"] == 0

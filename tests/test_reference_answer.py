@@ -60,7 +60,7 @@ def test_the_verifier_free_loop_trains_on_reference_answers_and_keeps_the_grown_
     """One right and one wrong sample per problem, both kept (top 2): with answer=reference every example Train
     sees ends in the reference; the samples dataset still holds what was grown."""
     curve_loop(tmp_path, tiny_model, lambda prompt, iteration, j: j == 0, "experiment=verifier_free", "filter.k=2",
-               "algorithm.iterations=1", f"algorithm.answer={answer}")
+               "filter.min_score=null", "algorithm.iterations=1", f"algorithm.answer={answer}")
     kept = [s for s in load_samples(tmp_path / "iter_1" / "samples") if s.kept]
     examples = json.loads((tmp_path / "iter_1" / "checkpoint" / "examples.json").read_text())
     assert len(examples) == len(kept) == 16 and sum(bool(s.correct) for s in kept) == 8
