@@ -8,12 +8,14 @@ implicit PRM (`kind=prm`, the default) or the generative verifier (`kind=judge`)
         --setting kind=judge,max_examples=4000
 
 Each setting trains pi_phi (rest/scorers/prm_update.py, exactly as the loop's update does) on the training rows'
-verifier labels, from `init` (default: the base model; pi_ref is always the base model), then scores the test
-rows with rest/scorers/implicit_prm.py and reports, per aggregation of step rewards: how often a correct sample
-outscores an incorrect one of the same problem, best-of-4 and best-of-16, and the correlation with length. A
-setting with `steps=0` scores `init` against the base model untrained. A `kind=judge` setting trains the judge
-as the loop's update does (GenerativeVerifierScorer.update with the run's SFT trainer, the model's settings; `lr`
-and `epochs` override the trainer's when given) and scores with normalize=true ("sum" holds its scores); `max_examples=0` scores the untrained judge.
+verifier labels, from `init` (default: the base model) against pi_ref = `ref` (default: the base model), then
+scores the test rows with rest/scorers/implicit_prm.py and reports, per aggregation of step rewards: how often a
+correct sample outscores an incorrect one of the same problem, best-of-4 and best-of-16, and the correlation with
+length. A setting with `steps=0` scores `init` against `ref` untrained. `--train` and `--test` take a JSONL file
+or a loop's `iter_N/grown` folder (the labels the loop's update after iteration N trains on). A `kind=judge`
+setting trains the judge as the loop's update does (GenerativeVerifierScorer.update with the run's SFT trainer,
+the model's settings; `lr` and `epochs` override the trainer's when given) and scores with normalize=true ("sum"
+holds its scores); `max_examples=0` scores the untrained judge.
 Results: bench/results/prm_ranking.json.
 """
 
@@ -26,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import datasets
+
 from rest import ranking
 from rest.config import build, compose
 from rest.contracts import ScoringContext
@@ -36,12 +40,16 @@ from rest.scorers.prm_update import train_implicit_prm
 log = logging.getLogger("bench")
 BASE = "data/models/tiny-llama-7f493d043a8a"
 DEFAULTS = {"kind": "prm", "beta": 0.05, "steps": 100, "lr": 1e-4, "batch_size": 16, "balance": "sample",
-            "init": BASE, "seed": 0, "delimiter": "\n", "max_examples": 4000, "epochs": 0}
+            "init": BASE, "ref": BASE, "seed": 0, "delimiter": "\n", "max_examples": 4000, "epochs": 0}
 
 
 def read_samples(path: str) -> list[Sample]:
+    """A JSONL file of samples (mode=generate, mode=rm_eval) or a loop's `datasets` folder (iter_N/grown)."""
     fields = set(Sample.__dataclass_fields__)
-    rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    if Path(path).is_dir():
+        rows = list(datasets.load_from_disk(path))
+    else:
+        rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
     return [Sample.from_row({"iteration": 0, **{k: v for k, v in row.items() if k in fields or k.startswith("score_")}})
             for row in rows]
 
@@ -81,12 +89,13 @@ def evaluate(setting: dict, train: list[Sample], test: list[Sample], out: Path) 
     init, stats = setting["init"], {}
     if setting["steps"] > 0:
         examples = [(s.prompt, s.completion, bool(s.correct)) for s in train if s.verdict == "ok" and s.completion]
-        stats = train_implicit_prm(init, BASE, examples, out, beta=setting["beta"], steps=setting["steps"],
+        stats = train_implicit_prm(init, setting["ref"], examples, out, beta=setting["beta"], steps=setting["steps"],
                                    lr=setting["lr"], batch_size=setting["batch_size"], balance=setting["balance"],
                                    seed=setting["seed"], batch_tokens=8192, max_length=None)
         init = str(out)
     seconds_train = time.perf_counter() - start
-    scorer = ImplicitPRMScorer(model=init, ref_model=BASE, beta=setting["beta"], step_delimiter=setting["delimiter"],
+    scorer = ImplicitPRMScorer(model=init, ref_model=setting["ref"], beta=setting["beta"],
+                               step_delimiter=setting["delimiter"],
                                aggregation="min", keep_step_rewards=True, update=False, update_settings={},
                                batch_tokens=8192, max_length=None)
     scorer.score(test, context=None)  # the step delimiter is given, so the context is not needed
