@@ -28,9 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import datasets
-
 from rest import ranking
+from rest.artifacts import load_samples
 from rest.config import build, compose
 from rest.contracts import ScoringContext
 from rest.records import Sample
@@ -45,11 +44,10 @@ DEFAULTS = {"kind": "prm", "beta": 0.05, "steps": 100, "lr": 1e-4, "batch_size":
 
 def read_samples(path: str) -> list[Sample]:
     """A JSONL file of samples (mode=generate, mode=rm_eval) or a loop's `datasets` folder (iter_N/grown)."""
-    fields = set(Sample.__dataclass_fields__)
     if Path(path).is_dir():
-        rows = list(datasets.load_from_disk(path))
-    else:
-        rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+        return load_samples(Path(path))
+    fields = set(Sample.__dataclass_fields__)
+    rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
     return [Sample.from_row({"iteration": 0, **{k: v for k, v in row.items() if k in fields or k.startswith("score_")}})
             for row in rows]
 
