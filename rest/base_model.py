@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from rest.artifacts import atomic_dir
 from rest.contracts import Task
+from rest.errors import UserError
 from rest.process_group import IN_PROCESS
 from rest.stages.train import seed_examples
 from rest.trainer import SFT
@@ -57,14 +59,22 @@ def init_tiny_llama(out: str | Path, architecture: dict[str, Any], seed: int) ->
 class TinyBaseModel:
     """Builds (or finds in the cache) the seed-trained tiny base model; `build(task)` returns its path."""
 
-    def __init__(self, *, cache_dir: str, architecture: dict[str, Any], train: dict[str, Any], seed: int):
+    def __init__(self, *, cache_dir: str, architecture: dict[str, Any], train: dict[str, Any], seed: int,
+                 hinted_share: float, hint_template: str | None):
+        if not 0.0 <= hinted_share <= 1.0:
+            raise UserError(f"model.build.hinted_share must be in [0, 1], got {hinted_share}")
+        if hinted_share and not all(f"{{{field}}}" in (hint_template or "") for field in ("question", "answer")):
+            raise UserError(f"model.build.hint_template must contain {{question}} and {{answer}} when hinted_share "
+                            f"> 0, got {hint_template!r}")
         self.cache_dir = Path(cache_dir)
         self.architecture = dict(architecture)
         self.train_args = dict(train)
         self.seed = seed
+        self.hinted_share = hinted_share
+        self.hint_template = hint_template
 
     def build(self, task: Task) -> str:
-        examples = seed_examples(task)
+        examples = self.examples(task)
         out = self.cache_dir / f"tiny-llama-{self._fingerprint(examples)}"
         if (out / "config.json").exists():
             log.info("base model: cached at %s", out)
@@ -74,6 +84,19 @@ class TinyBaseModel:
         with atomic_dir(init) as tmp:
             init_tiny_llama(tmp, self.architecture, self.seed)
         return SFT(seed=self.seed, peft=None, **IN_PROCESS, **self.train_args).train(examples, str(init), out)
+
+    def examples(self, task: Task) -> list[dict[str, str]]:
+        """What the model is trained on: the seed split's worked solutions, then the hinted share of them again."""
+        return seed_examples(task) + self._hinted_examples(task)
+
+    def _hinted_examples(self, task: Task) -> list[dict[str, str]]:
+        """The first `hinted_share` of the seed problems with the reference answer as a hint in the question, so the
+        model learns to read a hint, as instruction-following models have (what STaR's rationalization relies on)."""
+        problems = [p for p in task.problems("seed") if p.solution and p.answer]
+        hinted = problems[: round(self.hinted_share * len(problems))]
+        return [{"prompt": task.prompt(replace(p, question=self.hint_template.format(question=p.question,
+                                                                                    answer=p.answer))),
+                 "completion": p.solution} for p in hinted]
 
     def _fingerprint(self, examples: list[dict[str, str]]) -> str:
         recipe = [self.architecture, self.train_args, self.seed, examples]
