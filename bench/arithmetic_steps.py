@@ -13,22 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 
 from rest.artifacts import load_samples
-
-STEP = re.compile(r"(-?\d+) ([-+*]) (-?\d+) = (-?\d+)")
-APPLY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}
-
-
-def steps_right(completion: str) -> bool:
-    """Every line of the form `a op b = c` holds."""
-    for line in completion.split("\n"):
-        step = STEP.fullmatch(line.strip())
-        if step and APPLY[step[2]](int(step[1]), int(step[3])) != int(step[4]):
-            return False
-    return True
+from rest.tasks.arithmetic import steps_hold
 
 
 def kept_rows(run: Path):
@@ -39,7 +27,7 @@ def kept_rows(run: Path):
             if (folder / "dataset_info.json").exists():
                 kept = [s for s in load_samples(folder) if s.kept]
                 yield {"run": str(run), "iteration": int(iteration.name.split("_")[1]), "source": source,
-                       "kept": len(kept), "steps_right": sum(steps_right(s.completion) for s in kept)}
+                       "kept": len(kept), "steps_right": sum(steps_hold(s.completion) for s in kept)}
 
 
 def main() -> None:

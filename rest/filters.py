@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from rest.contracts import Filter
 from rest.errors import UserError
 from rest.records import Sample
+from rest.tasks.arithmetic import steps_hold
 
 
 class KeepCorrect:
@@ -152,6 +153,14 @@ class DropTruncated:
 
     def __call__(self, samples: list[Sample]) -> list[Sample]:
         return [s for s in samples if s.finish_reason != "length"]
+
+
+class ArithmeticStepsHold:
+    """Keep samples whose every `a op b = c` line holds (task=arithmetic's worked solutions): a process check on
+    top of the verifier's final answer, which a sample reaches through a wrong step more often than not."""
+
+    def __call__(self, samples: list[Sample]) -> list[Sample]:
+        return [s for s in samples if steps_hold(s.completion)]
 
 
 def _score(sample: Sample, name: str) -> float | None:

@@ -36,7 +36,7 @@ from rest.schedule import Step, schedule
 from rest.stages.evaluate import evaluate_stage, validate_stage
 from rest.stages.grow import grow_stage
 from rest.stages.improve import improve, refilter, update_scorers
-from rest.stages.retry import Rationalize, Reflect, check_hints, retry_stage
+from rest.stages.retry import Rationalize, Reflect, check_hints, from_settings, retry_stage
 from rest.stages.train import seed_examples, train_stage
 from rest.validation import Validation, check_disjoint, should_stop
 from rest.weighting import from_trainer as weighting_from
@@ -62,8 +62,8 @@ class Loop:
         self.eval_settings = EvalSettings(**self.eval)
         if isinstance(self.validation, dict):
             self.validation = Validation.from_config(self.validation)
-        self.rationalize = Rationalize(**self.rationalize) if isinstance(self.rationalize, dict) else self.rationalize
-        self.reflect = Reflect(**self.reflect) if isinstance(self.reflect, dict) else self.reflect
+        self.rationalize = from_settings(Rationalize, self.rationalize) if isinstance(self.rationalize, dict) else self.rationalize
+        self.reflect = from_settings(Reflect, self.reflect) if isinstance(self.reflect, dict) else self.reflect
 
     def run(self, run: Run) -> int:
         cfg, grow_split = run.cfg, run.cfg.algorithm.grow_split

@@ -6,7 +6,8 @@
   sample, "No final answer was given.").
 
 Each source is on or off (`mode.rationalize`, `mode.reflect`). Its samples are drawn with `grow` (own seed salt,
-own n) and judged by the verifier; the verified correct ones, deduplicated and capped per problem (the filter's
+own n) and judged by the verifier; the verified correct ones that pass the source's own `check` (a filter, e.g. a
+step check: a hinted answer can be copied after wrong steps), deduplicated and capped per problem (the filter's
 `cap`, over both sources together, rationalization first), join the iteration's training set under the plain
 prompt `task.prompt(problem)`: a sample's `prompt` is rewritten to it, so neither the hint nor the wrong attempt
 is ever trained on (nor stored: the question sampled is the source's template applied to the problem).
@@ -27,13 +28,13 @@ from pathlib import Path
 from typing import ClassVar, Protocol
 
 from rest.artifacts import STATS, atomic_dir, load_samples, save_samples, write_json
-from rest.contracts import Judge, Sampler, Task
+from rest.config import build
+from rest.contracts import Filter, Judge, Sampler, Task
 from rest.errors import UserError
 from rest.filters import CapPerProblem, Chain, DropDuplicates, KeepCorrect
 from rest.records import Problem, Sample
 from rest.sampler import SamplingSettings
 from rest.stages.grow import CHUNK, grow
-from rest.stages.improve import mark_kept
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class Source(Protocol):
     name: ClassVar[str]
     enabled: bool
     n: int
+    check: Filter | None
 
     def question(self, problem: Problem, wrong: list[Sample]) -> str: ...
 
@@ -55,6 +57,7 @@ class Rationalize:
     enabled: bool
     n: int
     template: str
+    check: Filter | None = None
     name: ClassVar[str] = "rationalize"
 
     def __post_init__(self):
@@ -71,6 +74,7 @@ class Reflect:
     enabled: bool
     n: int
     template: str
+    check: Filter | None = None
     name: ClassVar[str] = "reflect"
 
     def __post_init__(self):
@@ -80,6 +84,18 @@ class Reflect:
         attempt = next((s for s in wrong if s.extracted), wrong[0])
         feedback = f"The answer {attempt.extracted} is wrong." if attempt.extracted else "No final answer was given."
         return self.template.format(question=problem.question, attempt=attempt.completion, feedback=feedback)
+
+
+def from_settings(kind: type[Source], settings: dict) -> Source:
+    """A source from its `mode.<name>` settings, its `check` built: a filter's class path or `_target_` config."""
+    check = settings.get("check")
+    if isinstance(check, str):
+        check = {"_target_": check}
+    try:
+        check = build(check) if check else None
+    except UserError as err:
+        raise UserError(f"mode.{kind.name}.check: {err}") from None
+    return kind(**{**settings, "check": check})
 
 
 def check_source(source: Source, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
@@ -128,11 +144,21 @@ def retry_stage(out: Path, iteration: int, sources: Sequence[Source], grown: Pat
     plain = {p.id: task.prompt(p) for p in unsolved}
     for sample in (s for samples in drawn.values() for s in samples):
         sample.prompt = plain[sample.problem_id]  # trained on as the plain problem: no hint, no wrong attempt
-    keep = Chain([KeepCorrect(), DropDuplicates(), *([CapPerProblem(cap)] if cap else [])])
-    mark_kept([s for samples in drawn.values() for s in samples], keep)
+    keep_retried(sources, drawn, cap)
     save_retried(out, drawn, len(unsolved), round(time.perf_counter() - start, 2))
     log.info("iteration %d: Retry: %s", iteration, ", ".join(
         f"{name} kept {sum(s.kept for s in samples)} of {len(samples)}" for name, samples in drawn.items()))
+
+
+def keep_retried(sources: Sequence[Source], drawn: dict[str, list[Sample]], cap: int | None) -> None:
+    """Mark kept: each source's verified samples that pass its `check`, deduplicated and capped over all sources."""
+    passed = [s for source in sources
+              for s in Chain([KeepCorrect(), *([source.check] if source.check else [])])(drawn[source.name])]
+    dedup_and_cap = Chain([DropDuplicates(), *([CapPerProblem(cap)] if cap else [])])
+    for sample in (s for samples in drawn.values() for s in samples):
+        sample.kept = False
+    for sample in dedup_and_cap(passed):
+        sample.kept = True
 
 
 def unsolved_problems(problems: list[Problem], grown: list[Sample]) -> tuple[list[Problem], dict[str, list[Sample]]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import operator
 import random
+import re
 
 from rest.errors import UserError
 from rest.records import Problem
@@ -16,6 +17,17 @@ from rest.tasks.generated import generate_splits, split_problems
 from rest.verifier.answers import check_fallback
 
 _OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul}
+_STEP = re.compile(r"(-?\d+) ([-+*]) (-?\d+) = (-?\d+)")
+
+
+def steps_hold(completion: str) -> bool:
+    """Every line of the form `a op b = c` (a worked solution's step) holds; lines of another shape are not judged.
+    The verifier checks only the final answer: `10 - 2 = 9` followed by a copied `#### 9` passes it, not this."""
+    for line in completion.split("\n"):
+        step = _STEP.fullmatch(line.strip())
+        if step and _OPS[step[2]](int(step[1]), int(step[3])) != int(step[4]):
+            return False
+    return True
 
 
 class ArithmeticTask:
