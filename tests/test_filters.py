@@ -3,6 +3,7 @@ import pytest
 from rest.errors import UserError
 from rest.filters import (
     AccuracyBand,
+    ArithmeticStepsHold,
     CapPerProblem,
     Chain,
     DropDuplicates,
@@ -120,3 +121,9 @@ def test_length_bounds_and_truncation():
     assert keys(LengthBounds(min_tokens=5)(samples)) == [("a", 1), ("a", 2)]
     assert keys(LengthBounds(max_tokens=10)(samples)) == [("a", 0), ("a", 1)]
     assert keys(DropTruncated()(samples)) == [("a", 0), ("a", 1)]
+
+
+def test_arithmetic_step_check_drops_a_right_answer_reached_through_a_wrong_line():
+    samples = [sample("a", 0, "7 + 3 = 10\n10 - 1 = 9\n#### 9"), sample("a", 1, "7 + 3 = 10\n10 - 2 = 9\n#### 9"),
+               sample("b", 0, "so the total is 9\n#### 9"), sample("b", 1, "2 * -3 = -6\n#### -6")]
+    assert keys(ArithmeticStepsHold()(samples)) == [("a", 0), ("b", 0), ("b", 1)]  # prose lines are not judged

@@ -14,8 +14,10 @@ from fakes import ScriptedSampler
 from rest.artifacts import load_samples
 from rest.config import build
 from rest.errors import UserError
+from rest.filters import ArithmeticStepsHold, LengthBounds
 from rest.records import Problem
 from rest.run import Run
+from rest.stages.grow import grow_stage
 from rest.stages.retry import Rationalize, Reflect, retry_stage
 
 BOTH = ("mode.rationalize.enabled=true", "mode.reflect.enabled=true")
@@ -41,6 +43,21 @@ def answers(prompt: str) -> list[str]:
         return [f"so it is {value(prompt)}\n#### {value(prompt)}", "#### 98"]
     truth = value(prompt)
     return [f"#### {truth}", "#### 97"] if truth % 2 == 0 else ["#### 97", "no answer"]
+
+
+class ListTask:
+    """A task of the given problems, each prompted as its bare question."""
+
+    answer_fallback = None
+
+    def __init__(self, problems: list[Problem]):
+        self._problems = problems
+
+    def problems(self, split):
+        return self._problems
+
+    def prompt(self, problem):
+        return problem.question + "\n"
 
 
 class CapturingTrainer:
@@ -119,22 +136,10 @@ def test_with_both_off_nothing_is_retried_and_training_is_unchanged(both_on, tmp
 
 
 def test_retry_stage_caps_both_sources_together_and_resumes_from_its_artifact(tmp_path, verifier):
-    problems = [Problem(id=f"p{i}", question=f"Compute {i} + 1.", answer=str(i + 1)) for i in range(3)]
-
-    class Task:
-        answer_fallback = None
-
-        def problems(self, split):
-            return problems
-
-        def prompt(self, problem):
-            return problem.question + "\n"
-
-    from rest.stages.grow import grow_stage
-
-    grow_stage(tmp_path / "grown", 1, "policy", Task(), "pool", ScriptedSampler(answers), sampling(n=2), verifier)
+    task = ListTask([Problem(id=f"p{i}", question=f"Compute {i} + 1.", answer=str(i + 1)) for i in range(3)])
+    grow_stage(tmp_path / "grown", 1, "policy", task, "pool", ScriptedSampler(answers), sampling(n=2), verifier)
     sources = (Rationalize(True, 3, "{question} The answer is {answer}."), Reflect(True, 2, "{question} {attempt} {feedback}"))
-    args = (sources, tmp_path / "grown", "policy", Task(), "pool", ScriptedSampler(answers), sampling(), verifier, 1)
+    args = (sources, tmp_path / "grown", "policy", task, "pool", ScriptedSampler(answers), sampling(), verifier, 1)
     retry_stage(tmp_path / "retry", 1, *args)
     rationalized, reflected = (load_samples(tmp_path / "retry" / name) for name in ("rationalize", "reflect"))
     assert [s.problem_id for s in rationalized] == ["p0"] * 3 + ["p2"] * 3  # p1 (answer 2) was solved by Grow
@@ -143,6 +148,24 @@ def test_retry_stage_caps_both_sources_together_and_resumes_from_its_artifact(tm
     calls = len(ScriptedSampler.calls)
     retry_stage(tmp_path / "retry", 1, *args)
     assert len(ScriptedSampler.calls) == calls
+
+
+def test_a_sources_check_rejects_its_verified_samples_and_the_cap_goes_to_the_other_source(tmp_path, verifier):
+    task = ListTask([Problem(id="p0", question="Compute 0 + 1.", answer="1")])
+    grow_stage(tmp_path / "grown", 1, "policy", task, "pool", ScriptedSampler(answers), sampling(n=2), verifier)
+    rationalize = Rationalize(True, 3, "{question} The answer is {answer}.", check=LengthBounds(min_tokens=10**6))
+    reflect = Reflect(True, 2, "{question} {attempt} {feedback}", check=ArithmeticStepsHold())
+    retry_stage(tmp_path / "retry", 1, (rationalize, reflect), tmp_path / "grown", "policy", task, "pool",
+                ScriptedSampler(answers), sampling(), verifier, 1)
+    rationalized, reflected = (load_samples(tmp_path / "retry" / name) for name in ("rationalize", "reflect"))
+    assert sum(bool(s.correct) for s in rationalized) == 2 and not any(s.kept for s in rationalized)
+    assert [(s.sample_index, s.correct, s.kept) for s in reflected] == [(0, True, True), (1, False, False)]
+
+
+def test_a_check_given_as_a_class_path_is_built():
+    loop = build(config("mode.rationalize.check=rest.filters.ArithmeticStepsHold").mode, _recursive_=False,
+                 _convert_="all")
+    assert isinstance(loop.rationalize.check, ArithmeticStepsHold) and loop.reflect.check is None
 
 
 def test_nothing_unsolved_draws_nothing_and_counts_zero(tmp_path, verifier):
@@ -160,7 +183,6 @@ def test_nothing_unsolved_draws_nothing_and_counts_zero(tmp_path, verifier):
             raise AssertionError("the engine was asked to sample")
 
     from rest.stages import stage_stats
-    from rest.stages.grow import grow_stage
 
     grow_stage(tmp_path / "grown", 1, "policy", Solved(), "pool", ScriptedSampler(answers), sampling(n=2), verifier)
     retry_stage(tmp_path / "retry", 1, (Reflect(True, 2, "{question} {attempt}"),), tmp_path / "grown", "policy",
@@ -176,6 +198,8 @@ def test_nothing_unsolved_draws_nothing_and_counts_zero(tmp_path, verifier):
     ("mode.reflect.template='{question} {attempt} {hint}'", "mode.reflect.template: unknown field {hint}"),
     ("mode.rationalize.n=0", "mode.rationalize.n: draw at least 1"),
     ("mode.reflect.n=-1", "mode.reflect.n: draw at least 1"),
+    ("mode.rationalize.check=rest.filters.NoSuchFilter", "mode.rationalize.check: rest.filters.NoSuchFilter"),
+    ("mode.reflect.check={_target_:rest.filters.CapPerProblem,cap:0}", "mode.reflect.check: filter: cap must be >= 1"),
 ])
 def test_a_bad_retry_setting_is_one_line(override, message):
     with pytest.raises(UserError) as err:
