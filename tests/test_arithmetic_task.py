@@ -89,3 +89,15 @@ def test_bad_settings_raise_a_user_error(kwargs, message):
 def test_an_unknown_answer_fallback_is_a_one_line_user_error():
     with pytest.raises(UserError, match="task.answer_fallback"):
         ArithmeticTask(SIZES, answer_fallback="last_word")
+
+
+def test_space_holds_every_problem_once_and_every_split_is_drawn_from_it():
+    task = ArithmeticTask(SIZES, max_operand=4, operators=["+", "-", "*"])
+    space = task.space()
+    assert len(space) == 5**2 * 3 + 5**3 * 3**2  # 2 or 3 operands in 0..4, 3 operators between each pair
+    by_question = {p.question: p for p in space}
+    assert len(by_question) == len(space)
+    for split in SIZES:
+        for problem in task.problems(split):
+            assert by_question[problem.question].answer == problem.answer
+            assert by_question[problem.question].solution == problem.solution

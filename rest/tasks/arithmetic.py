@@ -6,6 +6,7 @@ Generation is deterministic for a seed; the three splits never share a question.
 
 from __future__ import annotations
 
+import itertools
 import operator
 import random
 import re
@@ -67,6 +68,15 @@ class ArithmeticTask:
         text = self.prompt_template.format(question=problem.question)
         return self._chat(text) if self._chat else text
 
+    def space(self) -> list[Problem]:
+        """Every problem these settings can generate, in a fixed order (ids `space-i`): the splits are drawn from
+        it, and what no split holds is more held-out data (bench/wide_eval.py)."""
+        low, high = self.operand_counts
+        shapes = ((numbers, ops) for k in range(low, high + 1)
+                  for numbers in itertools.product(range(self.max_operand + 1), repeat=k)
+                  for ops in itertools.product(self.operators, repeat=k - 1))
+        return [_problem(f"space-{i}", list(numbers), list(ops)) for i, (numbers, ops) in enumerate(shapes)]
+
     def _generate(self) -> dict[str, list[Problem]]:
         low, high = self.operand_counts
         capacity = sum((self.max_operand + 1) ** k * len(self.operators) ** (k - 1) for k in range(low, high + 1))
@@ -78,11 +88,16 @@ class ArithmeticTask:
         while True:
             numbers = [rng.randint(0, self.max_operand) for _ in range(rng.randint(*self.operand_counts))]
             ops = [rng.choice(self.operators) for _ in numbers[1:]]
-            question = f"Compute {_expression(numbers, ops)}."
-            if question not in seen:
-                seen.add(question)
-                solution, answer = _worked_solution(numbers, ops)
-                return Problem(id=problem_id, question=question, answer=str(answer), solution=solution)
+            problem = _problem(problem_id, numbers, ops)
+            if problem.question not in seen:
+                seen.add(problem.question)
+                return problem
+
+
+def _problem(problem_id: str, numbers: list[int], ops: list[str]) -> Problem:
+    solution, answer = _worked_solution(numbers, ops)
+    return Problem(id=problem_id, question=f"Compute {_expression(numbers, ops)}.", answer=str(answer),
+                   solution=solution)
 
 
 def _expression(numbers: list[int], ops: list[str]) -> str:
