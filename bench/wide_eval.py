@@ -6,7 +6,8 @@ between two runs is measured with about 2.5 times less noise than the test split
 
 Each run's task is rebuilt from its .hydra/config.yaml, and iteration N's policy (iter_N/checkpoint; iteration 0:
 the run's base model) answers greedily with the run's Grow settings (max_tokens, stop), judged by the run's verifier,
-exactly as Evaluate does (rest/evaluate.py). Reported per run and iteration: pass@1 on the wide held-out set, on
+exactly as Evaluate does (rest/evaluate.py), on one engine for all runs (they must share sampler and verifier
+settings). Reported per run and iteration: pass@1 on the wide held-out set, on
 its test-split part (which should equal iter_N/eval.json's pass@1, a check that the evaluation is the loop's), and
 on the problems outside every split. Runs from this checkout's directory (the base model cache is ./data/models).
 """
@@ -24,7 +25,9 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from rest.artifacts import read_json
+from rest.config import build
 from rest.evaluate import EvalSettings, evaluate
+from rest.models import resolve_base_model
 from rest.records import Problem
 from rest.run import Run
 from rest.tasks.arithmetic import ArithmeticTask
@@ -66,22 +69,29 @@ def pass_rate(rows: list[dict]) -> dict:
     return {"pass@1": round(rate, 4), "problems": n, "se": round(math.sqrt(rate * (1 - rate) / n), 4)}
 
 
-def evaluate_run(run_dir: Path, iterations: list[int], scratch: Path) -> dict:
+def evaluate_run(run: Run, run_dir: Path, iterations: list[int], done: dict[str, list[dict]]) -> dict:
+    """`run` holds the engine and verifier shared by every run directory (loaded policies change, the engine
+    stays); `done` keeps each policy's rows, so a base model shared by several runs is evaluated once."""
     cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
-    result = {"overrides": OmegaConf.load(run_dir / ".hydra" / "overrides.yaml"), "iterations": {}}
-    result["overrides"] = list(result["overrides"])
-    with Run(cfg, scratch) as run:
-        problems, test = held_out(run.task)
-        for iteration in iterations:
-            policy = run.base_model if iteration == 0 else str(run_dir / f"iter_{iteration}" / "checkpoint")
-            _, rows = evaluate(run.sampler, policy, HeldOut(run.task, problems), EvalSettings(split="wide", k=0),
-                               run.grow_settings, run.verifier)
-            in_test = [r for r, p in zip(rows, problems) if p.question in test]
-            figures = {"wide": pass_rate(rows), "test_part": pass_rate(in_test),
-                       "outside_splits": pass_rate([r for r, p in zip(rows, problems) if p.question not in test]),
-                       "eval_json_pass@1": read_json(run_dir / f"iter_{iteration}" / "eval.json")["pass@1"]}
-            log.info("%s iteration %d: %s", run_dir.name, iteration, figures)
-            result["iterations"][str(iteration)] = figures
+    shared = [(c.sampler.engine, c.sampler.grow.max_tokens, c.sampler.grow.stop, c.verifier) for c in (cfg, run.cfg)]
+    if shared[0] != shared[1]:  # what greedy answers and their verdicts depend on
+        raise SystemExit(f"{run_dir}: other sampler or verifier settings than the first run; evaluate it separately")
+    task = build(cfg.task)
+    problems, test = held_out(task)
+    result = {"overrides": list(OmegaConf.load(run_dir / ".hydra" / "overrides.yaml")), "iterations": {}}
+    for iteration in iterations:
+        policy = resolve_base_model(cfg.model, task) if iteration == 0 else str(
+            run_dir / f"iter_{iteration}" / "checkpoint")
+        if policy not in done:
+            _, done[policy] = evaluate(run.sampler, policy, HeldOut(task, problems), EvalSettings("wide", k=0),
+                                       run.grow_settings, run.verifier)
+        rows = done[policy]
+        figures = {"wide": pass_rate(rows),
+                   "test_part": pass_rate([r for r, p in zip(rows, problems) if p.question in test]),
+                   "outside_splits": pass_rate([r for r, p in zip(rows, problems) if p.question not in test]),
+                   "eval_json_pass@1": read_json(run_dir / f"iter_{iteration}" / "eval.json")["pass@1"]}
+        log.info("%s iteration %d: %s", run_dir.name, iteration, figures)
+        result["iterations"][str(iteration)] = figures
     return result
 
 
@@ -92,10 +102,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/results/wide_eval.json"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    results = {}
-    with tempfile.TemporaryDirectory() as scratch:
+    results, done = {}, {}
+    with tempfile.TemporaryDirectory() as scratch, Run(OmegaConf.load(args.runs[0] / ".hydra" / "config.yaml"),
+                                                      Path(scratch)) as run:
         for run_dir in args.runs:
-            results[str(run_dir)] = evaluate_run(run_dir, args.iterations, Path(scratch))
+            results[str(run_dir)] = evaluate_run(run, run_dir, args.iterations, done)
             args.out.write_text(json.dumps(results, indent=2) + "\n")  # after each run: a long bench keeps its part
     log.info("written to %s", args.out)
 
