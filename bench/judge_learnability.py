@@ -6,7 +6,7 @@ which ranks as logit(yes) - logit(no)), reporting correct over incorrect and bes
 
     .venv/bin/python run.py mode=generate mode.split=pool hydra.run.dir=DATA/pool     # labelled training samples
     .venv/bin/python run.py mode=rm_eval hydra.run.dir=DATA/test                      # 16 held-out samples / problem
-    .venv/bin/python run.py hydra.run.dir=RUN                                         # the loop's labels, iterations 1-3
+    .venv/bin/python run.py hydra.run.dir=RUN                                         # the loop's labels
     .venv/bin/python bench/judge_learnability.py --train DATA/pool/dataset.jsonl RUN/iter_{1,2,3}/grown \
         --test DATA/test/rm_eval_samples.jsonl --init data/models/tiny-llama-7f493d043a8a --loss letter \
         --lr 3e-4 --minutes 5 --out judge.json
@@ -14,7 +14,8 @@ which ranks as logit(yes) - logit(no)), reporting correct over incorrect and bes
 --loss letter: cross-entropy of the answer letter over the whole vocabulary (the loop's update trains this,
 plus the end-of-sequence token); --loss pair: binary cross-entropy of logit(yes) - logit(no). The judge prompt
 and answer words are the tiny model's defaults (conf/scorer/generative_verifier.yaml, conf/model/tiny.yaml).
-It needs only torch and transformers when every input is a JSONL file. Results: bench/results/judge_learnability_gpu.json.
+It needs only torch and transformers when every input is a JSONL file.
+Results: bench/results/judge_learnability_gpu.json.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import argparse
 import json
 import random
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -57,10 +59,15 @@ class Judge:
         self.model = AutoModelForCausalLM.from_pretrained(init, dtype=torch.float32).to(device)
         self.device = device
         self.yes, self.no = (self.tokenizer.encode(w, add_special_tokens=False)[0] for w in ("Y", "N"))
+        self.encode = lru_cache(maxsize=None)(self._encode)  # each judge prompt is tokenized once, not every epoch
+
+    def _encode(self, prompt: str, completion: str) -> tuple[int, ...]:
+        text = TEMPLATE.format(prompt=prompt, completion=completion)
+        return tuple(self.tokenizer.encode(text, add_special_tokens=False))
 
     def last_logits(self, rows: list[dict]) -> torch.Tensor:
         """The logits after each judge prompt (right-padded batch)."""
-        seqs = [self.tokenizer.encode(TEMPLATE.format(**r), add_special_tokens=False) for r in rows]
+        seqs = [self.encode(r["prompt"], r["completion"]) for r in rows]
         ids = torch.zeros(len(seqs), max(map(len, seqs)), dtype=torch.long)
         mask = torch.zeros_like(ids)
         for i, s in enumerate(seqs):
