@@ -14,8 +14,10 @@ correct sample outscores an incorrect one of the same problem, best-of-4 and bes
 length. A setting with `steps=0` scores `init` against `ref` untrained. `--train` and `--test` take a JSONL file
 or a loop's `iter_N/grown` folder (the labels the loop's update after iteration N trains on). A `kind=judge`
 setting trains the judge as the loop's update does (GenerativeVerifierScorer.update with the run's SFT trainer,
-the model's settings; `lr` and `epochs` override the trainer's when given) and scores with normalize=true ("sum"
-holds its scores); `max_examples=0` scores the untrained judge.
+the settings of the model file `model`, default tiny; `lr` and `epochs` override the trainer's when given;
+`bf16=1` trains in bf16 mixed precision) and scores with normalize=true ("sum" holds its scores); `max_examples=0`
+scores the untrained judge. A pretrained judge on the tiny model's samples, e.g.:
+    --setting kind=judge,model=smollm2,init=data/models/SmolLM2-135M-Instruct,max_examples=0
 Results: bench/results/prm_ranking.json.
 """
 
@@ -39,7 +41,8 @@ from rest.scorers.prm_update import train_implicit_prm
 log = logging.getLogger("bench")
 BASE = "data/models/tiny-llama-7f493d043a8a"
 DEFAULTS = {"kind": "prm", "beta": 0.05, "steps": 100, "lr": 1e-4, "batch_size": 16, "balance": "sample",
-            "init": BASE, "ref": BASE, "seed": 0, "delimiter": "\n", "max_examples": 4000, "epochs": 0}
+            "init": BASE, "ref": BASE, "seed": 0, "delimiter": "\n", "max_examples": 4000, "epochs": 0,
+            "model": "tiny", "bf16": 0}
 
 
 def read_samples(path: str) -> list[Sample]:
@@ -64,7 +67,8 @@ def parse_setting(text: str) -> dict:
 def judge_scores(setting: dict, train: list[Sample], test: list[Sample], out: Path) -> dict:
     """Train the generative verifier from `init` on the training rows' labels; its scores go in step_rewards."""
     overrides = ["scorer=generative_verifier", "scorers.generative_verifier.normalize=true",
-                 f"scorers.generative_verifier.update_settings.max_examples={setting['max_examples'] or 'null'}"]
+                 f"scorers.generative_verifier.update_settings.max_examples={setting['max_examples'] or 'null'}",
+                 f"model={setting['model']}"] + (["++trainer.bf16=true", "++trainer.use_cpu=true"] if setting["bf16"] else [])
     if setting["epochs"]:
         overrides += [f"trainer.num_train_epochs={setting['epochs']}", f"trainer.learning_rate={setting['lr']}"]
     cfg = compose(overrides)

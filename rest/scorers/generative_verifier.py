@@ -5,8 +5,8 @@ The judge reads P(x, y), the `prompt` template with the problem's prompt x and t
 the score is log pi_judge(yes | P(x, y)); with `normalize`, the log of yes's share against no:
 log p_yes - log(p_yes + p_no) (<= 0). `yes` and `no` must each be one token of the judge's tokenizer (the model
 file names them, `model.judge`); a run checks that before any work starts (`check`). Scored on the shared
-log-prob engine: the judge prompt is the prompt, the answer token the completion (one more row per sample for
-`no` when normalised). A judge prompt longer than the judge's context is not scored (None), since the judge
+log-prob engine, one forward pass per sample: yes's and no's log-probabilities are read off the same
+next-token distribution. A judge prompt longer than the judge's context is not scored (None), since the judge
 would not see the whole problem.
 
 With `update=true` the judge is trained after each Improve step by SFT with the run's trainer (loss on the
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from rest.errors import UserError
 from rest.records import Sample
-from rest.scorers.logprobs import HeldEngine, TokenScores
+from rest.scorers.logprobs import HeldEngine
 
 if TYPE_CHECKING:
     from rest.contracts import ScoringContext
@@ -106,24 +106,16 @@ class GenerativeVerifierScorer:
         engine = self._judge.get(self.current(context))
         yes_id, no_id = self.word_ids(engine.tokenizer)
         prompts = [self.judge_prompt(s.prompt, s.completion) for s in samples]
-        rows = engine.encode(prompts, [[yes_id]] * len(prompts))
-        if self.normalize:
-            rows += [(p, [no_id]) for p, _ in rows]
-        results = engine.score_ids(rows)
-        scores = [self.value(yes, results[len(samples) + i] if self.normalize else None)
-                  for i, yes in enumerate(results[: len(samples)])]
-        unfit = sum(r.truncated for r in results[: len(samples)])
+        prompt_ids = [p for p, _ in engine.encode(prompts, [[yes_id]] * len(prompts))]
+        results = engine.next_token_logprobs(prompt_ids, [yes_id, no_id])
+        unfit = results.count(None)
         if unfit:
             log.warning("generative verifier: %d judge prompts longer than the judge's context were not scored", unfit)
-        return scores
+        return [None if r is None else self.value(*r) for r in results]
 
-    def value(self, yes: TokenScores, no: TokenScores | None) -> float | None:
-        """log p_yes, or log p_yes - log(p_yes + p_no); None for a judge prompt cut to fit."""
-        if yes.truncated:
-            return None
-        value = yes.logprobs[0]
-        if no is not None:
-            value -= _logaddexp(value, no.logprobs[0])
+    def value(self, yes: float, no: float) -> float | None:
+        """log p_yes, or with `normalize` log p_yes - log(p_yes + p_no)."""
+        value = yes - _logaddexp(yes, no) if self.normalize else yes
         return value if math.isfinite(value) else None
 
     def update(self, samples: list[Sample], context: ScoringContext, out: Path) -> dict:

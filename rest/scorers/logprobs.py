@@ -67,6 +67,19 @@ class LogProbEngine:
                 results[i] = scores
         return results
 
+    @torch.no_grad()
+    def next_token_logprobs(self, prompts: list[list[int]], choices: list[int]) -> list[list[float] | None]:
+        """log pi(t | prompt) for each token t of `choices`, all from one forward pass per prompt; None for a
+        prompt that does not fit max_length (cutting it would hide part of what is asked)."""
+        fits = [i for i, p in enumerate(prompts) if len(p) < self.max_length]
+        results: list[list[float] | None] = [None] * len(prompts)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        for batch in self._batches([len(prompts[i]) + 1 for i in fits]):
+            rows = [(prompts[fits[b]], choices[:1]) for b in batch]
+            for b, f in zip(batch, completion_logits(self.model, rows, pad)):
+                results[fits[b]] = torch.log_softmax(f[0], dim=-1)[choices].tolist()
+        return results
+
     def close(self) -> None:
         self.model = None
         if self.device.type == "cuda":
