@@ -139,6 +139,9 @@ class Trainer(Protocol):
     def train(self, examples: list[dict[str, str]], init_from: str, out_dir: Path,
               report: dict | None = None) -> str: ...
 
+    def with_args(self, args: dict) -> Trainer:
+        """The same trainer with these trl.SFTConfig fields replaced."""
+
 
 class Logger(Protocol):
     """An experiment logger (conf/logger/, rest/loggers.py), built once per run with `run_dir` and the run's

@@ -15,6 +15,7 @@ training is TRL's own SFTTrainer, unchanged.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import os
@@ -46,6 +47,12 @@ class SFT:
         self.peft = dict(peft) if peft else None
         self.processes, self.launcher, self.accelerate_config = processes, launcher, accelerate_config
         self.args = args
+
+    def with_args(self, args: dict[str, Any]) -> SFT:
+        """This trainer with some SFTConfig fields replaced (a judge's own learning rate, epochs, batch size)."""
+        changed = copy.copy(self)
+        changed.args = {**self.args, **args}
+        return changed
 
     def train(self, examples: list[dict[str, str]], init_from: str, out_dir: str | Path,
               report: dict[str, Any] | None = None) -> str:

@@ -95,6 +95,30 @@ def test_update_trains_yes_for_correct_and_no_for_wrong_labelled_samples_only(ti
     assert labels == {scorer.judge_prompt(PROMPT, RIGHT): "Y", scorer.judge_prompt(PROMPT, WRONG): "N"}
 
 
+class SettingsTrainer(CopyTrainer):
+    """A CopyTrainer that records, per train call, the SFTConfig fields `with_args` gave it (None: as built)."""
+
+    def __init__(self, result: str, args: dict | None = None, trained_with: list | None = None):
+        super().__init__(result)
+        self.args, self.trained_with = args, [] if trained_with is None else trained_with
+
+    def with_args(self, args):
+        return SettingsTrainer(self.result, args, self.trained_with)
+
+    def train(self, examples, init_from, out_dir, report=None):
+        self.trained_with.append(self.args)
+        return super().train(examples, init_from, out_dir, report)
+
+
+@pytest.mark.parametrize("train_args", [None, {"learning_rate": 2.0e-5, "num_train_epochs": 2}])
+def test_the_judge_trains_with_its_own_settings_when_given(tiny_model, tmp_path, train_args):
+    scorer = make_scorer("generative_verifier", update=True, train_args=train_args)
+    trainer = SettingsTrainer(tiny_model)
+    ctx = context(None, policy=tiny_model, trainer=trainer)
+    scorer.update([sample(RIGHT), sample(WRONG, correct=False)], ctx, tmp_path / "judge")
+    assert trainer.trained_with == [train_args] and scorer.current(ctx) == str(tmp_path / "judge")
+
+
 @pytest.mark.parametrize(("balance", "cap", "expected"), [(True, 100, (3, 3)), (True, 4, (2, 2)), (False, 100, (8, 3)),
                                                           (False, 5, None)])
 def test_update_balances_labels_and_caps_examples(tiny_model, tmp_path, balance, cap, expected):

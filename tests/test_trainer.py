@@ -39,3 +39,13 @@ def test_train_writes_a_loadable_checkpoint_that_learned(tiny_model, tmp_path):
         losses = [m(input_ids=ids, labels=labels).loss.item() for m in (before, after)]
     assert losses[1] < 0.5 * losses[0]
     assert not (tmp_path / "ckpt.tmp").exists()
+
+
+def test_with_args_changes_the_sft_config_of_a_copy_only(tiny_model, tmp_path):
+    trainer = SFT(per_device_train_batch_size=2, max_length=128)
+    judge = trainer.with_args({"learning_rate": 1.5e-5, "num_train_epochs": 7})
+    built = judge.build(EXAMPLES, tiny_model, tmp_path / "judge").args
+    assert (built.learning_rate, built.num_train_epochs, built.max_length) == (1.5e-5, 7, 128)
+    original = trainer.build(EXAMPLES, tiny_model, tmp_path / "run").args
+    assert (original.learning_rate, original.num_train_epochs) == (config().trainer.learning_rate,
+                                                                   config().trainer.num_train_epochs)

@@ -12,10 +12,11 @@ would not see the whole problem.
 With `update=true` the judge is trained after each Improve step by SFT with the run's trainer (loss on the
 completion only) on (P(x, y), yes) for samples the verifier judged correct and (P(x, y), no) for those it
 judged wrong: at most `max_examples`, drawn with a seeded RNG, and as many of each label as the rarer one has
-(`balance`). Only samples whose answer the verifier actually judged are labels (math: verdict ok; code: the
-program ran or failed to compile); no answer, timeouts and sandbox errors are left out. The next iteration
-scores with the checkpoint and the next update continues from it: once trained, the judge no longer follows
-the policy being improved.
+(`balance`); `train_args` replaces the run's trainer's SFTConfig fields for this update (a pretrained judge
+beside a tiny policy must not train at the policy's learning rate). Only samples whose answer the verifier
+actually judged are labels (math: verdict ok; code: the program ran or failed to compile); no answer, timeouts
+and sandbox errors are left out. The next iteration scores with the checkpoint and the next update continues
+from it: once trained, the judge no longer follows the policy being improved.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class GenerativeVerifierScorer:
     bounded = False  # unbounded (log-probabilities): thresholds see its percentile rank within the Improve step
 
     def __init__(self, *, model: str | None, prompt: str, yes: str, no: str, normalize: bool, update: bool,
-                 update_settings: dict, batch_tokens: int, max_length: int | None):
+                 update_settings: dict, train_args: dict | None, batch_tokens: int, max_length: int | None):
         missing = [f"{{{name}}}" for name in ("prompt", "completion") if f"{{{name}}}" not in prompt]
         if missing:
             raise UserError(f"{KEY}.prompt={prompt!r} lacks {' and '.join(missing)}: the judge prompt must show the "
@@ -64,6 +65,7 @@ class GenerativeVerifierScorer:
             raise UserError(f"{KEY}.yes={yes!r} and {KEY}.no={no!r} must be two different, non-empty words")
         self.model, self.template, self.yes, self.no, self.normalize = model, prompt, yes, no, normalize
         self.learns, self.settings = update, _update_settings(update_settings)
+        self.train_args = dict(train_args) if train_args else None
         self.updated: str | None = None  # the checkpoint of the last online update
         self._judge = HeldEngine(batch_tokens, max_length)
 
@@ -129,7 +131,10 @@ class GenerativeVerifierScorer:
         self.release()  # the trainer needs the memory
         log.info("generative verifier: training the judge %s on %d examples (%d yes, %d no)", judge, len(examples),
                  yes, len(examples) - yes)
-        context.trainer().train(examples, init_from=judge, out_dir=out)
+        trainer = context.trainer()
+        if self.train_args:  # a judge other than the policy trains with its own model's settings
+            trainer = trainer.with_args(self.train_args)
+        trainer.train(examples, init_from=judge, out_dir=out)
         self.use(str(out))
         return {"examples": len(examples), "yes": yes, "no": len(examples) - yes}
 
