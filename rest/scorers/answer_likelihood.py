@@ -53,7 +53,7 @@ def sequence_logprobs(engine: LogProbEngine, rows: list[tuple[str, str, str]]) -
     if not rows:
         return []
     prompts, contexts, targets = (list(part) for part in zip(*rows))
-    prompt_ids = engine.tokenizer(prompts, add_special_tokens=True)["input_ids"]
+    prompt_ids = engine.encode_prompts(prompts)
     context_ids = engine.tokenizer(contexts, add_special_tokens=False)["input_ids"]
     target_ids = engine.tokenizer(targets, add_special_tokens=False)["input_ids"]
     encoded = [(p + c, t) for p, c, t in zip(prompt_ids, context_ids, target_ids)]

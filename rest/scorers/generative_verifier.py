@@ -108,8 +108,7 @@ class GenerativeVerifierScorer:
         engine = self._judge.get(self.current(context))
         yes_id, no_id = self.word_ids(engine.tokenizer)
         prompts = [self.judge_prompt(s.prompt, s.completion) for s in samples]
-        prompt_ids = [p for p, _ in engine.encode(prompts, [[yes_id]] * len(prompts))]
-        results = engine.next_token_logprobs(prompt_ids, [yes_id, no_id])
+        results = engine.next_token_logprobs(engine.encode_prompts(prompts), [yes_id, no_id])
         unfit = results.count(None)
         if unfit:
             log.warning("generative verifier: %d judge prompts longer than the judge's context were not scored", unfit)

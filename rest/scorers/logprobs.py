@@ -1,4 +1,5 @@
-"""One batched log-prob engine for the model-based scorers (endogenous reward, implicit PRM).
+"""One batched log-prob engine for the model-based scorers (endogenous reward, implicit PRM, answer likelihood,
+generative verifier: `next_token_logprobs`).
 
 For each (prompt, completion) it returns, at every completion token a_h in state s_h (prompt + earlier
 completion tokens): the logit f(s_h, a_h), log pi(a_h | s_h) = f(s_h, a_h) - logsumexp f(s_h, .), and, when
@@ -45,10 +46,14 @@ class LogProbEngine:
 
     def encode(self, prompts: list[str], completions: list[str | list[int]]) -> list[tuple[list[int], list[int]]]:
         """(prompt ids, completion ids); a completion given as token ids (as vLLM sampled them) is kept as is."""
-        prompt_ids = self.tokenizer(prompts, add_special_tokens=True)["input_ids"]
+        prompt_ids = self.encode_prompts(prompts)
         texts = [c for c in completions if isinstance(c, str)]
         encoded = iter(self.tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else [])
         return [(p, next(encoded) if isinstance(c, str) else list(c)) for p, c in zip(prompt_ids, completions)]
+
+    def encode_prompts(self, prompts: list[str]) -> list[list[int]]:
+        """Prompt ids, with the tokenizer's special tokens (a BOS where it adds one), as the sampler sees them."""
+        return self.tokenizer(prompts, add_special_tokens=True)["input_ids"]
 
     def score(self, prompts: list[str], completions: list[str | list[int]], alpha: float | None = None) -> list[TokenScores]:
         return self.score_ids(self.encode(prompts, completions), alpha)
