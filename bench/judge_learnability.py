@@ -11,6 +11,10 @@ which ranks as logit(yes) - logit(no)), reporting correct over incorrect and bes
         --test DATA/test/rm_eval_samples.jsonl --init data/models/tiny-llama-7f493d043a8a --loss letter \
         --lr 3e-4 --minutes 5 --out judge.json
 
+--labels verifier (default): yes for a sample the verifier judged right; --labels steps: yes only for a right
+answer whose every `a op b = c` line holds (filter=rest_em_steps's check); the held-out ranking is always scored
+against the verifier's verdicts; `step_check` in the output is how the check itself ranks them (a judge that had
+learned it exactly).
 --loss letter: cross-entropy of the answer letter over the whole vocabulary (the loop's update trains this,
 plus the end-of-sequence token); --loss pair: binary cross-entropy of logit(yes) - logit(no). The judge prompt
 and answer words are the tiny model's defaults (conf/scorer/generative_verifier.yaml, conf/model/tiny.yaml).
@@ -33,6 +37,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from rest import ranking
 from rest.artifacts import load_samples
 from rest.evaluate import majority_answer
+from rest.tasks.arithmetic import steps_hold
 from rest.verifier.equivalence import normalize
 
 TEMPLATE = "{prompt}{completion}\nIs the answer correct?"
@@ -45,9 +50,18 @@ def read_rows(path: str) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
 
+def labelled(rows: list[dict], labels: str) -> list[dict]:
+    """Rows the verifier judged, each with its training label: the verifier's verdict, or with `steps` yes only
+    for a right answer whose every `a op b = c` line holds (the check of filter=rest_em_steps)."""
+    judged = [r for r in rows if r["correct"] is not None]
+    if labels == "verifier":
+        return [{**r, "label": r["correct"]} for r in judged]
+    return [{**r, "label": r["correct"] and steps_hold(r["completion"])} for r in judged]
+
+
 def balanced(rows: list[dict], rng: random.Random) -> list[dict]:
-    """As many judged-wrong rows as right ones (rows the verifier could not judge are left out), shuffled."""
-    good, bad = [r for r in rows if r["correct"]], [r for r in rows if r["correct"] is False]
+    """As many yes-labelled rows as no-labelled ones, shuffled."""
+    good, bad = [r for r in rows if r["label"]], [r for r in rows if not r["label"]]
     kept = good[:len(bad)] + rng.sample(bad, min(len(bad), len(good)))
     rng.shuffle(kept)
     return kept
@@ -77,7 +91,7 @@ class Judge:
 
     def loss(self, rows: list[dict], kind: str) -> torch.Tensor:
         logits = self.last_logits(rows)
-        labels = torch.tensor([bool(r["correct"]) for r in rows], device=self.device)
+        labels = torch.tensor([bool(r["label"]) for r in rows], device=self.device)
         if kind == "pair":
             margin = logits[:, self.yes] - logits[:, self.no]
             return torch.nn.functional.binary_cross_entropy_with_logits(margin, labels.float())
@@ -120,7 +134,8 @@ def baselines(test: list[dict]) -> dict:
             hits.append(winner is not None and normalize(winner).key == normalize(rows[0]["reference"]).key)
         majority[n] = round(sum(hits) / len(hits), 4)
     return {"random": {n: round(ranking.random_pick(groups, n), 4) for n in (4, 16)}, "majority": majority,
-            "oracle": {n: round(ranking.oracle(groups, n), 4) for n in (4, 16)}}
+            "oracle": {n: round(ranking.oracle(groups, n), 4) for n in (4, 16)},
+            "step_check": rank(test, [float(steps_hold(r["completion"])) for r in test])}
 
 
 def main() -> None:
@@ -129,6 +144,7 @@ def main() -> None:
     for name in ("--test", "--init", "--out"):
         parser.add_argument(name, required=True)
     parser.add_argument("--loss", choices=("letter", "pair"), default="letter")
+    parser.add_argument("--labels", choices=("verifier", "steps"), default="verifier")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--minutes", type=float, default=5.0)
@@ -136,7 +152,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(args.seed)
     torch.manual_seed(args.seed)
-    train = balanced([row for path in args.train for row in read_rows(path)], rng)
+    train = balanced(labelled([row for path in args.train for row in read_rows(path)], args.labels), rng)
     test = read_rows(args.test)
     judge = Judge(args.init, "cuda" if torch.cuda.is_available() else "cpu")
     optimizer = torch.optim.AdamW(judge.model.parameters(), lr=args.lr, weight_decay=0.0)

@@ -10,9 +10,9 @@ implicit PRM (`kind=prm`, the default) or the generative verifier (`kind=judge`)
 Each setting trains pi_phi (rest/scorers/prm_update.py, exactly as the loop's update does) on the training rows'
 verifier labels, from `init` (default: the base model) against pi_ref = `ref` (default: the base model), then
 scores the test rows with rest/scorers/implicit_prm.py and reports, per aggregation of step rewards: how often a
-correct sample outscores an incorrect one of the same problem, best-of-4 and best-of-16, and the correlation with
-length. A setting with `steps=0` scores `init` against `ref` untrained. `--train` and `--test` take a JSONL file
-or a loop's `iter_N/grown` folder (the labels the loop's update after iteration N trains on). A `kind=judge`
+correct sample outscores an incorrect one of the same problem, best-of-4 and best-of-16 (with bootstrap standard
+errors over problems), and the correlation with length; beside them random pick, majority vote and the oracle.
+A setting with `steps=0` scores `init` against `ref` untrained. `--train` and `--test` take a JSONL file or a loop's `iter_N/grown` folder (the labels the loop's update after iteration N trains on). A `kind=judge`
 setting trains the judge as the loop's update does (GenerativeVerifierScorer.update with the run's SFT trainer,
 the settings of the model file `model`, default tiny; `lr` and `epochs` override the trainer's when given;
 `bf16=1` trains in bf16 mixed precision) and scores with normalize=true ("sum" holds its scores); `max_examples=0`
@@ -34,9 +34,11 @@ from rest import ranking
 from rest.artifacts import load_samples
 from rest.config import build, compose
 from rest.contracts import ScoringContext
+from rest.evaluate import majority_answer
 from rest.records import Sample
 from rest.scorers.implicit_prm import AGGREGATIONS, ImplicitPRMScorer, aggregate
 from rest.scorers.prm_update import train_implicit_prm
+from rest.verifier.equivalence import normalize
 
 log = logging.getLogger("bench")
 BASE = "data/models/tiny-llama-7f493d043a8a"
@@ -114,8 +116,28 @@ def ranks(test: list[Sample]) -> dict:
         result[how] = {"correct_over_incorrect": round(accuracy, 4), "pairs": pairs,
                        "best_of_4": round(ranking.best_of_n(groups, 4), 4),
                        "best_of_16": round(ranking.best_of_n(groups, 16), 4),
-                       "length_corr": round(ranking.length_correlation(scores, [s.num_tokens for s in test]), 3)}
+                       "length_corr": round(ranking.length_correlation(scores, [s.num_tokens for s in test]), 3),
+                       "se": standard_errors(groups)}
     return result
+
+
+def standard_errors(groups: list[tuple[list, list[bool]]]) -> dict:
+    """Bootstrap standard errors over problems of correct over incorrect and best-of-16."""
+    return {"correct_over_incorrect": round(ranking.bootstrap_se(groups, lambda g: ranking.correct_over_incorrect(g)[0]), 4),
+            "best_of_16": round(ranking.bootstrap_se(groups, lambda g: ranking.best_of_n(g, 16)), 4)}
+
+
+def majority(samples: list[Sample], n: int) -> float:
+    """Majority vote over each problem's first n extracted answers, compared as the verifier compares plain answers."""
+    by_problem: dict[str, list[Sample]] = {}
+    for sample in samples:
+        by_problem.setdefault(sample.problem_id, []).append(sample)
+    hits = [_agrees(majority_answer([s.extracted for s in group[:n]]), group[0].reference) for group in by_problem.values()]
+    return sum(hits) / len(hits)
+
+
+def _agrees(answer: str | None, reference: str) -> bool:
+    return answer is not None and normalize(answer).key == normalize(reference).key
 
 
 def groups_of(samples: list[Sample], scores: list[float | None]) -> list[tuple[list, list[bool]]]:
@@ -139,6 +161,7 @@ def main() -> None:
     groups = groups_of(test, [None] * len(test))
     results = {"train_rows": len(train), "test_rows": len(test),
                "random": {n: round(ranking.random_pick(groups, n), 4) for n in (4, 16)},
+               "majority": {n: round(majority(test, n), 4) for n in (4, 16)},
                "oracle": {n: round(ranking.oracle(groups, n), 4) for n in (4, 16)}, "settings": []}
     with tempfile.TemporaryDirectory() as tmp:
         for i, text in enumerate(args.setting or [""]):

@@ -6,7 +6,11 @@ score; two missing scores tie. Ties count half.
 
 from __future__ import annotations
 
-from statistics import correlation, mean
+import random
+from collections.abc import Callable
+from statistics import correlation, mean, pstdev
+
+Groups = list[tuple[list[float | None], list[bool]]]
 
 
 def pairwise_accuracy(better: list[float | None], worse: list[float | None]) -> float:
@@ -59,6 +63,12 @@ def length_correlation(scores: list[float | None], lengths: list[int]) -> float:
     if len(pairs) < 3 or len({s for s, _ in pairs}) < 2 or len({n for _, n in pairs}) < 2:
         return float("nan")
     return correlation([s for s, _ in pairs], [float(n) for _, n in pairs])
+
+
+def bootstrap_se(groups: Groups, statistic: Callable[[Groups], float], draws: int = 200, seed: int = 0) -> float:
+    """Standard error of `statistic` over problems: its spread when the problems are drawn again with replacement."""
+    rng = random.Random(seed)
+    return pstdev(statistic(rng.choices(groups, k=len(groups))) for _ in range(draws))
 
 
 def _win(a: float | None, b: float | None) -> float:

@@ -38,3 +38,11 @@ def test_best_of_n_random_and_oracle_on_prefixes():
 def test_length_correlation_sign_and_undefined_cases():
     assert ranking.length_correlation([3.0, 2.0, 1.0, None], [1, 2, 3, 100]) == pytest.approx(-1.0)
     assert math.isnan(ranking.length_correlation([1.0, 1.0, 1.0], [1, 2, 3]))
+
+
+def test_bootstrap_se_is_zero_when_every_problem_gives_the_same_figure_and_grows_with_their_spread():
+    same = [([1.0, 0.0], [True, False])] * 50
+    assert ranking.bootstrap_se(same, lambda g: ranking.best_of_n(g, 2)) == 0.0
+    mixed = [([1.0, 0.0], [True, False])] * 25 + [([1.0, 0.0], [False, True])] * 25
+    se = ranking.bootstrap_se(mixed, lambda g: ranking.best_of_n(g, 2), draws=400)
+    assert se == pytest.approx(math.sqrt(0.25 / 50), rel=0.2)  # a proportion's standard error, p = 0.5, 50 problems
