@@ -96,14 +96,25 @@ def main() -> None:
         rows, seconds = methods[method]()
         runs.append({"method": method, "rows": rows, "seconds": seconds})
         log.info("%s: %d rows in %.1fs", method, rows, seconds)
+    result = summary(runs, list(methods), cfg, len(problems))
+    print_table(runs, result, cfg, len(problems))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def summary(runs: list[dict], methods: list[str], cfg, problems: int) -> dict:
+    """Rows/s of each method over all its runs, and the framework's ratio to raw vLLM."""
     total = {m: (sum(r["rows"] for r in runs if r["method"] == m), sum(r["seconds"] for r in runs if r["method"] == m))
              for m in methods}
     rate = {m: rows / seconds for m, (rows, seconds) in total.items()}
-    result = {"problems": len(problems), "n": cfg.sampler.grow.n, "chunk_size": cfg.mode.chunk_size,
-              "scorers": list(cfg.scorers), "runs": runs, "framework_rows_per_s": rate["framework"],
-              "raw_rows_per_s": rate["raw"], "raw_batch_decode_rows_per_s": rate["raw_batch_decode"],
-              "ratio": rate["framework"] / rate["raw"], "ratio_to_batch_decode": rate["framework"] / rate["raw_batch_decode"]}
-    print(f"\n{len(problems)} problems x {cfg.sampler.grow.n} samples, chunk_size {cfg.mode.chunk_size}, "
+    return {"problems": problems, "n": cfg.sampler.grow.n, "chunk_size": cfg.mode.chunk_size,
+            "scorers": list(cfg.scorers), "runs": runs, "framework_rows_per_s": rate["framework"],
+            "raw_rows_per_s": rate["raw"], "raw_batch_decode_rows_per_s": rate["raw_batch_decode"],
+            "ratio": rate["framework"] / rate["raw"], "ratio_to_batch_decode": rate["framework"] / rate["raw_batch_decode"]}
+
+
+def print_table(runs: list[dict], result: dict, cfg, problems: int) -> None:
+    print(f"\n{problems} problems x {cfg.sampler.grow.n} samples, chunk_size {cfg.mode.chunk_size}, "
           f"engine start and shutdown included on both sides, runs in this order\n")
     print("| method | rows | seconds | rows/s |\n|---|---|---|---|")
     names = {"framework": "mode=generate (rest.run.execute, in-process)", "raw": "vllm.LLM + generate",
@@ -112,8 +123,6 @@ def main() -> None:
         print(f"| {names[r['method']]} | {r['rows']} | {r['seconds']:.1f} | {r['rows'] / r['seconds']:.0f} |")
     print(f"\nratio (framework / raw vLLM, rows/s over all runs): {result['ratio']:.3f}; "
           f"to raw vLLM decoding in one batch as the framework does: {result['ratio_to_batch_decode']:.3f}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -99,10 +99,19 @@ def main() -> None:
     if busy is not None and busy > 0.1:
         log.warning("%.0f%% of the cores were busy before the run: other processes compete, timings will be low",
                     100 * busy)
+    results = measure_methods(pairs, warm, cpus, math_verify=not args.skip_math_verify)
+    ratios = ratios_to_math_verify(results)
+    print_table(results, ratios, len(pairs), args.seed, cpus)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"config": config, "results": results, "ratios": ratios}, indent=2) + "\n")
+    log.info("wrote %s", args.out)
+
+
+def measure_methods(pairs: list, warm: list, cpus: int, math_verify: bool) -> dict:
+    """(a)-(c): rest.verifier with 0, 1 and every worker; (d): math-verify in this process."""
     from rest.config import build, compose
 
     verifier_settings = compose().verifier  # the run's settings; only `workers` changes between methods
-
     results = {}
     for key, workers in (("a", 0), ("b", 1), ("c", None)):
         log.info("(%s) rest.verifier workers=%s ...", key, workers)
@@ -113,16 +122,23 @@ def main() -> None:
                                    lambda ps: v.verify([p.completion for p in ps], [p.reference for p in ps]),
                                    pairs, warm)
         results[key]["startup_s"] += made
-    if not args.skip_math_verify:
+    if math_verify:
         from math_verify import parse, verify
 
         log.info("(d) math-verify, one process, main thread (its timeouts use signals) ...")
         results["d"] = measure("math-verify", 1, lambda ps: [
             verify(parse("$" + p.reference + "$"), parse(p.completion)) for p in ps], pairs, warm)
+    return results
+
+
+def ratios_to_math_verify(results: dict) -> dict:
     d = results.get("d", {}).get("pairs_per_s")
-    ratios = {"(a)/(d)": results["a"]["pairs_per_s"] / d, "(c)/(d)": results["c"]["pairs_per_s"] / d,
-              "(c)/cores/(d)": results["c"]["pairs_per_s_per_core"] / d} if d else {}
-    print(f"\n{len(pairs)} pairs, seed {args.seed}, os.cpu_count() = {cpus}. No pathological inputs (exponent "
+    return {"(a)/(d)": results["a"]["pairs_per_s"] / d, "(c)/(d)": results["c"]["pairs_per_s"] / d,
+            "(c)/cores/(d)": results["c"]["pairs_per_s_per_core"] / d} if d else {}
+
+
+def print_table(results: dict, ratios: dict, pairs: int, seed: int, cpus: int) -> None:
+    print(f"\n{pairs} pairs, seed {seed}, os.cpu_count() = {cpus}. No pathological inputs (exponent "
           "towers, huge numbers): this is the common case; timeouts are not exercised.\n")
     print("| method | cores | start-up s | pairs/s | pairs/s per core | accuracy vs labels |")
     print("|---|---|---|---|---|---|")
@@ -131,9 +147,6 @@ def main() -> None:
               f"| {r['pairs_per_s_per_core']:.1f} | {r['accuracy']:.4f} |")
     print("\n" + "\n".join(f"({k}) statuses: {r['statuses']}" for k, r in results.items() if r["statuses"]))
     print("\n".join(f"{name}: {value:.2f}" for name, value in ratios.items()))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"config": config, "results": results, "ratios": ratios}, indent=2) + "\n")
-    log.info("wrote %s", args.out)
 
 
 if __name__ == "__main__":
