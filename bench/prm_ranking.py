@@ -12,11 +12,13 @@ verifier labels, from `init` (default: the base model) against pi_ref = `ref` (d
 scores the test rows with rest/scorers/implicit_prm.py and reports, per aggregation of step rewards: how often a
 correct sample outscores an incorrect one of the same problem, best-of-4 and best-of-16 (with bootstrap standard
 errors over problems), and the correlation with length; beside them random pick, majority vote and the oracle.
-A setting with `steps=0` scores `init` against `ref` untrained. `--train` and `--test` take a JSONL file or a loop's `iter_N/grown` folder (the labels the loop's update after iteration N trains on). A `kind=judge`
-setting trains the judge as the loop's update does (GenerativeVerifierScorer.update with the run's SFT trainer,
-the settings of the model file `model`, default tiny; `lr` and `epochs` override the trainer's when given;
-`bf16=1` trains in bf16 mixed precision) and scores with normalize=true ("sum" holds its scores); `max_examples=0`
-scores the untrained judge. A pretrained judge on the tiny model's samples, e.g.:
+A setting with `steps=0` scores `init` against `ref` untrained. `--train` and `--test` take a JSONL file or a loop's
+`iter_N/grown` folder (the labels the loop's update after iteration N trains on). A `kind=judge` setting trains the
+judge as the loop's update does (GenerativeVerifierScorer.update with the run's SFT trainer, the settings of the
+model file `model`, default tiny; `lr` and `epochs` override the trainer's when given; `bf16=1` trains in bf16 mixed
+precision; `labels=steps` trains on the step check's labels, a right answer counting as right only when every
+`a op b = c` line holds) and scores with normalize=true ("sum" holds its scores); `max_examples=0` scores the untrained
+judge. A pretrained judge on the tiny model's samples, e.g.:
     --setting kind=judge,model=smollm2,init=data/models/SmolLM2-135M-Instruct,max_examples=0
 Results: bench/results/prm_ranking.json.
 """
@@ -28,6 +30,7 @@ import json
 import logging
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from rest import ranking
@@ -38,13 +41,14 @@ from rest.evaluate import majority_answer
 from rest.records import Sample
 from rest.scorers.implicit_prm import AGGREGATIONS, ImplicitPRMScorer, aggregate
 from rest.scorers.prm_update import train_implicit_prm
+from rest.tasks.arithmetic import steps_hold
 from rest.verifier.equivalence import normalize
 
 log = logging.getLogger("bench")
 BASE = "data/models/tiny-llama-7f493d043a8a"
 DEFAULTS = {"kind": "prm", "beta": 0.05, "steps": 100, "lr": 1e-4, "batch_size": 16, "balance": "sample",
             "init": BASE, "ref": BASE, "seed": 0, "delimiter": "\n", "max_examples": 4000, "epochs": 0,
-            "model": "tiny", "bf16": 0}
+            "model": "tiny", "bf16": 0, "labels": "verifier"}
 
 
 def read_samples(path: str) -> list[Sample]:
@@ -78,12 +82,18 @@ def judge_scores(setting: dict, train: list[Sample], test: list[Sample], out: Pa
     context = ScoringContext(verifier=None, policy=lambda: BASE, base_model=lambda: BASE, trainer=lambda: trainer,
                              step_delimiter=lambda: "\n")
     start = time.perf_counter()
-    stats = judge.update(train, context, out) if setting["max_examples"] else {}  # max_examples=0: untrained
+    labelled = train if setting["labels"] == "verifier" else step_checked(train)
+    stats = judge.update(labelled, context, out) if setting["max_examples"] else {}  # max_examples=0: untrained
     seconds = time.perf_counter() - start
     for sample, value in zip(test, judge.score(test, context)):
         sample.step_rewards = None if value is None else [value]
     judge.release()
     return {"train": stats, "seconds_train": round(seconds, 1)}
+
+
+def step_checked(samples: list[Sample]) -> list[Sample]:
+    """labels=steps: a right answer counts as right only when every `a op b = c` line of it holds."""
+    return [replace(s, correct=s.correct and steps_hold(s.completion)) if s.correct else s for s in samples]
 
 
 def evaluate(setting: dict, train: list[Sample], test: list[Sample], out: Path) -> dict:
