@@ -19,7 +19,8 @@ import pytest
 from conftest import ROOT
 
 PRESET = ["task.limits.pool=16", "task.limits.test=16", "sampler.grow.n=4", "mode.eval.k=2", "algorithm.iterations=2",
-          "scorer=implicit_prm", "scorers.implicit_prm.update_settings.steps=2", "trainer.num_train_epochs=2"]
+          "scorer=implicit_prm", "scorers.implicit_prm.update=true",
+          "scorers.implicit_prm.update_settings.steps=2", "trainer.num_train_epochs=2"]
 # (what the log says when the stage starts, the uninterrupted run's seconds for it), in the order the loop runs
 # them: learning scorers update after Train
 KILLS = [("iteration 0: Evaluate", "seconds_eval", 0), ("iteration 1: Grow:", "seconds_grow", 1),

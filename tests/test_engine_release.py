@@ -58,7 +58,7 @@ def engine_states(run_dir, *overrides: str) -> list[tuple[str, str]]:
 
 def test_rest_em_with_the_implicit_prm_frees_the_engine_for_scoring_updates_and_training(tmp_path):
     seen = engine_states(tmp_path, "algorithm.iterations=1", "scorer=implicit_prm",
-                         "scorers.implicit_prm.update_settings.steps=1")
+                         "scorers.implicit_prm.update=true", "scorers.implicit_prm.update_settings.steps=1")
     assert [what for what, _ in seen] == ["score", "train", "update"]  # learning scorers update after Train
     assert {state for _, state in seen} == {"stopped"}
 

@@ -104,8 +104,8 @@ def test_one_update_step_lowers_the_bce_loss_on_its_batch(tiny_model, tmp_path):
 
 
 def test_the_updated_checkpoint_scores_the_next_iteration(tiny_model, tmp_path):
-    scorer = make_scorer("implicit_prm", update_settings={"steps": 2, "lr": 1e-2, "batch_size": 2, "balance": "sample",
-                                                          "seed": 0})
+    scorer = make_scorer("implicit_prm", update=True,
+                         update_settings={"steps": 2, "lr": 1e-2, "batch_size": 2, "balance": "sample", "seed": 0})
     labelled, ctx = [sample(SOLUTION, True), sample("#### 9", False)], context(None, tiny_model, tiny_model)
     before = scorer.score(labelled, ctx)
     stats = scorer.update(labelled, ctx, tmp_path / "iter_1" / "scorer")

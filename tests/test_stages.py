@@ -98,7 +98,7 @@ def test_train_with_nothing_kept_keeps_the_policy_and_records_it(tmp_path, verif
 
 def test_a_scorer_update_is_saved_used_next_and_adopted_on_resume(tmp_path, tiny_model, verifier):
     settings = {"steps": 1, "lr": 1e-2, "batch_size": 2, "balance": "sample", "seed": 0}
-    scorer = make_scorer("implicit_prm", update_settings=settings)
+    scorer = make_scorer("implicit_prm", update=True, update_settings=settings)
     scorers, ctx = {"implicit_prm": scorer}, context(verifier, tiny_model, base_model=tiny_model)
     grow_and_improve(tmp_path, ScriptedSampler(["#### 0", "#### 1"]), verifier, n=2, scorers=scorers, policy=tiny_model,
                      base=tiny_model)
@@ -107,7 +107,7 @@ def test_a_scorer_update_is_saved_used_next_and_adopted_on_resume(tmp_path, tiny
     checkpoint = tmp_path / "scorers" / "implicit_prm"
     assert scorer.current(ctx) == str(checkpoint) and stage_stats(tmp_path)["scorer_implicit_prm_examples"] == 4
 
-    resumed = make_scorer("implicit_prm", update_settings=settings)
+    resumed = make_scorer("implicit_prm", update=True, update_settings=settings)
     mtime = (checkpoint / "model.safetensors").stat().st_mtime_ns
     update_scorers(tmp_path / "scorers", 1, {"implicit_prm": resumed}, tmp_path / "samples", ctx)  # adopted
     assert resumed.current(ctx) == str(checkpoint)
