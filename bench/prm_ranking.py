@@ -37,12 +37,11 @@ from rest import ranking
 from rest.artifacts import load_samples
 from rest.config import build, compose
 from rest.contracts import ScoringContext
-from rest.evaluate import majority_answer
+from rest.modes.rm_eval import majority_vote
 from rest.records import Sample
 from rest.scorers.implicit_prm import AGGREGATIONS, ImplicitPRMScorer, aggregate
 from rest.scorers.prm_update import train_implicit_prm
 from rest.tasks.arithmetic import steps_hold
-from rest.verifier.equivalence import normalize
 
 log = logging.getLogger("bench")
 BASE = "data/models/tiny-llama-7f493d043a8a"
@@ -137,17 +136,10 @@ def standard_errors(groups: list[tuple[list, list[bool]]]) -> dict:
             "best_of_16": round(ranking.bootstrap_se(groups, lambda g: ranking.best_of_n(g, 16)), 4)}
 
 
-def majority(samples: list[Sample], n: int) -> float:
-    """Majority vote over each problem's first n extracted answers, compared as the verifier compares plain answers."""
-    by_problem: dict[str, list[Sample]] = {}
-    for sample in samples:
-        by_problem.setdefault(sample.problem_id, []).append(sample)
-    hits = [_agrees(majority_answer([s.extracted for s in group[:n]]), group[0].reference) for group in by_problem.values()]
-    return sum(hits) / len(hits)
-
-
-def _agrees(answer: str | None, reference: str) -> bool:
-    return answer is not None and normalize(answer).key == normalize(reference).key
+def majorities(test: list[Sample]) -> dict:
+    """Majority vote's best-of-4/16, as mode=rm_eval computes it (the run's verifier judges each vote)."""
+    with build(compose().verifier, workers=0) as verifier:
+        return {n: round(majority_vote(test, n, verifier), 4) for n in (4, 16)}
 
 
 def groups_of(samples: list[Sample], scores: list[float | None]) -> list[tuple[list, list[bool]]]:
@@ -171,7 +163,7 @@ def main() -> None:
     groups = groups_of(test, [None] * len(test))
     results = {"train_rows": len(train), "test_rows": len(test),
                "random": {n: round(ranking.random_pick(groups, n), 4) for n in (4, 16)},
-               "majority": {n: round(majority(test, n), 4) for n in (4, 16)},
+               "majority": majorities(test),
                "oracle": {n: round(ranking.oracle(groups, n), 4) for n in (4, 16)}, "settings": []}
     with tempfile.TemporaryDirectory() as tmp:
         for i, text in enumerate(args.setting or [""]):

@@ -104,7 +104,7 @@ def _best_of_n(samples: list[Sample], scorers: dict[str, Scorer], run: Run, poli
               "sample_accuracy": sum(bool(s.correct) for s in samples) / len(samples),
               "best_of": {}, "correct_over_incorrect": {}, "length_correlation": {}}
     for n in best_of:
-        row = {"random": ranking.random_pick(correct_groups, n), "majority": _majority(samples, n, run.verifier),
+        row = {"random": ranking.random_pick(correct_groups, n), "majority": majority_vote(samples, n, run.verifier),
                **{name: ranking.best_of_n(groups, n) for name, groups in groups_by.items()},
                "oracle": ranking.oracle(correct_groups, n)}
         result["best_of"][str(n)] = row
@@ -126,7 +126,8 @@ def _groups(samples: list[Sample], score: str | None) -> list[tuple[list, list[b
     return list(by_problem.values())
 
 
-def _majority(samples: list[Sample], n: int, verifier) -> float:
+def majority_vote(samples: list[Sample], n: int, verifier) -> float:
+    """Accuracy of the most common extracted answer among each problem's first n samples, judged by `verifier`."""
     by_problem: dict[str, list[Sample]] = {}
     for s in samples:
         by_problem.setdefault(s.problem_id, []).append(s)
