@@ -128,7 +128,8 @@ class Loop:
             retry_stage(it_dir / "retry", it, (self.rationalize, self.reflect), it_dir / "grown", policy, task,
                         cfg.algorithm.grow_split, run.sampler, run.grow_settings, run.verifier, cfg.filter.get("cap"))
         else:
-            refilter(it_dir / "samples", it, run.dir / f"iter_{step.source}" / "samples", keep)
+            refilter(it_dir / "samples", it, run.dir / f"iter_{step.source}" / "samples", keep,
+                     weighting_from(cfg.trainer))
         run.free_accelerator()
         init_from = run.base_model if cfg.algorithm.restart_from_base else policy
         mix = seed_examples(task) if cfg.algorithm.seed_mix else None

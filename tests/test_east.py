@@ -16,7 +16,7 @@ from rest.errors import UserError
 from rest.filters import KeepCorrect
 from rest.records import Problem, Sample
 from rest.stages.grow import grow_stage
-from rest.stages.improve import improve
+from rest.stages.improve import improve, refilter
 from rest.stages.train import kept_examples
 from rest.weighting import East, answer_entropy, east_weights, mean_one, smallest_entropy
 
@@ -81,12 +81,18 @@ class TwoProblems:
         return problem.question + "\n"
 
 
-def test_weights_and_entropies_are_written_in_the_samples_dataset_and_reach_the_examples(tmp_path, verifier):
+def east_improved(tmp_path, verifier) -> None:
+    """iter_1-like samples at tmp_path/samples: p0's three samples agree (all right), p1's three differ (one right);
+    the right ones kept, EAST a = 1."""
     answers = {"Compute 0 - 0.\n": ["#### 0"] * 3, "Compute 1 - 1.\n": ["#### 0", "#### 1", "#### 2"]}
     grow_stage(tmp_path / "grown", 1, "policy", TwoProblems(), "pool", ScriptedSampler(answers.__getitem__),
                sampling(n=3), verifier)
     improve(tmp_path / "samples", 1, tmp_path / "grown", {"exact_answer": make_scorer("exact_answer")},
             "exact_answer", KeepCorrect(), context(verifier), weighting=East(1.0))
+
+
+def test_weights_and_entropies_are_written_in_the_samples_dataset_and_reach_the_examples(tmp_path, verifier):
+    east_improved(tmp_path, verifier)
     rows = load_samples(tmp_path / "samples")
     # p0: 3 kept, entropy 0 -> weight 0; p1: 1 kept, entropy 1; mean over the 4 kept is 1
     written = {s.problem_id: (s.answer_entropy, s.weight) for s in rows}
@@ -94,6 +100,23 @@ def test_weights_and_entropies_are_written_in_the_samples_dataset_and_reach_the_
     assert sorted(e["weight"] for e in kept_examples(tmp_path / "samples")) == [0.0, 0.0, 0.0, 4.0]
     stats = json.loads((tmp_path / "samples" / "stats.json").read_text())
     assert (stats["weight_min"], stats["weight_max"]) == (0.0, 4.0)
+
+
+def first_correct_of_each_problem(rows: list[Sample]) -> list[Sample]:
+    firsts = {}
+    for sample in rows:
+        if sample.correct:
+            firsts.setdefault(sample.problem_id, sample)
+    return list(firsts.values())
+
+
+def test_a_rest_step_that_filters_again_scales_the_weights_to_mean_one_over_what_it_keeps(tmp_path, verifier):
+    east_improved(tmp_path, verifier)
+    refilter(tmp_path / "step_2", 1, tmp_path / "samples", first_correct_of_each_problem, weighting=East(1.0))
+    # kept: one of p0 (raw weight 0) and p1's one (raw weight 1): mean 1 over these two gives 0 and 2
+    assert sorted(e["weight"] for e in kept_examples(tmp_path / "step_2")) == [0.0, 2.0]
+    stats = json.loads((tmp_path / "step_2" / "stats.json").read_text())
+    assert (stats["kept"], stats["weight_max"]) == (2, 2.0)
 
 
 def SFT(**settings):

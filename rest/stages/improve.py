@@ -81,16 +81,18 @@ def mark_kept(samples: list[Sample], keep: Filter) -> int:
     return len(kept)
 
 
-def refilter(out: Path, iteration: int, source: Path, keep: Filter) -> None:
-    """ReST's later Improve steps: the samples scored at `source`, filtered again (a higher threshold)."""
+def refilter(out: Path, iteration: int, source: Path, keep: Filter, weighting: East | None = None) -> None:
+    """ReST's later Improve steps: the samples scored at `source`, filtered again (a higher threshold); EAST's
+    weights are scaled again so that the newly kept samples' average 1."""
     if (out / STATS).exists():
         log.info("iteration %d: filtered samples exist at %s, skipping Improve", iteration, out)
         return
     samples = load_samples(source)
     kept = mark_kept(samples, keep)
     log.info("iteration %d: Improve again on %s: %d of %d samples kept", iteration, source, kept, len(samples))
+    weights = _weigh(iteration, samples, weighting)
     save_samples(out, samples, {"grown": 0, "kept": kept, "correct": sum(bool(s.correct) for s in samples),
-                                "filtered_from": str(source)})
+                                **weights, "filtered_from": str(source)})
 
 
 def update_scorers(out: Path, iteration: int, scorers: dict[str, Scorer], samples_dir: Path,
