@@ -48,6 +48,7 @@ def evaluate(sampler: Sampler, model_path: str, task: Task, settings: EvalSettin
         "maj@k": sum(bool(r["majority_correct"]) for r in rows) / n if settings.k else None,
         "k": settings.k,
         "eval_problems": len(rows),
+        "tokens_eval": sum(len(c.token_ids) for completions in (*greedy, *sampled) for c in completions),
         "seconds_eval": round(time.perf_counter() - start, 2),
     }
     return metrics, rows

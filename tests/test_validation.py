@@ -4,9 +4,12 @@ checks that keep the held-out test split out of the choice."""
 import json
 
 import pytest
-from conftest import curve_loop, make_task
+from conftest import curve_loop, make_task, sampling
+from fakes import ScriptedSampler
 
 from rest.errors import UserError
+from rest.evaluate import EvalSettings
+from rest.stages.evaluate import evaluate_stage, validate_stage
 from rest.validation import CarvedTask, EarlyStop, Validation, best_iteration, check_disjoint, should_stop
 
 
@@ -90,3 +93,13 @@ def test_early_stop_without_validation_is_one_line_before_work(tmp_path, tiny_mo
     with pytest.raises(UserError, match="early_stop needs a validation split"):
         curve_loop(tmp_path, tiny_model, lambda prompt, iteration, j: True, "mode.validation.early_stop.patience=1")
     assert not (tmp_path / "iter_0").exists()
+
+
+def test_evaluate_and_validate_count_the_tokens_they_generate(tmp_path, verifier):
+    task = make_task("task.sizes.test=3", "task.sizes.pool=8")
+    sampler = ScriptedSampler(["#### 0", "x"])  # a completion has as many token ids as characters
+    metrics = evaluate_stage(tmp_path / "eval.json", 0, "policy", task, sampler, EvalSettings("test", k=2), sampling(),
+                             verifier)
+    validation = validate_stage(tmp_path / "validation.json", 0, "policy", task, "test", sampler, sampling(), verifier)
+    # per problem: the greedy "#### 0" (6), and k = 2 samples "#### 0", "x" (7); validation: greedy only
+    assert (metrics["tokens_eval"], validation["tokens_validate"]) == (3 * (6 + 7), 3 * 6)

@@ -37,7 +37,7 @@ def validate_stage(out: Path, iteration: int, policy: str, task: Task, split: st
     log.info("iteration %d: Validate %s on %s", iteration, policy, split)
     metrics, rows = evaluate(sampler, policy, task, EvalSettings(split=split, k=0), sampling, verifier)
     result = {METRIC: metrics["pass@1"], "val_problems": metrics["eval_problems"],
-              "seconds_validate": metrics["seconds_eval"]}
+              "tokens_validate": metrics["tokens_eval"], "seconds_validate": metrics["seconds_eval"]}
     write_jsonl(out.with_name("validation_problems.jsonl"), rows)
     write_json(out, result)
     log.info("iteration %d: validation pass@1 %.3f", iteration, result[METRIC])
