@@ -43,9 +43,10 @@ def config_error(config_dir: str | Path, args: list[str], machine: Machine | Non
 
 def semantic_error(cfg, machine: Machine | None = None) -> str | None:
     """What is wrong with a composed config's values, before any work (thresholds, the ReST schedule, how
-    Train is launched, where Grow's engines go)."""
+    Train is launched and its SFT options, sampling settings, where Grow's engines go)."""
     return (_algorithm_error(cfg) or _judging_error(cfg) or _budget_error(cfg) or _trainer_error(cfg.trainer, machine)
-            or _weighting_error(cfg) or _answer_error(cfg) or _sampler_error(cfg.sampler, machine))
+            or _weighting_error(cfg) or _answer_error(cfg) or _sampling_error(cfg)
+            or _sampler_error(cfg.sampler, machine))
 
 
 def _answer_error(cfg) -> str | None:
@@ -111,13 +112,28 @@ def _sampler_error(sampler, machine: Machine | None) -> str | None:
 
 
 def _trainer_error(trainer, machine: Machine | None) -> str | None:
+    """How Train is launched (on `machine`), and its trl.SFTConfig options."""
     from rest.process_group import IN_PROCESS, launch_error
+    from rest.trainer import SFT_SETTINGS, options_error
 
     if "processes" not in trainer:
         return None  # not rest.trainer.SFT: its own constructor checks its settings
     settings = OmegaConf.to_container(trainer, resolve=True)
     launch = {key: settings.pop(key) for key in IN_PROCESS}
-    return launch_error(**launch, args=settings, machine=machine)
+    sft_options = {key: value for key, value in settings.items() if key not in SFT_SETTINGS}
+    return launch_error(**launch, args=settings, machine=machine) or options_error(sft_options)
+
+
+def _sampling_error(cfg) -> str | None:
+    """Grow's sampling settings, and the loop's Evaluate samples (mode.eval.k; 0: greedy pass@1 only)."""
+    from rest.sampler.settings import sampling_error
+
+    grow = cfg.sampler.get("grow")
+    problem = sampling_error(OmegaConf.to_container(grow, resolve=True), "sampler.grow") if grow else None
+    k = (cfg.mode.get("eval") or {}).get("k", 0)
+    if problem is None and not (isinstance(k, int) and k >= 0):
+        problem = f"mode.eval.k must be a whole number >= 0 (0: greedy pass@1 only), got {k!r}"
+    return problem
 
 
 def _algorithm_error(cfg) -> str | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 import logging
 import os
 import time
@@ -39,7 +40,8 @@ class SFT:
 
     def __init__(self, *, seed: int, peft: dict[str, Any] | None, processes: int, launcher: str,
                  accelerate_config: str | None, weighting: str | None = None, east_a: float = 0.0, **args: Any):
-        problem = launch_error(processes, launcher, accelerate_config, args) or settings_error(weighting, east_a)
+        problem = (launch_error(processes, launcher, accelerate_config, args) or settings_error(weighting, east_a)
+                   or options_error(args))
         if problem:
             raise UserError(problem)
         self.weighting, self.east_a = weighting, east_a
@@ -93,14 +95,9 @@ class SFT:
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from trl import SFTConfig, SFTTrainer
 
-        # TRL defaults to bf16, which a CPU lacks; it reports nowhere unless the run's logger says where
-        args = {"bf16": _bf16_available(), "report_to": [], **self.args, **(report or {})}
+        args = {**self.args, **(report or {})}
         logging_dir = None if _is_field(SFTConfig, "logging_dir") else args.pop("logging_dir", None)
-        try:
-            config = SFTConfig(output_dir=str(work_dir), seed=self.seed, completion_only_loss=True,
-                               save_strategy="no", **args)
-        except TypeError as err:
-            raise UserError(f"trainer: {err} (trainer options are trl.SFTConfig fields)") from None
+        config = sft_config(work_dir, self.seed, args)
         rows = [{"prompt": e["prompt"], "completion": e["completion"]} for e in examples]
         if self.weighting:  # seed-mix examples carry no weight: 1
             from rest.weighted_sft import weighted_sft_trainer
@@ -131,6 +128,42 @@ class SFT:
         model = trainer.model.merge_and_unload() if self.peft else trainer.model
         model.save_pretrained(str(out))
         trainer.processing_class.save_pretrained(str(out))
+
+
+# rest's own trainer settings (SFT's keyword-only arguments and Hydra's _target_); the others are trl.SFTConfig fields
+SFT_SETTINGS = {"_target_", *(name for name, parameter in inspect.signature(SFT).parameters.items()
+                              if parameter.kind is inspect.Parameter.KEYWORD_ONLY)}
+
+
+def sft_config(work_dir: str | Path, seed: int, args: dict[str, Any], key: str = "trainer"):
+    """trl.SFTConfig for the trainer options `args` (set under `key`), loss on completions, no intermediate saves; a
+    field it lacks or a value it refuses is a one-line UserError."""
+    from trl import SFTConfig
+
+    # TRL defaults to bf16, which a CPU lacks; it reports nowhere unless the run's logger says where
+    args = {"bf16": _bf16_available(), "report_to": [], **args}
+    try:
+        return SFTConfig(output_dir=str(work_dir), seed=seed, completion_only_loss=True, save_strategy="no", **args)
+    except TypeError as err:
+        raise UserError(f"{key}: {err} (trainer options are trl.SFTConfig fields)") from None
+    except ValueError as err:
+        raise UserError(f"{key}: {str(err).strip().splitlines()[0]}") from None
+
+
+def options_error(args: dict[str, Any], key: str = "trainer") -> str | None:
+    """One line saying what trl.SFTConfig refuses in the trainer options `args` (set under `key`), or what it accepts
+    but the optimizer or the data loader would refuse once Train starts; None when they can train."""
+    try:
+        config = sft_config("unused", 0, args, key)  # SFTConfig makes no directory
+    except UserError as err:
+        return str(err)
+    if config.learning_rate < 0:
+        return f"{key}.learning_rate must be >= 0, got {config.learning_rate}"
+    if config.per_device_train_batch_size < 1:
+        return f"{key}.per_device_train_batch_size must be >= 1, got {config.per_device_train_batch_size}"
+    if config.max_steps <= 0 and config.num_train_epochs <= 0:
+        return f"{key}.num_train_epochs must be > 0 (or {key}.max_steps > 0), got {config.num_train_epochs}"
+    return None
 
 
 def _bf16_available() -> bool:

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from rest.config import CONFIG_DIR
+from rest.config_check import config_error
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -93,3 +96,28 @@ def test_a_gguf_file_whose_architecture_transformers_cannot_read_is_one_line(tmp
     assert len(errors) == 1 and "cannot read odd.gguf" in errors[0], errors
     assert "Traceback" not in result.stdout + result.stderr
     assert not (tmp_path / "model").exists()
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["sampler.grow.n=0"], "sampler.grow.n must be a whole number >= 1, got 0"),
+    (["sampler.grow.temperature=-1"], "sampler.grow.temperature must be >= 0"),
+    (["sampler.grow.top_p=0"], "sampler.grow.top_p must be in (0, 1]"),
+    (["sampler.grow.top_k=-2"], "sampler.grow.top_k must be -1 or 0"),
+    (["sampler.grow.max_tokens=0"], "sampler.grow.max_tokens must be a whole number >= 1"),
+    (["mode.eval.k=-1"], "mode.eval.k must be a whole number >= 0"),
+    (["trainer.learning_rate=-1"], "trainer.learning_rate must be >= 0"),
+    (["trainer.per_device_train_batch_size=0"], "trainer.per_device_train_batch_size must be >= 1"),
+    (["trainer.num_train_epochs=0"], "trainer.num_train_epochs must be > 0"),
+    (["trainer.lr_scheduler_type=nope"], "trainer: nope is not a valid SchedulerType"),
+    (["+trainer.no_such_option=1"], "unexpected keyword argument 'no_such_option'"),
+])
+def test_sampling_and_training_settings_that_vllm_or_trl_would_refuse_are_one_line(overrides, message):
+    problem = config_error(CONFIG_DIR, overrides)
+    assert problem is not None and message in problem and "\n" not in problem, problem
+
+
+def test_a_bad_training_setting_stops_the_run_before_the_first_evaluation(tmp_path):
+    result = run("trainer.learning_rate=-1", f"hydra.run.dir={tmp_path}")
+    lines = error_lines(result)
+    assert result.returncode == 1 and len(lines) == 1 and "trainer.learning_rate" in lines[0], lines
+    assert not (tmp_path / "iter_0").exists()

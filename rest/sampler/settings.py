@@ -35,3 +35,26 @@ class Completion:
     token_ids: list[int]
     finish_reason: str
     cumulative_logprob: float | None
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# (field, test, what the test asks): vLLM's own limits (vllm.SamplingParams), checked before an engine starts
+SAMPLING_LIMITS = (
+    ("n", lambda v: isinstance(v, int) and v >= 1, "a whole number >= 1"),
+    ("temperature", lambda v: _number(v) and v >= 0, ">= 0 (0: greedy)"),
+    ("top_p", lambda v: _number(v) and 0 < v <= 1, "in (0, 1]"),
+    ("top_k", lambda v: isinstance(v, int) and (v >= 0 or v == -1), "-1 or 0 (off), or a whole number >= 1"),
+    ("max_tokens", lambda v: isinstance(v, int) and v >= 1, "a whole number >= 1"),
+)
+
+
+def sampling_error(settings: dict, key: str) -> str | None:
+    """One line naming the first of these sampling settings (set under `key`, e.g. sampler.grow) that vLLM would
+    refuse, or None."""
+    for field, holds, wanted in SAMPLING_LIMITS:
+        if field in settings and not holds(settings[field]):
+            return f"{key}.{field} must be {wanted}, got {settings[field]!r}"
+    return None

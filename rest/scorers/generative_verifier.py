@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from rest.errors import UserError
 from rest.records import Sample
 from rest.scorers.logprobs import HeldEngine
+from rest.trainer import options_error
 
 if TYPE_CHECKING:
     from rest.contracts import ScoringContext
@@ -66,6 +67,9 @@ class GenerativeVerifierScorer:
         self.model, self.template, self.yes, self.no, self.normalize = model, prompt, yes, no, normalize
         self.learns, self.settings = update, _update_settings(update_settings)
         self.train_args = dict(train_args) if train_args else None
+        problem = options_error(self.train_args, f"{KEY}.train_args") if self.train_args else None
+        if problem:
+            raise UserError(problem)
         self.updated: str | None = None  # the checkpoint of the last online update
         self._judge = HeldEngine(batch_tokens, max_length)
 
