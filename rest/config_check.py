@@ -45,7 +45,7 @@ def semantic_error(cfg, machine: Machine | None = None) -> str | None:
     """What is wrong with a composed config's values, before any work (thresholds, the ReST schedule, how
     Train is launched and its SFT options, sampling settings, where Grow's engines go)."""
     return (_algorithm_error(cfg) or _judging_error(cfg) or _budget_error(cfg) or _trainer_error(cfg.trainer, machine)
-            or _weighting_error(cfg) or _answer_error(cfg) or _sampling_error(cfg)
+            or _filter_error(cfg) or _weighting_error(cfg) or _answer_error(cfg) or _sampling_error(cfg)
             or _sampler_error(cfg.sampler, machine))
 
 
@@ -72,6 +72,19 @@ def _weighting_error(cfg) -> str | None:
     if budget.get("_target_") != "rest.budget.Adaptive" and cfg.sampler.grow.n < 2:
         return (f"trainer.weighting={weighting} needs >= 2 samples per problem (the answer entropy of one sample is "
                 f"undefined): set sampler.grow.n >= 2 (got {cfg.sampler.grow.n})")
+    return None
+
+
+def _filter_error(cfg) -> str | None:
+    """The filter chain (conf/filter/) checks its own settings when built: plain objects, no model."""
+    from rest.config import build
+
+    if "chain" not in cfg.get("filter", {}):
+        return None
+    try:
+        build(cfg.filter.chain)
+    except UserError as err:
+        return str(err)
     return None
 
 
@@ -102,6 +115,10 @@ def _judging_error(cfg) -> str | None:
 def _sampler_error(sampler, machine: Machine | None) -> str | None:
     from rest.sampler.placement import check_address, placement_error
 
+    share = sampler.engine.get("gpu_memory_utilization")
+    if share is not None and not (isinstance(share, int | float) and 0 < share <= 1):
+        return ("sampler.engine.gpu_memory_utilization must be in (0, 1] (a share of the GPU's memory; on CPU, of "
+                f"RAM), got {share!r}")
     if "replicas" not in sampler:
         return None  # one engine in this process
     problem = placement_error(sampler.replicas, sampler.gpus_per_replica, sampler.address,

@@ -94,9 +94,10 @@ class Loop:
         return 0
 
     def check_data(self, task: Task, grow_split: str) -> None:
-        """Every split the run reads loads, hints have references, and validation is disjoint from test."""
-        test = task.problems(self.eval_settings.split)
-        check_hints(self.rationalize, task.problems(grow_split), grow_split)
+        """Every split the run reads loads and has problems, hints have references, and validation is disjoint
+        from test."""
+        test = problems_of(task, self.eval_settings.split, "evaluate on")
+        check_hints(self.rationalize, problems_of(task, grow_split, "grow from"), grow_split)
         validation = self.validation.split_name(grow_split)
         if validation:
             check_disjoint(task.problems(validation), test)
@@ -142,6 +143,14 @@ class Loop:
             write_pairs(it_dir / "pairs", preference_pairs(load_samples(it_dir / "samples"), self.pairs_by,
                                                            self.pairs_per_problem))
         return trained
+
+
+def problems_of(task: Task, split: str, purpose: str) -> list:
+    """The split's problems; a UserError when it has none."""
+    problems = task.problems(split)
+    if not problems:
+        raise UserError(f"the {split!r} split has no problems to {purpose} (check the task's sizes or limits)")
+    return problems
 
 
 def warn_if_worse(metrics: list[dict]) -> None:

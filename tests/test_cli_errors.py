@@ -104,6 +104,9 @@ def test_a_gguf_file_whose_architecture_transformers_cannot_read_is_one_line(tmp
     (["sampler.grow.top_p=0"], "sampler.grow.top_p must be in (0, 1]"),
     (["sampler.grow.top_k=-2"], "sampler.grow.top_k must be -1 or 0"),
     (["sampler.grow.max_tokens=0"], "sampler.grow.max_tokens must be a whole number >= 1"),
+    (["sampler.grow.stop=5"], "sampler.grow.stop must be a list of non-empty strings"),
+    (["sampler.engine.gpu_memory_utilization=2"], "sampler.engine.gpu_memory_utilization must be in (0, 1]"),
+    (["filter.cap=0"], "filter: cap must be >= 1, got 0"),
     (["mode.eval.k=-1"], "mode.eval.k must be a whole number >= 0"),
     (["trainer.learning_rate=-1"], "trainer.learning_rate must be >= 0"),
     (["trainer.per_device_train_batch_size=0"], "trainer.per_device_train_batch_size must be >= 1"),
@@ -121,3 +124,15 @@ def test_a_bad_training_setting_stops_the_run_before_the_first_evaluation(tmp_pa
     lines = error_lines(result)
     assert result.returncode == 1 and len(lines) == 1 and "trainer.learning_rate" in lines[0], lines
     assert not (tmp_path / "iter_0").exists()
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["task.sizes.pool=0"], "the 'pool' split has no problems to grow from"),
+    (["task.limits.test=0"], "the 'test' split has no problems to evaluate on"),
+    (["mode=rm_eval", "mode.n=0"], "mode.n must be a whole number >= 1, got 0"),
+])
+def test_an_empty_split_or_no_samples_to_rank_stops_the_run_before_any_engine(overrides, message, tmp_path):
+    result = run(*overrides, f"hydra.run.dir={tmp_path}")
+    errors = [line for line in error_lines(result) if "error" in line.lower()]
+    assert result.returncode == 2 and len(errors) == 1 and message in errors[0], errors
+    assert "Traceback" not in result.stdout + result.stderr and not (tmp_path / "iter_0").exists()

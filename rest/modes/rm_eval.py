@@ -24,6 +24,7 @@ from rest.evaluate import majority_answer
 from rest.records import Sample
 from rest.rows import read_rows, report_bad_rows
 from rest.run import Run
+from rest.sampler.settings import sampling_error
 from rest.stages.grow import grow
 from rest.stages.improve import score_all
 
@@ -41,6 +42,11 @@ class RmEval:
     n: int
     best_of: list[int]
     scorers: dict
+
+    def __post_init__(self):
+        problem = sampling_error({"n": self.n}, "mode")
+        if problem:
+            raise UserError(problem)
 
     def run(self, run: Run) -> int:
         if not self.scorers:
