@@ -107,6 +107,7 @@ def test_a_gguf_file_whose_architecture_transformers_cannot_read_is_one_line(tmp
     (["sampler.grow.stop=5"], "sampler.grow.stop must be a list of non-empty strings"),
     (["sampler.engine.gpu_memory_utilization=2"], "sampler.engine.gpu_memory_utilization must be in (0, 1]"),
     (["filter.cap=0"], "filter: cap must be >= 1, got 0"),
+    (["seed=abc"], "seed must be a whole number, got 'abc'"),
     (["mode.eval.k=-1"], "mode.eval.k must be a whole number >= 0"),
     (["trainer.learning_rate=-1"], "trainer.learning_rate must be >= 0"),
     (["trainer.per_device_train_batch_size=0"], "trainer.per_device_train_batch_size must be >= 1"),
@@ -130,8 +131,12 @@ def test_a_bad_training_setting_stops_the_run_before_the_first_evaluation(tmp_pa
     (["task.sizes.pool=0"], "the 'pool' split has no problems to grow from"),
     (["task.limits.test=0"], "the 'test' split has no problems to evaluate on"),
     (["mode=rm_eval", "mode.n=0"], "mode.n must be a whole number >= 1, got 0"),
+    (["mode=rm_eval", "mode.best_of=[32]"], "mode.best_of must list whole numbers in [1, mode.n = 16], got [32]"),
+    (["mode=rm_eval", "mode.limit=0"], "mode.limit must be null (every problem of the split) or a whole number"),
+    (["mode=generate", "mode.chunk_size=0"], "mode.chunk_size must be a whole number >= 1, got 0"),
+    (["mode=generate", "mode.shard.count=0"], "mode.shard.count must be a whole number >= 1, got 0"),
 ])
-def test_an_empty_split_or_no_samples_to_rank_stops_the_run_before_any_engine(overrides, message, tmp_path):
+def test_an_empty_split_or_a_mode_setting_that_cannot_work_stops_the_run_before_any_engine(overrides, message, tmp_path):
     result = run(*overrides, f"hydra.run.dir={tmp_path}")
     errors = [line for line in error_lines(result) if "error" in line.lower()]
     assert result.returncode == 2 and len(errors) == 1 and message in errors[0], errors

@@ -54,14 +54,27 @@ class Generate:
     pairs_by: str = "verifier"
     pairs_per_problem: int = 4
 
+    def __post_init__(self):  # checked when the mode is built: before any data, model or engine
+        problem = self.settings_error()
+        if problem:
+            raise UserError(problem)
+
+    def settings_error(self) -> str | None:
+        index, count = self.shard["index"], self.shard["count"]
+        if not (isinstance(count, int) and count >= 1):
+            return f"mode.shard.count must be a whole number >= 1, got {count!r}"
+        if not (isinstance(index, int) and 0 <= index < count):
+            return f"mode.shard.index must be in [0, {count}), got {index!r}"
+        if not (isinstance(self.chunk_size, int) and self.chunk_size >= 1):
+            return f"mode.chunk_size must be a whole number >= 1, got {self.chunk_size!r}"
+        if self.pairs and self.pairs_per_problem < 1:
+            return f"mode.pairs_per_problem must be at least 1, got {self.pairs_per_problem}"
+        return None
+
     def run(self, run: Run) -> int:
         if self.pairs:  # a bad choice fails here, before any data, model or engine
             check_by(self.pairs_by, run.cfg.get("scorers") or {})
-            if self.pairs_per_problem < 1:
-                raise UserError(f"mode.pairs_per_problem must be at least 1, got {self.pairs_per_problem}")
         index, count = self.shard["index"], self.shard["count"]
-        if not 0 <= index < count:
-            raise UserError(f"mode.shard.index must be in [0, {count}), got {index}")
         problems = run.task.problems(self.split)  # a bad data source fails here, before any model or engine
         positions = [i for i in range(len(problems)) if i % count == index]
         if not positions:

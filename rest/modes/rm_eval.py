@@ -43,10 +43,19 @@ class RmEval:
     best_of: list[int]
     scorers: dict
 
-    def __post_init__(self):
-        problem = sampling_error({"n": self.n}, "mode")
+    def __post_init__(self):  # checked when the mode is built: before any data, model or engine
+        problem = sampling_error({"n": self.n}, "mode") or self.settings_error()
         if problem:
             raise UserError(problem)
+
+    def settings_error(self) -> str | None:
+        if self.limit is not None and not (isinstance(self.limit, int) and self.limit >= 1):
+            return f"mode.limit must be null (every problem of the split) or a whole number >= 1, got {self.limit!r}"
+        if self.pairs is None and not all(isinstance(k, int) and 1 <= k <= self.n for k in self.best_of):
+            return f"mode.best_of must list whole numbers in [1, mode.n = {self.n}], got {list(self.best_of)}"
+        if self.pairs is None and not self.best_of:
+            return "mode.best_of is empty: list the N of best-of-N to report, e.g. [4, 8, 16]"
+        return None
 
     def run(self, run: Run) -> int:
         if not self.scorers:
