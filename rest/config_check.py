@@ -136,16 +136,17 @@ def _sampler_error(sampler, machine: Machine | None) -> str | None:
 
 
 def _trainer_error(trainer, machine: Machine | None) -> str | None:
-    """How Train is launched (on `machine`), and its trl.SFTConfig options."""
+    """How Train is launched (on `machine`), its trl.SFTConfig options and its LoRA settings."""
     from rest.process_group import IN_PROCESS, launch_error
-    from rest.trainer import SFT_SETTINGS, options_error
+    from rest.trainer import SFT_SETTINGS, options_error, peft_error
 
     if "processes" not in trainer:
         return None  # not rest.trainer.SFT: its own constructor checks its settings
     settings = OmegaConf.to_container(trainer, resolve=True)
     launch = {key: settings.pop(key) for key in IN_PROCESS}
     sft_options = {key: value for key, value in settings.items() if key not in SFT_SETTINGS}
-    return launch_error(**launch, args=settings, machine=machine) or options_error(sft_options)
+    return (launch_error(**launch, args=settings, machine=machine) or options_error(sft_options)
+            or peft_error(settings.get("peft")))
 
 
 def _sampling_error(cfg) -> str | None:

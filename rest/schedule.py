@@ -26,13 +26,11 @@ class Step:
 def schedule(algorithm: dict, floor: float | None) -> list[Step]:
     """`floor` is `filter.threshold`: in ReST each step keeps reward >= max(tau_i, floor)."""
     if algorithm["name"] == "rest_em":
-        if algorithm["iterations"] < 0:
-            raise UserError(f"algorithm.iterations must be >= 0, got {algorithm['iterations']}")
+        _check_count(algorithm, "iterations", 0)
         return [Step(it, True, None, it) for it in range(1, algorithm["iterations"] + 1)]
     thresholds = list(algorithm["thresholds"] or [])
     check_thresholds(thresholds, floor)
-    if algorithm["grow_steps"] < 1:
-        raise UserError(f"algorithm.grow_steps must be >= 1, got {algorithm['grow_steps']}")
+    _check_count(algorithm, "grow_steps", 1)
     steps = []
     for _ in range(algorithm["grow_steps"]):
         source = len(steps) + 1
@@ -40,6 +38,12 @@ def schedule(algorithm: dict, floor: float | None) -> list[Step]:
             level = tau if floor is None else max(tau, floor)
             steps.append(Step(len(steps) + 1, i == 0, level, source))
     return steps
+
+
+def _check_count(algorithm: dict, key: str, least: int) -> None:
+    value = algorithm[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise UserError(f"algorithm.{key} must be a whole number >= {least}, got {value!r}")
 
 
 def check_thresholds(thresholds: list[float], floor: float | None) -> None:

@@ -41,7 +41,7 @@ class SFT:
     def __init__(self, *, seed: int, peft: dict[str, Any] | None, processes: int, launcher: str,
                  accelerate_config: str | None, weighting: str | None = None, east_a: float = 0.0, **args: Any):
         problem = (launch_error(processes, launcher, accelerate_config, args) or settings_error(weighting, east_a)
-                   or options_error(args))
+                   or options_error(args) or peft_error(dict(peft) if peft else None))
         if problem:
             raise UserError(problem)
         self.weighting, self.east_a = weighting, east_a
@@ -114,14 +114,7 @@ class SFT:
             )
 
     def _lora_config(self):
-        if self.peft is None:
-            return None
-        from peft import LoraConfig
-
-        try:
-            return LoraConfig(**self.peft)
-        except TypeError as err:
-            raise UserError(f"trainer.peft: {err} (its keys are peft.LoraConfig fields)") from None
+        return None if self.peft is None else lora_config(self.peft)
 
     def save(self, trainer, out: Path) -> None:
         """The trained model as a plain HF checkpoint (a LoRA adapter merged into its base weights)."""
@@ -161,8 +154,35 @@ def options_error(args: dict[str, Any], key: str = "trainer") -> str | None:
         return f"{key}.learning_rate must be >= 0, got {config.learning_rate}"
     if config.per_device_train_batch_size < 1:
         return f"{key}.per_device_train_batch_size must be >= 1, got {config.per_device_train_batch_size}"
+    if config.max_length is not None and config.max_length < 1:
+        return f"{key}.max_length must be null (no truncation) or >= 1, got {config.max_length}"
     if config.max_steps <= 0 and config.num_train_epochs <= 0:
         return f"{key}.num_train_epochs must be > 0 (or {key}.max_steps > 0), got {config.num_train_epochs}"
+    return None
+
+
+def lora_config(peft: dict[str, Any]):
+    """peft.LoraConfig from `trainer.peft`; a field it lacks or a value it refuses is a one-line UserError."""
+    from peft import LoraConfig
+
+    try:
+        return LoraConfig(**peft)
+    except TypeError as err:
+        raise UserError(f"trainer.peft: {err} (its keys are peft.LoraConfig fields)") from None
+    except ValueError as err:
+        raise UserError(f"trainer.peft: {str(err).strip().splitlines()[0]}") from None
+
+
+def peft_error(peft: dict[str, Any] | None) -> str | None:
+    """One line saying what peft.LoraConfig refuses in `trainer.peft`, or None (also when it is null: no LoRA)."""
+    if peft is None:
+        return None
+    try:
+        lora = lora_config(peft)
+    except UserError as err:
+        return str(err)
+    if lora.r < 1:  # LoraConfig accepts it; PEFT refuses it only when it wraps the model, at Train
+        return f"trainer.peft.r must be >= 1, got {lora.r}"
     return None
 
 

@@ -114,6 +114,11 @@ def test_a_gguf_file_whose_architecture_transformers_cannot_read_is_one_line(tmp
     (["trainer.num_train_epochs=0"], "trainer.num_train_epochs must be > 0"),
     (["trainer.lr_scheduler_type=nope"], "trainer: nope is not a valid SchedulerType"),
     (["+trainer.no_such_option=1"], "unexpected keyword argument 'no_such_option'"),
+    (["trainer.max_length=0"], "trainer.max_length must be null (no truncation) or >= 1, got 0"),
+    (["+trainer.peft.r=0"], "trainer.peft.r must be >= 1, got 0"),
+    (["trainer.peft={r: 8, no_such_field: 1}"], "trainer.peft: LoraConfig.__init__() got an unexpected keyword"),
+    (["algorithm.iterations=abc"], "algorithm.iterations must be a whole number >= 0, got 'abc'"),
+    (["sampler.grow.seed=abc"], "sampler.grow.seed must be a whole number, got 'abc'"),
 ])
 def test_sampling_and_training_settings_that_vllm_or_trl_would_refuse_are_one_line(overrides, message):
     problem = config_error(CONFIG_DIR, overrides)

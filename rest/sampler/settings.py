@@ -48,6 +48,7 @@ SAMPLING_LIMITS = (
     ("top_p", lambda v: _number(v) and 0 < v <= 1, "in (0, 1]"),
     ("top_k", lambda v: isinstance(v, int) and (v >= 0 or v == -1), "-1 or 0 (off), or a whole number >= 1"),
     ("max_tokens", lambda v: isinstance(v, int) and v >= 1, "a whole number >= 1"),
+    ("seed", lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
     ("stop", lambda v: isinstance(v, list | tuple) and all(isinstance(s, str) and s for s in v),
      "a list of non-empty strings (e.g. ['\\n\\n'], or [])"),
 )
