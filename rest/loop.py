@@ -27,7 +27,7 @@ from rest.contracts import Filter, Scorer, Task
 from rest.errors import UserError
 from rest.evaluate import EvalSettings
 from rest.history import previous_pass_rates
-from rest.pairs import check_by, preference_pairs, write_pairs
+from rest.pairs import check_pairs, preference_pairs, write_pairs
 from rest.progress import Progress
 from rest.reference_answer import from_config as trained_answer
 from rest.report import format_table
@@ -75,7 +75,7 @@ class Loop:
         self.check_data(task, grow_split)  # bad data fails here: before any model is built or engine started
         reward = reward_scorer(self.reward, run.scorers)
         if self.pairs:
-            check_by(self.pairs_by, run.scorers)
+            check_pairs(self.pairs_by, run.scorers, self.pairs_per_problem)
         progress = Progress(run.dir, run.logger, self.validation.early_stop.min_delta)
         policy = run.base_model
         for step in [None, *steps]:  # None: iteration 0, the base model

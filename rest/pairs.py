@@ -34,8 +34,11 @@ class Pairs(list):
         self.without = without
 
 
-def check_by(by: str, scorers) -> None:
-    """One-line UserError unless `by` is "verifier" or a configured scorer name."""
+def check_pairs(by: str, scorers, per_problem: int) -> None:
+    """Before any work: a one-line UserError unless `by` is "verifier" or a configured scorer name and
+    `per_problem` is at least 1."""
+    if per_problem < 1:
+        raise UserError(f"mode.pairs_per_problem must be at least 1, got {per_problem}")
     if by != VERIFIER and by not in scorers:
         choices = ", ".join([VERIFIER, *map(str, scorers)])
         raise UserError(f"pairs_by={by!r} is not a configured scorer; choose one of: {choices}")

@@ -140,6 +140,8 @@ def test_a_bad_training_setting_stops_the_run_before_the_first_evaluation(tmp_pa
     (["mode=rm_eval", "mode.limit=0"], "mode.limit must be null (every problem of the split) or a whole number"),
     (["mode=generate", "mode.chunk_size=0"], "mode.chunk_size must be a whole number >= 1, got 0"),
     (["mode=generate", "mode.shard.count=0"], "mode.shard.count must be a whole number >= 1, got 0"),
+    (["mode.pairs=true", "mode.pairs_per_problem=0"], "mode.pairs_per_problem must be at least 1, got 0"),
+    (["mode=generate", "mode.pairs=true", "mode.pairs_per_problem=0"], "mode.pairs_per_problem must be at least 1"),
 ])
 def test_an_empty_split_or_a_mode_setting_that_cannot_work_stops_the_run_before_any_engine(overrides, message, tmp_path):
     result = run(*overrides, f"hydra.run.dir={tmp_path}")

@@ -30,7 +30,7 @@ from omegaconf import OmegaConf
 
 from rest.artifacts import atomic_dir, write_text
 from rest.errors import UserError
-from rest.pairs import check_by, preference_pairs, write_pairs
+from rest.pairs import check_pairs, preference_pairs, write_pairs
 from rest.records import Sample
 from rest.run import Run
 from rest.stages.grow import grow
@@ -67,13 +67,11 @@ class Generate:
             return f"mode.shard.index must be in [0, {count}), got {index!r}"
         if not (isinstance(self.chunk_size, int) and self.chunk_size >= 1):
             return f"mode.chunk_size must be a whole number >= 1, got {self.chunk_size!r}"
-        if self.pairs and self.pairs_per_problem < 1:
-            return f"mode.pairs_per_problem must be at least 1, got {self.pairs_per_problem}"
         return None
 
     def run(self, run: Run) -> int:
         if self.pairs:  # a bad choice fails here, before any data, model or engine
-            check_by(self.pairs_by, run.cfg.get("scorers") or {})
+            check_pairs(self.pairs_by, run.cfg.get("scorers") or {}, self.pairs_per_problem)
         index, count = self.shard["index"], self.shard["count"]
         problems = run.task.problems(self.split)  # a bad data source fails here, before any model or engine
         positions = [i for i in range(len(problems)) if i % count == index]
