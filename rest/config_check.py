@@ -44,9 +44,9 @@ def config_error(config_dir: str | Path, args: list[str], machine: Machine | Non
 def semantic_error(cfg, machine: Machine | None = None) -> str | None:
     """What is wrong with a composed config's values, before any work (thresholds, the ReST schedule, how
     Train is launched and its SFT options, sampling settings, where Grow's engines go)."""
-    return (_seed_error(cfg) or _algorithm_error(cfg) or _judging_error(cfg) or _budget_error(cfg) or _trainer_error(cfg.trainer, machine)
-            or _filter_error(cfg) or _weighting_error(cfg) or _answer_error(cfg) or _sampling_error(cfg)
-            or _sampler_error(cfg.sampler, machine))
+    return (_seed_error(cfg) or _algorithm_error(cfg) or _judging_error(cfg) or _budget_error(cfg)
+            or _trainer_error(cfg.trainer, machine) or _filter_error(cfg) or _weighting_error(cfg) or _answer_error(cfg)
+            or _sampling_error(cfg) or _sampler_error(cfg.sampler, machine))
 
 
 def _seed_error(cfg) -> str | None:
@@ -136,17 +136,15 @@ def _sampler_error(sampler, machine: Machine | None) -> str | None:
 
 
 def _trainer_error(trainer, machine: Machine | None) -> str | None:
-    """How Train is launched (on `machine`), its trl.SFTConfig options and its LoRA settings."""
-    from rest.process_group import IN_PROCESS, launch_error
-    from rest.trainer import SFT_SETTINGS, options_error, peft_error
+    """SFT's own checks (how Train is launched on `machine`, its trl.SFTConfig options, LoRA) without building it."""
+    from rest.trainer import settings_problem
 
     if "processes" not in trainer:
         return None  # not rest.trainer.SFT: its own constructor checks its settings
     settings = OmegaConf.to_container(trainer, resolve=True)
-    launch = {key: settings.pop(key) for key in IN_PROCESS}
-    sft_options = {key: value for key, value in settings.items() if key not in SFT_SETTINGS}
-    return (launch_error(**launch, args=settings, machine=machine) or options_error(sft_options)
-            or peft_error(settings.get("peft")))
+    settings.pop("_target_")
+    settings.pop("seed")
+    return settings_problem(machine, **settings)
 
 
 def _sampling_error(cfg) -> str | None:

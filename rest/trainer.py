@@ -17,18 +17,20 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import inspect
 import logging
 import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rest.artifacts import atomic_dir
 from rest.errors import UserError
 from rest.process_group import in_process, launch, launch_error
 from rest.weighting import settings_error
+
+if TYPE_CHECKING:
+    from rest.machine import Machine
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +42,8 @@ class SFT:
 
     def __init__(self, *, seed: int, peft: dict[str, Any] | None, processes: int, launcher: str,
                  accelerate_config: str | None, weighting: str | None = None, east_a: float = 0.0, **args: Any):
-        problem = (launch_error(processes, launcher, accelerate_config, args) or settings_error(weighting, east_a)
-                   or options_error(args) or peft_error(dict(peft) if peft else None))
+        problem = settings_problem(peft=peft, processes=processes, launcher=launcher,
+                                   accelerate_config=accelerate_config, weighting=weighting, east_a=east_a, **args)
         if problem:
             raise UserError(problem)
         self.weighting, self.east_a = weighting, east_a
@@ -123,9 +125,13 @@ class SFT:
         trainer.processing_class.save_pretrained(str(out))
 
 
-# rest's own trainer settings (SFT's keyword-only arguments and Hydra's _target_); the others are trl.SFTConfig fields
-SFT_SETTINGS = {"_target_", *(name for name, parameter in inspect.signature(SFT).parameters.items()
-                              if parameter.kind is inspect.Parameter.KEYWORD_ONLY)}
+def settings_problem(machine: Machine | None = None, *, peft: dict[str, Any] | None, processes: int, launcher: str,
+                     accelerate_config: str | None, weighting: str | None = None, east_a: float = 0.0,
+                     **args: Any) -> str | None:
+    """One line saying what is wrong with SFT's settings (how Train is launched on `machine`, None: this one; the
+    weighting; the trl.SFTConfig options `args`; LoRA), or None."""
+    return (launch_error(processes, launcher, accelerate_config, args, machine) or settings_error(weighting, east_a)
+            or options_error(args) or peft_error(dict(peft) if peft else None))
 
 
 def sft_config(work_dir: str | Path, seed: int, args: dict[str, Any], key: str = "trainer"):
@@ -140,7 +146,7 @@ def sft_config(work_dir: str | Path, seed: int, args: dict[str, Any], key: str =
     except TypeError as err:
         raise UserError(f"{key}: {err} (trainer options are trl.SFTConfig fields)") from None
     except ValueError as err:
-        raise UserError(f"{key}: {str(err).strip().splitlines()[0]}") from None
+        raise UserError(f"{key}: {_first_line(err)}") from None
 
 
 def options_error(args: dict[str, Any], key: str = "trainer") -> str | None:
@@ -170,7 +176,7 @@ def lora_config(peft: dict[str, Any]):
     except TypeError as err:
         raise UserError(f"trainer.peft: {err} (its keys are peft.LoraConfig fields)") from None
     except ValueError as err:
-        raise UserError(f"trainer.peft: {str(err).strip().splitlines()[0]}") from None
+        raise UserError(f"trainer.peft: {_first_line(err)}") from None
 
 
 def peft_error(peft: dict[str, Any] | None) -> str | None:
@@ -184,6 +190,10 @@ def peft_error(peft: dict[str, Any] | None) -> str | None:
     if lora.r < 1:  # LoraConfig accepts it; PEFT refuses it only when it wraps the model, at Train
         return f"trainer.peft.r must be >= 1, got {lora.r}"
     return None
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def _bf16_available() -> bool:
