@@ -199,4 +199,16 @@ def _one_line(err: BaseException) -> str:
     if cause is not None and str(cause).strip():
         message += f" ({str(cause).strip().splitlines()[0]})"
     message = re.sub(r"Available options in '([^']*)':", r"available options for \1:", message)
-    return re.sub(r"\s*\n\s*", "; ", message.strip()).replace(":;", ":").replace(".;", ".")
+    return re.sub(r"\s*\n\s*", "; ", message.strip()).replace(":;", ":").replace(".;", ".") + _list_hint(message)
+
+
+def _list_hint(message: str) -> str:
+    """What to write instead when an override gives a list where conf/ has a map (`mode.scorers=[...]`)."""
+    found = re.search(r"Error merging override \+*([\w.]+)=", message)
+    if not found or "Cannot merge DictConfig with ListConfig" not in message:
+        return ""
+    key = found.group(1)
+    if key.split(".")[-1] == "scorers":
+        return (f"; {key} is a map of name: scorer settings, not a list: add a scorer file under a name with "
+                f"+scorer@{key}.NAME=FILE (e.g. +scorer@{key}.prm=implicit_prm)")
+    return f"; {key} is a map of name: settings, not a list: set one entry with {key}.NAME=..."

@@ -119,6 +119,8 @@ def test_a_gguf_file_whose_architecture_transformers_cannot_read_is_one_line(tmp
     (["trainer.peft={r: 8, no_such_field: 1}"], "trainer.peft: LoraConfig.__init__() got an unexpected keyword"),
     (["algorithm.iterations=abc"], "algorithm.iterations must be a whole number >= 0, got 'abc'"),
     (["sampler.grow.seed=abc"], "sampler.grow.seed must be a whole number, got 'abc'"),
+    (["mode=rm_eval", "mode.scorers=[implicit_prm]"], "add a scorer file under a name with +scorer@mode.scorers.NAME"),
+    (["sampler.grow=[x]"], "sampler.grow is a map of name: settings, not a list"),
 ])
 def test_sampling_and_training_settings_that_vllm_or_trl_would_refuse_are_one_line(overrides, message):
     problem = config_error(CONFIG_DIR, overrides)
