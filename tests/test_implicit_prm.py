@@ -147,3 +147,18 @@ def test_with_model_policy_every_update_starts_from_the_policy_it_is_handed(tiny
     scorer.update(labelled, context(None, policy=tiny_model, base_model=tiny_model), tmp_path / "iter_2")
     assert starts == [other_model, tiny_model]  # not the previous update's checkpoint
     assert scorer.current(context(None, policy=other_model)) == str(tmp_path / "iter_2")  # it scores with the update
+
+
+def test_both_models_are_loaded_once_across_scoring_calls_and_reloaded_after_release(tiny_model, other_model,
+                                                                                     monkeypatch):
+    from rest.scorers import logprobs
+
+    loads, engine = [], logprobs.LogProbEngine
+    monkeypatch.setattr(logprobs, "LogProbEngine", lambda path, **kw: loads.append(path) or engine(path, **kw))
+    scorer = make_scorer("implicit_prm", model=other_model, ref_model=tiny_model)
+    first = scorer.score([sample(SOLUTION)], context(None))
+    second = scorer.score([sample(SOLUTION)], context(None))  # mode=score's next chunk
+    assert loads == [other_model, tiny_model] and first == pytest.approx(second, abs=1e-6)
+    scorer.release()  # before Train
+    scorer.score([sample(SOLUTION)], context(None))
+    assert loads == [other_model, tiny_model] * 2

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from rest.errors import UserError
 from rest.records import Sample
-from rest.scorers.logprobs import LogProbEngine
+from rest.scorers.logprobs import HeldEngine
 
 if TYPE_CHECKING:
     from rest.contracts import ScoringContext
@@ -88,6 +88,8 @@ class ImplicitPRMScorer:
         self.keep_step_rewards, self.learns = keep_step_rewards, update
         self.update_settings = dict(update_settings)
         self.batch_tokens, self.max_length = batch_tokens, max_length
+        self._phi = HeldEngine(batch_tokens, max_length)  # both held across calls (mode=score's chunks) until
+        self._ref = HeldEngine(batch_tokens, max_length)  # release(): before Train, and before this update
         self.updated: str | None = None  # the checkpoint of the last online update
 
     def current(self, context: ScoringContext) -> str:
@@ -113,19 +115,12 @@ class ImplicitPRMScorer:
     def token_rewards(self, samples: list[Sample],
                       context: ScoringContext) -> list[tuple[list[int], list[tuple[int, int]], list[float]]]:
         """(completion ids, their character offsets, beta * log-ratio per scored token) for each sample."""
-        phi = self._engine(self.current(context))
-        try:
-            encoded = phi.tokenizer([s.completion for s in samples], add_special_tokens=False, return_offsets_mapping=True)
-            ids, offsets = encoded["input_ids"], encoded["offset_mapping"]
-            prompts = [s.prompt for s in samples]
-            policy_scores = phi.score(prompts, ids)
-        finally:
-            phi.close()
-        ref = self._engine(self.reference(context))
-        try:
-            ref_scores = ref.score(prompts, ids)
-        finally:
-            ref.close()
+        phi = self._phi.get(self.current(context))
+        encoded = phi.tokenizer([s.completion for s in samples], add_special_tokens=False, return_offsets_mapping=True)
+        ids, offsets = encoded["input_ids"], encoded["offset_mapping"]
+        prompts = [s.prompt for s in samples]
+        policy_scores = phi.score(prompts, ids)
+        ref_scores = self._ref.get(self.reference(context)).score(prompts, ids)
         return [(i, o, [self.beta * (a - b) for a, b in zip(p.logprobs, r.logprobs)])
                 for i, o, p, r in zip(ids, offsets, policy_scores, ref_scores)]
 
@@ -140,6 +135,7 @@ class ImplicitPRMScorer:
             log.warning("implicit PRM: no sample has a verifier label this iteration; pi_phi stays as it was")
             return {"examples": 0}
         start = context.policy() if self.model == POLICY else self.current(context)  # model=policy: the new policy
+        self.release()  # the update needs the memory
         stats = train_implicit_prm(start, self.reference(context), examples, out, beta=self.beta,
                                    batch_tokens=self.batch_tokens, max_length=self.max_length, **self.update_settings)
         self.use(str(out))
@@ -149,7 +145,5 @@ class ImplicitPRMScorer:
         self.updated = checkpoint
 
     def release(self) -> None:
-        """Engines are loaded per call and released at once: nothing is held between calls."""
-
-    def _engine(self, path: str) -> LogProbEngine:
-        return LogProbEngine(path, batch_tokens=self.batch_tokens, max_length=self.max_length)
+        self._phi.release()
+        self._ref.release()
