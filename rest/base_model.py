@@ -19,6 +19,7 @@ from rest.contracts import Task
 from rest.errors import UserError
 from rest.process_group import IN_PROCESS
 from rest.stages.train import seed_examples
+from rest.templates import check_template
 from rest.trainer import SFT
 
 log = logging.getLogger(__name__)
@@ -63,9 +64,8 @@ class TinyBaseModel:
                  hinted_share: float, hint_template: str | None):
         if not 0.0 <= hinted_share <= 1.0:
             raise UserError(f"model.build.hinted_share must be in [0, 1], got {hinted_share}")
-        if hinted_share and not all(f"{{{field}}}" in (hint_template or "") for field in ("question", "answer")):
-            raise UserError(f"model.build.hint_template must contain {{question}} and {{answer}} when hinted_share "
-                            f"> 0, got {hint_template!r}")
+        if hinted_share:
+            check_template(hint_template or "", "model.build.hint_template", ("question", "answer"))
         self.cache_dir = Path(cache_dir)
         self.architecture = dict(architecture)
         self.train_args = dict(train)

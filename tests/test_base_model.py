@@ -43,7 +43,7 @@ def test_the_hint_template_follows_the_rationalization_template():
 
 @pytest.mark.parametrize("overrides, message", [
     (("model.build.hinted_share=1.5",), "hinted_share must be in [0, 1]"),
-    (("model.build.hinted_share=0.5", "model.build.hint_template='{question} hint'"), "must contain {question} and"),
+    (("model.build.hinted_share=0.5", "model.build.hint_template='{question} hint'"), "hint_template: missing {answer}"),
 ])
 def test_a_bad_hint_setting_is_one_line(overrides, message):
     with pytest.raises(UserError, match=re.escape(message)):

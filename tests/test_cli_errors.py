@@ -1,14 +1,17 @@
 """Bad input ends in one clear line on stderr and a non-zero exit, before any expensive work."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import make_task
 
 from rest.config import CONFIG_DIR
 from rest.config_check import config_error
+from rest.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -150,3 +153,15 @@ def test_an_empty_split_or_a_mode_setting_that_cannot_work_stops_the_run_before_
     errors = [line for line in error_lines(result) if "error" in line.lower()]
     assert result.returncode == 2 and len(errors) == 1 and message in errors[0], errors
     assert "Traceback" not in result.stdout + result.stderr and not (tmp_path / "iter_0").exists()
+
+
+@pytest.mark.parametrize("task", ["arithmetic", "code", "gsm8k", "mbpp"])
+@pytest.mark.parametrize("template, message", [
+    ("Solve it.", "task.prompt_template: missing {question}"),
+    ("{question} {answer}", "task.prompt_template: unknown field {answer}"),
+    ("{question", "task.prompt_template: expected '}' before end of string"),
+])
+def test_a_prompt_template_that_would_drop_the_question_or_fail_at_grow_is_one_line_when_the_task_is_built(
+        task, template, message):
+    with pytest.raises(UserError, match=re.escape(message)):
+        make_task(f"task={task}", f"task.prompt_template='{template}'")

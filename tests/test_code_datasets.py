@@ -162,5 +162,5 @@ def test_a_file_without_a_field_its_layout_needs_names_the_field_and_the_fields_
 
 
 def test_a_prompt_template_with_a_field_the_layout_lacks_fails_when_the_task_is_built():
-    with pytest.raises(UserError, match=r"prompt_template.*KeyError: 'starter_code'.*\{question\}, \{example_test\}"):
+    with pytest.raises(UserError, match=r"task.prompt_template: unknown field \{starter_code\}.*may contain \{example_test\}"):
         build(config("task=mbpp").task, prompt_template="{question}\n{starter_code}")

@@ -20,7 +20,6 @@ in the iteration they were drawn (a ReST run's later Improve steps, which Grow n
 from __future__ import annotations
 
 import logging
-import string
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -35,6 +34,7 @@ from rest.filters import CapPerProblem, Chain, DropDuplicates, KeepCorrect
 from rest.records import Problem, Sample
 from rest.sampler import SamplingSettings
 from rest.stages.grow import CHUNK, grow
+from rest.templates import check_template
 
 log = logging.getLogger(__name__)
 
@@ -104,16 +104,7 @@ def check_source(source: Source, required: tuple[str, ...], optional: tuple[str,
     if source.n < 1:
         raise UserError(f"{key}.n: draw at least 1 sample per unsolved problem (got {source.n}); "
                         f"to turn it off set {key}.enabled=false")
-    try:
-        fields = {name for _, name, _, _ in string.Formatter().parse(source.template) if name is not None}
-    except ValueError as err:
-        raise UserError(f"{key}.template: {err} (write a literal brace as {{{{ or }}}})") from None
-    missing, unknown = [f for f in required if f not in fields], sorted(fields - {*required, *optional})
-    if missing or unknown:
-        what = f"missing {{{missing[0]}}}" if missing else f"unknown field {{{unknown[0]}}}"
-        names = " and ".join(f"{{{f}}}" for f in required)
-        extra = f", may contain {', '.join(f'{{{f}}}' for f in optional)}" if optional else ""
-        raise UserError(f"{key}.template: {what} (it must contain {names}{extra}; write a literal brace as {{{{)")
+    check_template(source.template, f"{key}.template", required, optional)
 
 
 def check_hints(rationalize: Rationalize, problems: list[Problem], split: str) -> None:

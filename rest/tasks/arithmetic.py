@@ -15,6 +15,7 @@ from rest.errors import UserError
 from rest.records import Problem
 from rest.tasks.chat import chat_formatter
 from rest.tasks.generated import generate_splits, split_problems
+from rest.templates import check_template
 from rest.verifier.answers import check_fallback
 
 _OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul}
@@ -47,6 +48,7 @@ class ArithmeticTask:
             raise UserError(f"task.operators: unknown operator(s) {sorted(unknown)}; choose from {sorted(_OPS)}")
         if not 2 <= min_operands <= max_operands:
             raise UserError(f"task: need 2 <= min_operands <= max_operands, got {min_operands}, {max_operands}")
+        check_template(prompt_template, "task.prompt_template", ("question",))
         self.sizes = dict(sizes)
         check_fallback(answer_fallback, "task.answer_fallback")
         self.answer_fallback = answer_fallback

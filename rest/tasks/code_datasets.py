@@ -40,6 +40,7 @@ from rest.code.tests import BadTests, CodeTests
 from rest.errors import UserError
 from rest.records import Problem
 from rest.tasks.chat import chat_formatter
+from rest.templates import check_template
 
 log = logging.getLogger(__name__)
 STDIO_FORMAT, CALL_FORMAT = "Use Standard Input format", "Use Call-Based format"  # the APPS paper's prompt lines
@@ -197,7 +198,8 @@ class CodeDatasetTask:
             raise UserError(f"task.layout: unknown layout {layout!r}; choose from {sorted(LAYOUTS)}")
         self.layout_name, self.layout = layout, LAYOUTS[layout]
         self.fields = check_fields(dict(fields), self.layout, layout)
-        check_template(prompt_template, self.layout, layout)
+        check_template(prompt_template, "task.prompt_template", ("question",),
+                       tuple(f for f in self.layout.prompt_fields if f != "question"))
         self.path, self.name, self.data_files = path, name, plain(data_files)
         self.splits, self.limits = dict(splits), dict(limits)
         self.where = {key: v if isinstance(v, list) else [v] for key, v in (plain(where) or {}).items()}
@@ -289,12 +291,3 @@ def check_fields(fields: dict[str, str | None], layout: Layout, name: str) -> di
     if unmapped:
         raise UserError(f"task.fields: the {name} layout needs {unmapped} mapped to the dataset's field names")
     return fields
-
-
-def check_template(template: str, layout: Layout, name: str) -> None:
-    fields = ", ".join("{" + field + "}" for field in layout.prompt_fields)
-    try:
-        template.format(**dict.fromkeys(layout.prompt_fields, ""))
-    except (KeyError, IndexError, ValueError) as err:
-        raise UserError(f"task.prompt_template: cannot fill it ({type(err).__name__}: {err}); the {name} layout's "
-                        f"fields are {fields} (write a literal brace as {{{{ or }}}})") from None

@@ -17,6 +17,7 @@ from rest.errors import UserError
 from rest.records import Problem
 from rest.tasks.chat import chat_formatter
 from rest.tasks.generated import generate_splits, split_problems
+from rest.templates import check_template
 
 ATOM, POWER, UNARY, PRODUCT, SUM = 5, 4, 3, 2, 1  # Python's precedence levels, tightest first
 
@@ -61,6 +62,7 @@ class FunctionsTask:
             raise UserError(f"task: need 1 <= min_steps <= max_steps, got {min_steps}, {max_steps}")
         if max_constant < 2 or not test_inputs:
             raise UserError("task: need max_constant >= 2 and at least one test input")
+        check_template(prompt_template, "task.prompt_template", ("question",))
         self.sizes, self.limits, self.seed = dict(sizes), dict(limits), seed
         self.steps, self.max_constant = (min_steps, max_steps), max_constant
         self.operations = [OPERATIONS[name] for name in operations]

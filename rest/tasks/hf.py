@@ -12,6 +12,7 @@ import logging
 from rest.errors import UserError
 from rest.records import Problem
 from rest.tasks.chat import chat_formatter
+from rest.templates import check_template
 from rest.verifier.answers import check_fallback, extract_answer
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ class DatasetTask:
             raise UserError("task.fields.question: name the dataset field that holds the question")
         if not (fields.get("answer") or fields.get("solution")):
             raise UserError("task.fields: map `answer` or `solution` (the final answer is read from it)")
+        check_template(prompt_template, "task.prompt_template", ("question",))
         self.path, self.name = path, name
         check_fallback(answer_fallback, "task.answer_fallback")
         self.answer_fallback = answer_fallback
