@@ -24,22 +24,23 @@ def resolve_base_model(model_cfg: DictConfig, task) -> str:
     return build(model_cfg.build).build(task)
 
 
-def check_model_path(path: str) -> str:
-    """A local checkpoint directory with a config.json, or a hub name that resolves (cache or network)."""
+def check_model_path(path: str, key: str = "model.path") -> str:
+    """A local checkpoint directory with a config.json, or a hub name that resolves (cache or network); `key`: the
+    setting that names it, for the one-line error."""
     local = Path(path).expanduser()
     if local.exists():
         if not (local / "config.json").exists():
-            raise UserError(f"model.path {path!r} exists but is not a Hugging Face checkpoint (no config.json)")
+            raise UserError(f"{key} {path!r} exists but is not a Hugging Face checkpoint (no config.json)")
         return str(local.resolve())
     if not _HUB_ID.match(path):
-        raise UserError(f"model.path {path!r} does not exist")
+        raise UserError(f"{key} {path!r} does not exist")
     from transformers import AutoConfig
 
     try:
         AutoConfig.from_pretrained(path)
     except OSError as err:
         first_line = str(err).strip().splitlines()[0]
-        raise UserError(f"model.path {path!r} is neither a local directory nor a reachable hub model: {first_line}")
+        raise UserError(f"{key} {path!r} is neither a local directory nor a reachable hub model: {first_line}")
     return path
 
 

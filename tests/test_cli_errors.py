@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_task
+from conftest import context, make_scorer, make_task
 
 from rest.config import CONFIG_DIR
 from rest.config_check import config_error
@@ -44,6 +44,26 @@ def test_missing_model_path_is_one_line(tmp_path):
     errors = [line for line in error_lines(result) if "ERROR" in line or "error" in line]
     assert len(errors) == 1 and "/no/such/model" in errors[0] and "does not exist" in errors[0]
     assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("mode", ["generate", "rm_eval"])
+def test_a_missing_mode_policy_is_one_line_before_any_engine(mode, tmp_path):
+    result = run(f"mode={mode}", "mode.policy=/no/such/policy", f"hydra.run.dir={tmp_path}")
+    lines = error_lines(result)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert lines[-1].endswith("error: mode.policy '/no/such/policy' does not exist"), lines
+    assert not (tmp_path / "rm_eval_samples.jsonl").exists() and not (tmp_path / "chunks").exists()
+
+
+@pytest.mark.parametrize("scorer, setting", [
+    ("endogenous", "model"), ("answer_likelihood", "model"), ("generative_verifier", "model"),
+    ("implicit_prm", "model"), ("implicit_prm", "ref_model"),
+])
+def test_a_scorer_model_that_does_not_exist_is_one_line_when_the_scorers_are_built(scorer, setting, tiny_model,
+                                                                                    tmp_path):
+    built = make_scorer(scorer, **{setting: str(tmp_path / "no_such_judge")})
+    with pytest.raises(UserError, match=re.escape(f"scorers.{scorer}.{setting} '{tmp_path}/no_such_judge' does not exist")):
+        built.check(context(None, policy=tiny_model, base_model=tiny_model))
 
 
 def test_dataset_row_without_answer_is_one_line(tmp_path, tiny_model):

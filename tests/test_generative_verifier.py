@@ -181,7 +181,7 @@ def test_bad_settings_fail_at_construction(settings, message):
     ({"yes": " Yes"}, ("scorers.generative_verifier.yes=' Yes' is 4 tokens of the judge's tokenizer "
                        "([223, 59, 71, 85]); it must be one")),
     ({"no": "No"}, "scorers.generative_verifier.no='No' is 2 tokens of the judge's tokenizer ([48, 81])"),
-    ({"model": "/no/such/judge"}, "cannot load the judge's tokenizer from '/no/such/judge'"),
+    ({"model": "/no/such/judge"}, "scorers.generative_verifier.model '/no/such/judge' does not exist"),
 ])
 def test_answer_words_must_be_one_token_of_the_judge(tiny_model, settings, message):
     scorer = make_scorer("generative_verifier", **settings)

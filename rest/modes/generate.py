@@ -30,6 +30,7 @@ from omegaconf import OmegaConf
 
 from rest.artifacts import atomic_dir, write_text
 from rest.errors import UserError
+from rest.models import check_model_path
 from rest.pairs import check_pairs, preference_pairs, write_pairs
 from rest.records import Sample
 from rest.run import Run
@@ -70,6 +71,8 @@ class Generate:
         return None
 
     def run(self, run: Run) -> int:
+        if self.policy:
+            check_model_path(self.policy, "mode.policy")
         if self.pairs:  # a bad choice fails here, before any data, model or engine
             check_pairs(self.pairs_by, run.cfg.get("scorers") or {}, self.pairs_per_problem)
         index, count = self.shard["index"], self.shard["count"]

@@ -21,6 +21,7 @@ from rest.artifacts import write_json, write_jsonl, write_text
 from rest.contracts import Scorer, ScoringContext
 from rest.errors import UserError
 from rest.evaluate import majority_answer
+from rest.models import check_model_path
 from rest.records import Sample
 from rest.rows import read_rows, report_bad_rows
 from rest.run import Run
@@ -60,6 +61,8 @@ class RmEval:
     def run(self, run: Run) -> int:
         if not self.scorers:
             raise UserError("mode.scorers is empty: name at least one scorer to evaluate")
+        if self.policy:
+            check_model_path(self.policy, "mode.policy")
         scorers = run.build_scorers(self.scorers)
         policy = self.policy or run.base_model
         if self.pairs:

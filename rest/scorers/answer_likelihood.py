@@ -22,6 +22,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from rest.errors import UserError
+from rest.models import check_model_path
 from rest.records import Sample
 from rest.scorers.logprobs import HeldEngine, LogProbEngine
 
@@ -86,6 +87,11 @@ class AnswerLikelihoodScorer:
         self.reduction, self.kl_coef = reduction, kl_coef
         self._judge = HeldEngine(batch_tokens, max_length)
         self._base = HeldEngine(batch_tokens, max_length)  # pi_0, held only when kl_coef > 0
+
+    def check(self, context: ScoringContext) -> None:
+        """Before any work: a judge named by path exists."""
+        if self.model:
+            check_model_path(self.model, "scorers.answer_likelihood.model")
 
     def answer(self, reference: str | None) -> str | None:
         """y*: the template with the reference filled in; None without a reference."""

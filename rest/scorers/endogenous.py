@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rest.errors import UserError
+from rest.models import check_model_path
 from rest.records import Sample
 from rest.scorers.logprobs import HeldEngine, TokenScores
 
@@ -51,6 +52,11 @@ class EndogenousScorer:
         self.model, self.alpha, self.instruction, self.reduction = model, alpha, instruction, reduction
         self.keep_token_rewards = keep_token_rewards
         self._judge = HeldEngine(batch_tokens, max_length)
+
+    def check(self, context: ScoringContext) -> None:
+        """Before any work: a judge named by path exists."""
+        if self.model:
+            check_model_path(self.model, "scorers.endogenous.model")
 
     def score(self, samples: list[Sample], context: ScoringContext) -> list[float | None]:
         judge = self.model or context.policy()

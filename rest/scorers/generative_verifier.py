@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rest.errors import UserError
+from rest.models import check_model_path
 from rest.records import Sample
 from rest.scorers.logprobs import HeldEngine
 from rest.trainer import options_error
@@ -86,6 +87,8 @@ class GenerativeVerifierScorer:
         from transformers import AutoTokenizer
 
         judge = self.current(context)
+        if self.model:
+            check_model_path(self.model, f"{KEY}.model")
         try:
             tokenizer = AutoTokenizer.from_pretrained(judge)
         except (OSError, ValueError) as err:

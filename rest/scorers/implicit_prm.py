@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rest.errors import UserError
+from rest.models import check_model_path
 from rest.records import Sample
 from rest.scorers.logprobs import HeldEngine
 
@@ -98,6 +99,13 @@ class ImplicitPRMScorer:
         if self.updated:
             return self.updated
         return context.policy() if self.model == POLICY else self.model or context.base_model()
+
+    def check(self, context: ScoringContext) -> None:
+        """Before any work: pi_phi and pi_ref, where named by path, exist."""
+        if self.model and self.model != POLICY:
+            check_model_path(self.model, "scorers.implicit_prm.model")
+        if self.ref_model:
+            check_model_path(self.ref_model, "scorers.implicit_prm.ref_model")
 
     def reference(self, context: ScoringContext) -> str:
         return self.ref_model or context.base_model()
