@@ -112,3 +112,28 @@ def test_a_bad_data_source_fails_before_sampling(tmp_path, name, rows, message):
     log = result.stdout + result.stderr
     assert result.returncode == 2 and message in log and "starting vLLM engine" not in log, log[-2000:]
     assert "Traceback" not in log
+
+
+def no_hub(tmp_path: Path, token: str | None) -> dict:
+    """An environment whose hub is unreachable (a closed local port) and whose token is `token` (None: none saved)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
+    env.update(HF_HOME=str(tmp_path / "hf_home"), HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_DISABLE_IMPLICIT_TOKEN="1")
+    return env | ({"HF_TOKEN": token} if token else {})
+
+
+def test_a_push_without_a_hub_token_stops_in_one_line_before_sampling(tmp_path):
+    result = subprocess.run(command(tmp_path / "run", "mode.push_to_hub=someone/data"), cwd=ROOT, capture_output=True,
+                            text=True, timeout=300, env=no_hub(tmp_path, None))
+    log = result.stdout + result.stderr
+    assert result.returncode == 2 and "Traceback" not in log and "starting vLLM engine" not in log, log[-2000:]
+    assert "mode.push_to_hub=someone/data needs a Hugging Face token" in log
+
+
+def test_a_failed_push_is_one_line_after_the_dataset_and_pairs_are_saved(tmp_path):
+    run_dir = tmp_path / "run"
+    result = subprocess.run(command(run_dir, "task.limits.pool=4", "mode.pairs=true", "mode.push_to_hub=someone/data"),
+                            cwd=ROOT, capture_output=True, text=True, timeout=600, env=no_hub(tmp_path, "hf_not_a_token"))
+    log = result.stdout + result.stderr
+    assert result.returncode == 2 and "Traceback" not in log, log[-3000:]
+    assert "mode.push_to_hub=someone/data: the push failed" in log and f"saved in {run_dir}" in log
+    assert len((run_dir / "dataset.jsonl").read_text().splitlines()) == 4 * 3 and (run_dir / "pairs").is_dir()

@@ -73,6 +73,8 @@ class Generate:
     def run(self, run: Run) -> int:
         if self.policy:
             check_model_path(self.policy, "mode.policy")
+        if self.push_to_hub:
+            check_hub_token(self.push_to_hub)
         if self.pairs:  # a bad choice fails here, before any data, model or engine
             check_pairs(self.pairs_by, run.cfg.get("scorers") or {}, self.pairs_per_problem)
         index, count = self.shard["index"], self.shard["count"]
@@ -89,10 +91,12 @@ class Generate:
         self.score_chunks(run, len(chunks), policy)
         meta = {"model": policy, "sampling": json.dumps(OmegaConf.to_container(run.cfg.sampler.grow, resolve=True))}
         rows = [{**row, **meta} for k in range(len(chunks)) for row in read_jsonl(chunk_file(run.dir, k))]
-        export(rows, run.dir, self.push_to_hub)
+        table = export(rows, run.dir)
         if self.pairs:
             write_pairs(run.dir / "pairs", preference_pairs([to_sample(r) for r in rows], self.pairs_by,
                                                             self.pairs_per_problem))
+        if self.push_to_hub:
+            push(table, self.push_to_hub, run.dir)
         return 0
 
     def grow_chunks(self, run: Run, chunks: list[list[int]], problems, policy: str) -> None:
@@ -122,8 +126,9 @@ class Generate:
             log.info("generate: chunk %d/%d scored by %s", k + 1, count, ", ".join(run.scorers) or "-")
 
 
-def export(rows: list[dict], run_dir: Path, push_to_hub: str | None = None) -> None:
-    """rows -> dataset/ (save_to_disk), dataset.parquet, dataset.jsonl; each written whole, then renamed."""
+def export(rows: list[dict], run_dir: Path):
+    """rows -> dataset/ (save_to_disk), dataset.parquet, dataset.jsonl; each written whole, then renamed. Returns the
+    `datasets.Dataset`."""
     import datasets
 
     table = datasets.Dataset.from_list(rows)
@@ -134,8 +139,27 @@ def export(rows: list[dict], run_dir: Path, push_to_hub: str | None = None) -> N
     parquet_tmp.replace(run_dir / "dataset.parquet")
     write_jsonl(run_dir / "dataset.jsonl", rows)
     log.info("generate: %d rows -> %s (+ dataset.parquet, dataset.jsonl)", len(rows), run_dir / "dataset")
-    if push_to_hub:
-        table.push_to_hub(push_to_hub)  # off by default; needs network and a token
+    return table
+
+
+def check_hub_token(repo: str) -> None:
+    """Before any work: a push needs a Hugging Face token (checked offline: HF_TOKEN or a saved login)."""
+    from huggingface_hub import get_token
+
+    if get_token() is None:
+        raise UserError(f"mode.push_to_hub={repo} needs a Hugging Face token: run `hf auth login` or set HF_TOKEN")
+
+
+def push(table, repo: str, run_dir: Path) -> None:
+    """The dataset to the hub, after everything is saved locally: a failed push (network, permissions) is one line
+    that says where the dataset is."""
+    try:
+        table.push_to_hub(repo)
+    except Exception as err:  # noqa: BLE001  the hub client's transport errors are not OSErrors; nothing is lost
+        first = (str(err).strip().splitlines() or [""])[0]
+        raise UserError(f"mode.push_to_hub={repo}: the push failed ({type(err).__name__}: {first}); the dataset is "
+                        f"saved in {run_dir}: rerun the same command to push again") from None
+    log.info("generate: pushed to the hub as %s", repo)
 
 
 def chunk_file(run_dir: Path, k: int, phase: str = "") -> Path:
