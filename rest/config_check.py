@@ -13,7 +13,9 @@ from hydra.errors import HydraException
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from rest.contracts import ScoreFilter
 from rest.errors import UserError
+from rest.filters import Chain
 from rest.machine import Machine
 
 CODE_VERIFIER = "rest.code.verifier.CodeVerifier"
@@ -42,11 +44,35 @@ def config_error(config_dir: str | Path, args: list[str], machine: Machine | Non
 
 
 def semantic_error(cfg, machine: Machine | None = None) -> str | None:
-    """What is wrong with a composed config's values, before any work (thresholds, the ReST schedule, how
-    Train is launched and its SFT options, sampling settings, where Grow's engines go)."""
-    return (_seed_error(cfg) or _algorithm_error(cfg) or _judging_error(cfg) or _budget_error(cfg)
+    """What is wrong with a composed config's values, before any work (a value it must be given, thresholds, the
+    ReST schedule, how Train is launched and its SFT options, sampling settings, where Grow's engines go)."""
+    return (_missing_error(cfg) or _seed_error(cfg) or _algorithm_error(cfg) or _judging_error(cfg) or _budget_error(cfg)
             or _trainer_error(cfg.trainer, machine) or _filter_error(cfg) or _weighting_error(cfg) or _answer_error(cfg)
             or _sampling_error(cfg) or _sampler_error(cfg.sampler, machine))
+
+
+def _missing_error(cfg) -> str | None:
+    """A `???` value (one the chosen config files leave to the command line, e.g. experiment=rm_eval_prm's
+    prm_checkpoint) that the command does not set."""
+    missing = _missing_keys(cfg, "")
+    if not missing:
+        return None
+    return (f"{missing[0]} must be set: add {missing[0]}=... to the command (the config file that asks for it says "
+            "what it is)")
+
+
+def _missing_keys(node, prefix: str) -> list[str]:
+    """The `???` keys under a DictConfig, without resolving interpolations (Hydra's own keys are skipped)."""
+    found = []
+    for key in node:
+        name = f"{prefix}{key}"
+        if name == "hydra" or OmegaConf.is_interpolation(node, key):
+            continue
+        if OmegaConf.is_missing(node, key):
+            found.append(name)
+        elif OmegaConf.is_dict(node[key]):
+            found += _missing_keys(node[key], f"{name}.")
+    return found
 
 
 def _seed_error(cfg) -> str | None:
@@ -83,15 +109,27 @@ def _weighting_error(cfg) -> str | None:
 
 
 def _filter_error(cfg) -> str | None:
-    """The filter chain (conf/filter/) checks its own settings when built: plain objects, no model."""
+    """The filter chain (conf/filter/) checks its own settings when built: plain objects, no model. The loop's
+    filters read scores that its scorers give."""
     from rest.config import build
 
     if "chain" not in cfg.get("filter", {}):
         return None
     try:
-        build(cfg.filter.chain)
+        chain = build(cfg.filter.chain)
     except UserError as err:
         return str(err)
+    if cfg.mode.get("_target_") != "rest.loop.Loop":
+        return None
+    return _score_name_error(chain.filters if isinstance(chain, Chain) else [chain], list(cfg.get("scorers") or {}))
+
+
+def _score_name_error(filters: list, scorers: list[str]) -> str | None:
+    """A filter that reads a score no scorer of the run gives (it would fail at Improve, after Grow)."""
+    for name in (f.score for f in filters if isinstance(f, ScoreFilter) and f.score != "reward"):
+        if name not in scorers:
+            return (f"filter: it reads the score {name!r}, which no scorer of this run gives (its scorers: {scorers}); "
+                    f"add that scorer (scorer=[{','.join([*scorers, name])}]) or set filter.score to one of them")
     return None
 
 

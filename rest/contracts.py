@@ -132,6 +132,13 @@ class Filter(Protocol):
     def __call__(self, samples: list[Sample]) -> list[Sample]: ...
 
 
+@runtime_checkable
+class ScoreFilter(Filter, Protocol):
+    """A filter that thresholds or ranks by one score: `reward` (the Improve score normalised) or a scorer's name."""
+
+    score: str
+
+
 class Trainer(Protocol):
     """Fine-tunes `init_from` on prompt/completion examples; writes a checkpoint to `out_dir`, returns its path.
     `report`: extra trl.SFTConfig fields from the run's logger (`Logger.trainer_args`), None: reports nowhere."""

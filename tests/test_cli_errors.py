@@ -144,10 +144,20 @@ def test_a_gguf_file_whose_architecture_transformers_cannot_read_is_one_line(tmp
     (["sampler.grow.seed=abc"], "sampler.grow.seed must be a whole number, got 'abc'"),
     (["mode=rm_eval", "mode.scorers=[implicit_prm]"], "add a scorer file under a name with +scorer@mode.scorers.NAME"),
     (["sampler.grow=[x]"], "sampler.grow is a map of name: settings, not a list"),
+    (["experiment=rm_eval_prm"], "prm_checkpoint must be set: add prm_checkpoint=... to the command"),
+    (["model=hf"], "model.path must be set"),
+    (["filter=correct_top_k"], "filter: it reads the score 'endogenous', which no scorer of this run gives"),
+    (["filter=top_k", "scorer=endogenous", "filter.score=nope"], "add that scorer (scorer=[endogenous,nope])"),
 ])
 def test_sampling_and_training_settings_that_vllm_or_trl_would_refuse_are_one_line(overrides, message):
     problem = config_error(CONFIG_DIR, overrides)
     assert problem is not None and message in problem and "\n" not in problem, problem
+
+
+def test_a_filter_that_ranks_by_a_configured_scorer_or_a_mode_without_filters_passes_the_check():
+    assert config_error(CONFIG_DIR, ["scorer=endogenous", "filter=correct_top_k"]) is None
+    assert config_error(CONFIG_DIR, ["filter=top_k", "filter.score=reward"]) is None
+    assert config_error(CONFIG_DIR, ["mode=rm_eval", "filter=correct_top_k"]) is None  # rm_eval filters nothing
 
 
 def test_a_bad_training_setting_stops_the_run_before_the_first_evaluation(tmp_path):
