@@ -67,6 +67,9 @@ class Adaptive:
             raise UserError(f"budget.per_round must be >= 1, got {per_round}")
         if max_per_problem < per_round:
             raise UserError(f"budget.max_per_problem ({max_per_problem}) must be >= budget.per_round ({per_round})")
+        if max_per_problem < samples_per_problem:
+            raise UserError(f"budget.max_per_problem ({max_per_problem}) must be >= budget.samples_per_problem "
+                            f"({samples_per_problem}): no problem could take its share of the budget")
         if target is not None and target < 1:
             raise UserError(f"budget.target must be >= 1 correct samples (or null: no early stop), got {target}")
         self.samples_per_problem, self.per_round = samples_per_problem, per_round

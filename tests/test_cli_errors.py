@@ -146,6 +146,7 @@ def test_a_gguf_file_whose_architecture_transformers_cannot_read_is_one_line(tmp
     (["sampler.grow=[x]"], "sampler.grow is a map of name: settings, not a list"),
     (["experiment=rm_eval_prm"], "prm_checkpoint must be set: add prm_checkpoint=... to the command"),
     (["model=hf"], "model.path must be set"),
+    (["budget=adaptive", "budget.max_per_problem=2"], "budget.max_per_problem (2) must be >= budget.samples_per_problem"),
     (["filter=correct_top_k"], "filter: it reads the score 'endogenous', which no scorer of this run gives"),
     (["filter=top_k", "scorer=endogenous", "filter.score=nope"], "add that scorer (scorer=[endogenous,nope])"),
 ])
