@@ -18,10 +18,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from rest.artifacts import STATS, load_samples
+from rest.config import build
 from rest.config_check import semantic_error
 from rest.contracts import Filter, Scorer, Task
 from rest.errors import UserError
@@ -164,8 +164,8 @@ def warn_if_worse(metrics: list[dict]) -> None:
 def keep_filter(cfg: DictConfig, threshold: float | None) -> Filter:
     """The configured filter chain; a step's own threshold (ReST) replaces `filter.threshold`."""
     if threshold is None:
-        return instantiate(cfg.filter.chain)
-    return instantiate(OmegaConf.merge(cfg, {"filter": {"threshold": threshold}}).filter.chain)
+        return build(cfg.filter.chain)
+    return build(OmegaConf.merge(cfg, {"filter": {"threshold": threshold}}).filter.chain)
 
 
 def reward_scorer(name: str | None, scorers: dict[str, Scorer]) -> str:

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -53,6 +55,17 @@ def test_a_missing_input_file_is_one_line_and_writes_nothing(tmp_path):
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and not (tmp_path / "o.jsonl").exists()
     assert len(result.stderr.strip().splitlines()) == 1 and "nope.jsonl" in result.stderr
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    (("--timeout", "-1"), "verifier.timeout must be > 0 seconds, got -1.0"),
+    (("--workers", "-2"), "verifier.workers must be >= 0"),
+])
+def test_an_option_the_verifier_refuses_is_one_line_and_writes_nothing(tmp_path, option, message):
+    result, rows = verify_cli(tmp_path, [json.dumps({"completion": "#### 2", "reference": "2"})], *option)
+    assert result.returncode == 2 and rows == [] and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {message}"), result.stderr
 
 
 def test_free_form_completions_are_judged_without_flags(tmp_path):

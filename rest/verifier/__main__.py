@@ -16,10 +16,8 @@ import logging
 import sys
 from pathlib import Path
 
-from hydra.utils import instantiate
-
 from rest.artifacts import write_text
-from rest.config import compose
+from rest.config import build, compose
 from rest.errors import UserError
 from rest.rows import Row, read_rows, report_bad_rows
 from rest.verifier.answers import FALLBACKS
@@ -65,7 +63,7 @@ def _verifier(args: argparse.Namespace) -> Verifier:
     given = {name: getattr(args, name) for name in OPTIONS if getattr(args, name) is not None}
     if given.get("fallback") == "none":
         given["fallback"] = None
-    return instantiate(compose().verifier, **given)
+    return build(compose().verifier, **given)
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
