@@ -3,6 +3,7 @@ option ends in one clear line (Hydra's own report spans several lines)."""
 
 from __future__ import annotations
 
+import os
 import re
 from itertools import product
 from math import prod
@@ -35,7 +36,7 @@ def config_error(config_dir: str | Path, args: list[str], machine: Machine | Non
         with initialize_config_dir(str(Path(config_dir).resolve()), version_base="1.3"):
             for combination in _combinations(overrides) if flags else [overrides]:
                 cfg = compose("config", overrides=combination, return_hydra_config=True)
-                problem = semantic_error(cfg, machine)
+                problem = _output_dir_error(cfg, bool(flags)) or semantic_error(cfg, machine)
                 if problem:
                     return problem if not flags else f"{problem} (in the sweep {' '.join(combination)})"
     except (HydraException, OmegaConfBaseException) as err:
@@ -49,6 +50,19 @@ def semantic_error(cfg, machine: Machine | None = None) -> str | None:
     return (_missing_error(cfg) or _seed_error(cfg) or _algorithm_error(cfg) or _judging_error(cfg) or _budget_error(cfg)
             or _trainer_error(cfg.trainer, machine) or _filter_error(cfg) or _weighting_error(cfg) or _answer_error(cfg)
             or _sampling_error(cfg) or _sampler_error(cfg.sampler, machine))
+
+
+def _output_dir_error(cfg, multirun: bool) -> str | None:
+    """Where the run writes (hydra.run.dir, or hydra.sweep.dir for -m) can be created: its nearest existing
+    ancestor is a writable directory."""
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    path = Path(str(OmegaConf.select(cfg, key))).expanduser().absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        return f"{key}={path}: cannot create it, {existing} is a file"
+    if not os.access(existing, os.W_OK):
+        return f"{key}={path}: cannot create it, {existing} is not writable"
+    return None
 
 
 def _missing_error(cfg) -> str | None:

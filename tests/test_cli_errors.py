@@ -155,6 +155,14 @@ def test_sampling_and_training_settings_that_vllm_or_trl_would_refuse_are_one_li
     assert problem is not None and message in problem and "\n" not in problem, problem
 
 
+def test_a_run_directory_that_cannot_be_created_is_one_line(tmp_path):
+    (tmp_path / "a_file").write_text("")
+    problem = config_error(CONFIG_DIR, [f"hydra.run.dir={tmp_path}/a_file/run"])
+    assert problem == f"hydra.run.dir={tmp_path}/a_file/run: cannot create it, {tmp_path}/a_file is a file"
+    problem = config_error(CONFIG_DIR, ["-m", "seed=0,1", f"hydra.sweep.dir={tmp_path}/a_file/sweep"])
+    assert problem.startswith(f"hydra.sweep.dir={tmp_path}/a_file/sweep: cannot create it")
+
+
 def test_a_filter_that_ranks_by_a_configured_scorer_or_a_mode_without_filters_passes_the_check():
     assert config_error(CONFIG_DIR, ["scorer=endogenous", "filter=correct_top_k"]) is None
     assert config_error(CONFIG_DIR, ["filter=top_k", "filter.score=reward"]) is None
