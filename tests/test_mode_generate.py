@@ -86,6 +86,24 @@ def test_two_shards_merged_equal_the_unsharded_run(uninterrupted, tmp_path):
                              f"hydra.run.dir={merged}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert [json.loads(line) for line in (merged / "dataset.jsonl").read_text().splitlines()] == uninterrupted
+    partial = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=merge", f"mode.shards=[{shards[1]}]",
+                              f"hydra.run.dir={tmp_path / 'partial'}"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=300)
+    assert partial.returncode == 2 and "merge: shard(s) [0] of 2 are not in mode.shards" in partial.stdout + partial.stderr
+    assert not (tmp_path / "partial" / "dataset.jsonl").exists()
+
+
+def test_shards_of_different_shardings_or_sampling_settings_are_not_merged():
+    from rest.errors import UserError
+    from rest.modes.merge import check_complete, check_same_sampling
+
+    check_complete([(1, 2), (0, 2)])
+    check_complete([(0, 2), None])  # a shard that did not record its sharding is not checked
+    with pytest.raises(UserError, match=r"split the problems differently \(mode.shard.count \[2, 3\]\)"):
+        check_complete([(0, 2), (1, 3)])
+    check_same_sampling([{"model": "m", "sampling": "{}"}] * 2)
+    with pytest.raises(UserError, match=r"different models or with different sampling settings \(models: \['m'\]\)"):
+        check_same_sampling([{"model": "m", "sampling": '{"temperature": 1.0}'}, {"model": "m", "sampling": "{}"}])
 
 
 def write_rows(path: Path, rows: list[dict], columns=("question", "answer")) -> None:

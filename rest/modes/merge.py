@@ -1,8 +1,9 @@
 """`python run.py mode=merge mode.shards=[DIR_0,DIR_1,...]`: join the datasets of mode=generate shards.
 
 Rows are put back in the unsharded order (problem position in the split, then sample index), so the merged
-dataset equals what one unsharded run writes. A (problem, sample) present twice, or a shard that has not
-finished, is an error naming it.
+dataset equals what one unsharded run writes. A (problem, sample) present twice, a shard that has not finished,
+a shard missing from the list (each run records its `mode.shard` in .hydra/config.yaml), or shards sampled from
+different models or with different settings are errors naming them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+
+from omegaconf import OmegaConf
 
 from rest.errors import UserError
 from rest.modes.generate import export, read_jsonl
@@ -42,9 +45,42 @@ def read_shards(shards: list[str]) -> list[dict]:
         if not path.exists():
             raise UserError(f"merge: {shard} has no dataset.jsonl: did its mode=generate run finish?")
         rows += read_jsonl(path)
+    check_complete([shard_of(Path(shard)) for shard in shards])
+    check_same_sampling(rows)
     rows.sort(key=lambda r: (r["problem_index"], r["sample_index"]))
     counts = Counter((r["problem_index"], r["sample_index"]) for r in rows)
     duplicated = {k for k, n in counts.items() if n > 1}
     if duplicated:
         raise UserError(f"merge: {len(duplicated)} (problem, sample) rows appear in more than one shard, e.g. {min(duplicated)}")
     return rows
+
+
+def shard_of(run_dir: Path) -> tuple[int, int] | None:
+    """(mode.shard.index, mode.shard.count) of a generate run, from its .hydra/config.yaml (None: not recorded)."""
+    recorded = run_dir / ".hydra" / "config.yaml"
+    if not recorded.exists():
+        return None
+    shard = OmegaConf.load(recorded).mode.shard
+    return int(shard.index), int(shard.count)
+
+
+def check_complete(shards: list[tuple[int, int] | None]) -> None:
+    """Every shard of one sharding, each once (shards that did not record theirs are not checked)."""
+    known = [s for s in shards if s is not None]
+    counts = {count for _, count in known}
+    if len(counts) > 1:
+        raise UserError(f"merge: the shards split the problems differently (mode.shard.count {sorted(counts)})")
+    if known:
+        missing = sorted(set(range(known[0][1])) - {index for index, _ in known})
+        if missing and len(known) == len(shards):
+            raise UserError(f"merge: shard(s) {missing} of {known[0][1]} are not in mode.shards; list every "
+                            "shard's run directory")
+
+
+def check_same_sampling(rows: list[dict]) -> None:
+    """One model and one set of sampling settings across the shards' rows."""
+    settings = {(r.get("model"), r.get("sampling")) for r in rows}
+    if len(settings) > 1:
+        models = sorted({str(model) for model, _ in settings})
+        raise UserError(f"merge: the shards were sampled from different models or with different sampling settings "
+                        f"(models: {models}); merge shards of one generate command")
