@@ -11,13 +11,14 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from rest.contracts import ScoreFilter
 from rest.errors import UserError
 from rest.filters import Chain
 from rest.machine import Machine
+from rest.override_types import override_type_error
 
 CODE_VERIFIER = "rest.code.verifier.CodeVerifier"
 MAX_COMBINATIONS = 256  # a larger sweep is checked one swept value at a time
@@ -32,11 +33,19 @@ def config_error(config_dir: str | Path, args: list[str], machine: Machine | Non
     if flags - {"-m", "--multirun"}:
         return None
     overrides = [arg for arg in args if not arg.startswith("-")]
+    defaults: dict[tuple[str, ...], DictConfig] = {}  # the config of each set of group choices, composed once
+
+    def compose_groups(groups: tuple[str, ...]) -> DictConfig:
+        if groups not in defaults:
+            defaults[groups] = compose("config", overrides=list(groups))
+        return defaults[groups]
+
     try:
         with initialize_config_dir(str(Path(config_dir).resolve()), version_base="1.3"):
             for combination in _combinations(overrides) if flags else [overrides]:
                 cfg = compose("config", overrides=combination, return_hydra_config=True)
-                problem = _output_dir_error(cfg, bool(flags)) or semantic_error(cfg, machine)
+                problem = (override_type_error(combination, Path(config_dir), compose_groups)
+                           or _output_dir_error(cfg, bool(flags)) or semantic_error(cfg, machine))
                 if problem:
                     return problem if not flags else f"{problem} (in the sweep {' '.join(combination)})"
     except (HydraException, OmegaConfBaseException) as err:

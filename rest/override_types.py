@@ -1,0 +1,47 @@
+"""A command-line value against the type of the value it replaces: `algorithm.restart_from_base=maybe` would run as
+true (a non-empty string), `trainer.num_train_epochs=two` would fail deep inside Train. The config files are the
+types: a setting whose value, with the same config-group choices, is a bool takes true or false, and one that is a
+number takes a number (or null)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
+from omegaconf import DictConfig, OmegaConf
+
+
+def override_type_error(overrides: list[str], config_dir: Path, compose_groups: Callable[[tuple[str, ...]], DictConfig]
+                        ) -> str | None:
+    """One line naming the first override whose value has the wrong type, or None. `compose_groups` composes the
+    config from the group choices among `overrides` alone (the defaults those choices give)."""
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    groups = tuple(o.input_line for o in parsed if _is_group(o, config_dir))
+    values = [o for o in parsed if not _is_group(o, config_dir) and not o.is_delete() and o.type.name == "CHANGE"]
+    if not values:
+        return None
+    defaults = compose_groups(groups)
+    for override in values:
+        default = OmegaConf.select(defaults, override.key_or_group, default=None, throw_on_resolution_failure=False)
+        problem = _type_problem(override.key_or_group, default, override.value())
+        if problem:
+            return problem
+    return None
+
+
+def _is_group(override: Override, config_dir: Path) -> bool:
+    """A config-group choice (`model=smollm2`, `+scorer@mode.scorers.x=endogenous`) or Hydra's own setting."""
+    key = override.key_or_group
+    return key.startswith("hydra") or (Path(config_dir) / key).is_dir()
+
+
+def _type_problem(key: str, default, value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(default, bool) and not isinstance(value, bool):
+        return f"{key} must be true or false, got {value!r}"
+    if isinstance(default, (int, float)) and not isinstance(default, bool) and isinstance(value, str):
+        return f"{key} must be a number, got {value!r}"
+    return None
