@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from rest import ranking
 from rest.artifacts import write_json, write_jsonl, write_text
-from rest.contracts import Scorer, ScoringContext
+from rest.contracts import Scorer
 from rest.errors import UserError
 from rest.evaluate import majority_answer
 from rest.models import check_model_path
@@ -66,7 +66,7 @@ class RmEval:
         scorers = run.build_scorers(self.scorers)
         policy = self.policy or run.base_model
         if self.pairs:
-            result = _pairs(self.pairs, scorers, run.context(policy))
+            result = _pairs(self.pairs, scorers, run, policy)
             table = _pairs_table(result)
         else:
             samples = self.sample(run, policy)
@@ -89,7 +89,7 @@ class RmEval:
         return samples
 
 
-def _pairs(path: str, scorers: dict[str, Scorer], context: ScoringContext) -> dict:
+def _pairs(path: str, scorers: dict[str, Scorer], run: Run, policy: str) -> dict:
     rows = read_rows(path, {"prompt": (str,), "chosen": (str,), "rejected": (str,)}, non_empty=("chosen", "rejected"))
     bad = report_bad_rows(rows)
     good = [row.data for row in rows if not row.problem]
@@ -98,7 +98,8 @@ def _pairs(path: str, scorers: dict[str, Scorer], context: ScoringContext) -> di
     samples = [_pair_sample(i, r["prompt"], r[side]) for side in ("chosen", "rejected") for i, r in enumerate(good)]
     result = {"pairs": len(good), "bad_rows": bad, "scorers": {}}
     for name, scorer in scorers.items():
-        score_all(samples, name, scorer, context)
+        score_all(samples, name, scorer, run.context(policy))
+        run.free_accelerator()  # one judge model in memory at a time
         chosen, rejected = [s.scores[name] for s in samples[: len(good)]], [s.scores[name] for s in samples[len(good) :]]
         by_domain = defaultdict(list)
         for row, c, r in zip(good, chosen, rejected):
