@@ -44,7 +44,7 @@ def config_error(config_dir: str | Path, args: list[str], machine: Machine | Non
         with initialize_config_dir(str(Path(config_dir).resolve()), version_base="1.3"):
             for combination in _combinations(overrides) if flags else [overrides]:
                 cfg = compose("config", overrides=combination, return_hydra_config=True)
-                problem = (override_type_error(combination, Path(config_dir), compose_groups)
+                problem = (override_type_error(combination, cfg, Path(config_dir), compose_groups)
                            or _output_dir_error(cfg, bool(flags)) or semantic_error(cfg, machine))
                 if problem:
                     return problem if not flags else f"{problem} (in the sweep {' '.join(combination)})"

@@ -13,10 +13,11 @@ from hydra.core.override_parser.types import Override
 from omegaconf import DictConfig, OmegaConf
 
 
-def override_type_error(overrides: list[str], config_dir: Path, compose_groups: Callable[[tuple[str, ...]], DictConfig]
-                        ) -> str | None:
-    """One line naming the first override whose value has the wrong type, or None. `compose_groups` composes the
-    config from the group choices among `overrides` alone (the defaults those choices give)."""
+def override_type_error(overrides: list[str], cfg: DictConfig, config_dir: Path,
+                        compose_groups: Callable[[tuple[str, ...]], DictConfig]) -> str | None:
+    """One line naming the first override whose value in `cfg` (composed from `overrides`, interpolations resolved)
+    has the wrong type, or None. `compose_groups` composes the config from the group choices among `overrides` alone
+    (the defaults those choices give)."""
     parsed = OverridesParser.create().parse_overrides(overrides)
     groups = tuple(o.input_line for o in parsed if _is_group(o, config_dir))
     values = [o for o in parsed if not _is_group(o, config_dir) and not o.is_delete() and o.type.name == "CHANGE"]
@@ -24,8 +25,9 @@ def override_type_error(overrides: list[str], config_dir: Path, compose_groups: 
         return None
     defaults = compose_groups(groups)
     for override in values:
-        default = OmegaConf.select(defaults, override.key_or_group, default=None, throw_on_resolution_failure=False)
-        problem = _type_problem(override.key_or_group, default, override.value())
+        key = override.key_or_group
+        default = OmegaConf.select(defaults, key, default=None, throw_on_resolution_failure=False)
+        problem = _type_problem(key, default, OmegaConf.select(cfg, key, default=None, throw_on_resolution_failure=False))
         if problem:
             return problem
     return None

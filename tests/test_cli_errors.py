@@ -134,6 +134,7 @@ def test_a_gguf_file_whose_architecture_transformers_cannot_read_is_one_line(tmp
     (["seed=abc"], "seed must be a number, got 'abc'"),
     (["algorithm.restart_from_base=maybe"], "algorithm.restart_from_base must be true or false, got 'maybe'"),
     (["trainer.num_train_epochs=two"], "trainer.num_train_epochs must be a number, got 'two'"),
+    (["trainer.learning_rate=${model.build.train.learning_rate}x"], "trainer.learning_rate must be a number, got '0.003x'"),
     (["mode=rm_eval", "+scorer@mode.scorers.prm=implicit_prm", "mode.scorers.prm.update=yes"],
      "mode.scorers.prm.update must be true or false, got 'yes'"),
     (["mode.eval.k=-1"], "mode.eval.k must be a whole number >= 0"),
@@ -172,6 +173,11 @@ def test_a_filter_that_ranks_by_a_configured_scorer_or_a_mode_without_filters_pa
     assert config_error(CONFIG_DIR, ["scorer=endogenous", "filter=correct_top_k"]) is None
     assert config_error(CONFIG_DIR, ["filter=top_k", "filter.score=reward"]) is None
     assert config_error(CONFIG_DIR, ["mode=rm_eval", "filter=correct_top_k"]) is None  # rm_eval filters nothing
+
+
+def test_null_an_interpolation_or_a_value_of_the_right_type_passes_the_type_check():
+    assert config_error(CONFIG_DIR, ["trainer.learning_rate=${model.build.train.learning_rate}", "mode.pairs=false",
+                                     "budget=adaptive", "budget.target=null", "sampler.grow.temperature=1"]) is None
 
 
 def test_a_bad_training_setting_stops_the_run_before_the_first_evaluation(tmp_path):
