@@ -181,8 +181,12 @@ def _judging_error(cfg) -> str | None:
 
 
 def _sampler_error(sampler, machine: Machine | None) -> str | None:
+    from rest.sampler.hardware import DTYPES
     from rest.sampler.placement import check_address, placement_error
 
+    dtype = sampler.engine.get("dtype", "auto")
+    if dtype not in DTYPES:
+        return f"sampler.engine.dtype must be one of {DTYPES}, got {dtype!r}"
     share = sampler.engine.get("gpu_memory_utilization")
     if share is not None and not (isinstance(share, int | float) and 0 < share <= 1):
         return ("sampler.engine.gpu_memory_utilization must be in (0, 1] (a share of the GPU's memory; on CPU, of "

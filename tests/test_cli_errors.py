@@ -129,6 +129,7 @@ def test_a_gguf_file_whose_architecture_transformers_cannot_read_is_one_line(tmp
     (["sampler.grow.max_tokens=0"], "sampler.grow.max_tokens must be a whole number >= 1"),
     (["sampler.grow.stop=5"], "sampler.grow.stop must be a list of non-empty strings"),
     (["sampler.engine.gpu_memory_utilization=2"], "sampler.engine.gpu_memory_utilization must be in (0, 1]"),
+    (["sampler.engine.dtype=float64"], "sampler.engine.dtype must be one of ('auto', 'float32'"),
     (["filter.cap=0"], "filter: cap must be >= 1, got 0"),
     (["seed=1.5"], "seed must be a whole number, got 1.5"),
     (["seed=abc"], "seed must be a number, got 'abc'"),

@@ -1,6 +1,9 @@
 """Grow with the session's shared vLLM engine (CPU build here, same code path on GPU)."""
 
+import pytest
 from conftest import sampling
+
+from rest.errors import UserError
 
 PROMPTS = ["Compute 1 + 2.\n", "Compute 30 - 4 + 5.\n", "Compute 7 + 7.\n"]
 
@@ -74,3 +77,10 @@ def test_decoding_drops_special_tokens_and_a_trailing_incomplete_character(tiny_
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     ids = tokenizer.encode("日本", add_special_tokens=False)
     assert decode(tokenizer, [ids[:-1], ids + [tokenizer.eos_token_id]]) == ["日", "日本"]
+
+
+def test_a_prompt_longer_than_the_engines_context_is_one_line_and_the_engine_samples_on(sampler, tiny_model):
+    with pytest.raises(UserError, match=r"^vLLM refused a prompt: .*maximum context length.*raise sampler\.engine"):
+        sampler.generate(tiny_model, [PROMPTS[0], "1 + 2 = 3\n" * 200], sampling(n=2, max_tokens=4))
+    assert sampler._llm.llm_engine.get_num_unfinished_requests() == 0  # the batch's accepted prompt was aborted
+    assert len(sampler.generate(tiny_model, PROMPTS[:1], sampling(n=2, max_tokens=4))[0]) == 2

@@ -11,6 +11,8 @@ a large share of the compute: `cpu_reserved_cores: auto` reserves none there (Sm
 
 from __future__ import annotations
 
+DTYPES = ("auto", "float32", "float", "bfloat16", "float16", "half")  # what vLLM's `dtype` takes
+
 
 def engine_dtype(configured: str) -> tuple[str, str]:
     """(the dtype to give vLLM, why), for `sampler.engine.dtype`."""

@@ -172,7 +172,21 @@ class VLLMSampler:
                  owner: dict[str, Batch]) -> Batch:
         shared = params(settings, None) if seeds is None else None
         batch = Batch(ids=[str(next(self._request_ids)) for _ in prompts])
+        refused = refused_request_error()
         for i, (request_id, prompt) in enumerate(zip(batch.ids, prompts)):
-            engine.add_request(request_id, prompt, shared if seeds is None else params(settings, seeds[i]))
+            try:
+                engine.add_request(request_id, prompt, shared if seeds is None else params(settings, seeds[i]))
+            except refused as err:  # e.g. a prompt longer than the engine's context
+                raise UserError(f"vLLM refused a prompt: {str(err).strip().splitlines()[0]} (raise "
+                                "sampler.engine.max_model_len where the model allows, or shorten the prompts)") from None
             owner[request_id] = batch
         return batch
+
+
+def refused_request_error() -> type[Exception]:
+    """The exception vLLM raises for a request it refuses (VLLMClientError; ValueError before vLLM had one)."""
+    try:
+        from vllm.exceptions import VLLMClientError
+    except ImportError:
+        return ValueError
+    return VLLMClientError
