@@ -56,9 +56,10 @@ def config_error(config_dir: str | Path, args: list[str], machine: Machine | Non
 def semantic_error(cfg, machine: Machine | None = None) -> str | None:
     """What is wrong with a composed config's values, before any work (a value it must be given, thresholds, the
     ReST schedule, how Train is launched and its SFT options, sampling settings, where Grow's engines go)."""
-    return (_missing_error(cfg) or _seed_error(cfg) or _algorithm_error(cfg) or _judging_error(cfg) or _budget_error(cfg)
-            or _trainer_error(cfg.trainer, machine) or _filter_error(cfg) or _weighting_error(cfg) or _answer_error(cfg)
-            or _sampling_error(cfg) or _sampler_error(cfg.sampler, machine))
+    return (_missing_error(cfg) or _seed_error(cfg) or _algorithm_error(cfg) or _judging_error(cfg)
+            or _budget_error(cfg) or _trainer_error(cfg.trainer, machine) or _filter_error(cfg)
+            or _weighting_error(cfg) or _answer_error(cfg) or _sampling_error(cfg)
+            or _sampler_error(cfg.sampler, machine))
 
 
 def _output_dir_error(cfg, multirun: bool) -> str | None:

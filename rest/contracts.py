@@ -109,8 +109,9 @@ class LearningScorer(Scorer, Protocol):
 @runtime_checkable
 class CheckedScorer(Scorer, Protocol):
     """A scorer whose settings can only be checked against run-time inputs (that a judge named by path exists; the
-    generative verifier's answer words against its judge's tokenizer). The run calls `check` when it builds its scorers, before any Grow or scoring,
-    with the base model as policy (it shares the policy's tokenizer); bad settings raise one UserError line."""
+    generative verifier's answer words against its judge's tokenizer). The run calls `check` when it builds its
+    scorers, before any Grow or scoring, with the base model as policy (it shares the policy's tokenizer); bad
+    settings raise one UserError line."""
 
     def check(self, context: ScoringContext) -> None: ...
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import Override
+from hydra.core.override_parser.types import Override, OverrideType
 from omegaconf import DictConfig, OmegaConf
 
 
@@ -20,14 +20,15 @@ def override_type_error(overrides: list[str], cfg: DictConfig, config_dir: Path,
     (the defaults those choices give)."""
     parsed = OverridesParser.create().parse_overrides(overrides)
     groups = tuple(o.input_line for o in parsed if _is_group(o, config_dir))
-    values = [o for o in parsed if not _is_group(o, config_dir) and not o.is_delete() and o.type.name == "CHANGE"]
+    values = [o for o in parsed if o.type == OverrideType.CHANGE and not _is_group(o, config_dir)]
     if not values:
         return None
     defaults = compose_groups(groups)
     for override in values:
         key = override.key_or_group
         default = OmegaConf.select(defaults, key, default=None, throw_on_resolution_failure=False)
-        problem = _type_problem(key, default, OmegaConf.select(cfg, key, default=None, throw_on_resolution_failure=False))
+        value = OmegaConf.select(cfg, key, default=None, throw_on_resolution_failure=False)
+        problem = _type_problem(key, default, value)
         if problem:
             return problem
     return None

@@ -177,8 +177,9 @@ class VLLMSampler:
             try:
                 engine.add_request(request_id, prompt, shared if seeds is None else params(settings, seeds[i]))
             except refused as err:  # e.g. a prompt longer than the engine's context
-                raise UserError(f"vLLM refused a prompt: {str(err).strip().splitlines()[0]} (raise "
-                                "sampler.engine.max_model_len where the model allows, or shorten the prompts)") from None
+                first = str(err).strip().splitlines()[0]
+                raise UserError(f"vLLM refused a prompt: {first} (raise sampler.engine.max_model_len where the "
+                                "model allows, or shorten the prompts)") from None
             owner[request_id] = batch
         return batch
 
