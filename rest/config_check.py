@@ -21,6 +21,7 @@ from rest.machine import Machine
 from rest.override_types import override_type_error
 
 CODE_VERIFIER = "rest.code.verifier.CodeVerifier"
+LOOP = "rest.loop.Loop"
 MAX_COMBINATIONS = 256  # a larger sweep is checked one swept value at a time
 
 
@@ -58,7 +59,7 @@ def semantic_error(cfg, machine: Machine | None = None) -> str | None:
     ReST schedule, how Train is launched and its SFT options, sampling settings, where Grow's engines go)."""
     return (_missing_error(cfg) or _seed_error(cfg) or _algorithm_error(cfg) or _judging_error(cfg)
             or _budget_error(cfg) or _trainer_error(cfg.trainer, machine) or _filter_error(cfg)
-            or _weighting_error(cfg) or _answer_error(cfg) or _sampling_error(cfg)
+            or _retry_check_error(cfg) or _weighting_error(cfg) or _answer_error(cfg) or _sampling_error(cfg)
             or _sampler_error(cfg.sampler, machine))
 
 
@@ -143,17 +144,40 @@ def _filter_error(cfg) -> str | None:
         chain = build(cfg.filter.chain)
     except UserError as err:
         return str(err)
-    if cfg.mode.get("_target_") != "rest.loop.Loop":
+    if cfg.mode.get("_target_") != LOOP:
         return None
-    return _score_name_error(chain.filters if isinstance(chain, Chain) else [chain], list(cfg.get("scorers") or {}))
+    return _score_name_error(chain, list(cfg.get("scorers") or {}), "filter", "set filter.score to one of them")
 
 
-def _score_name_error(filters: list, scorers: list[str]) -> str | None:
-    """A filter that reads a score no scorer of the run gives (it would fail at Improve, after Grow)."""
+def _retry_check_error(cfg) -> str | None:
+    """A retry source's `check` (mode.rationalize.check, mode.reflect.check) builds, and reads only scores that the
+    run's scorers give (retried samples are scored as the grown ones are)."""
+    from rest.stages.retry import Rationalize, Reflect, from_settings
+
+    if cfg.mode.get("_target_") != LOOP:
+        return None
+    for kind in (Rationalize, Reflect):
+        settings = OmegaConf.to_container(cfg.mode[kind.name], resolve=True)
+        if not settings.get("enabled"):
+            continue
+        try:
+            check = from_settings(kind, settings).check
+        except UserError as err:
+            return str(err)
+        problem = check and _score_name_error(check, list(cfg.get("scorers") or {}), f"mode.{kind.name}.check",
+                                              "make the check read one of them")
+        if problem:
+            return problem
+    return None
+
+
+def _score_name_error(chain, scorers: list[str], key: str, fix: str) -> str | None:
+    """A filter (or a Chain's) that reads a score no scorer of the run gives (it would fail after Grow)."""
+    filters = chain.filters if isinstance(chain, Chain) else [chain]
     for name in (f.score for f in filters if isinstance(f, ScoreFilter) and f.score != "reward"):
         if name not in scorers:
-            return (f"filter: it reads the score {name!r}, which no scorer of this run gives (its scorers: {scorers}); "
-                    f"add that scorer (scorer=[{','.join([*scorers, name])}]) or set filter.score to one of them")
+            return (f"{key}: it reads the score {name!r}, which no scorer of this run gives (its scorers: {scorers}); "
+                    f"add that scorer (scorer=[{','.join([*scorers, name])}]) or {fix}")
     return None
 
 

@@ -8,9 +8,10 @@ iteration ends with Evaluate (and, with a validation split, Validate: its greedy
 iteration in metrics.jsonl and `best`, and `early_stop` ends the loop once it stops improving; rest/validation.py).
 After every iteration rest/progress.py writes metrics.jsonl, the per-problem history, pass_at_1.png and the
 logger's view; with `mode.pairs` each Grow's samples also become DPO pairs (iter_N/pairs). The run owns the engine: it frees the accelerator before every Improve, Train and
-scorer update, and loads each new policy into the same engine for the next Evaluate and Grow. After a Grow
-step's Improve, its unsolved problems may be sampled again with a hint (STaR's rationalization) or with a wrong
-attempt shown (Re-ReST's reflection); the verified ones are trained on with the plain prompt (rest/stages/retry.py).
+scorer update, and loads each new policy into the same engine for the next Evaluate and Grow. A Grow step's
+unsolved problems may be sampled again, while the engine is up, with a hint (STaR's rationalization) or with a wrong
+attempt shown (Re-ReST's reflection); after Improve the scorers score them too, and the verified ones are trained on
+with the plain prompt (rest/stages/retry.py).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from rest.schedule import Step, schedule
 from rest.stages.evaluate import evaluate_stage, validate_stage
 from rest.stages.grow import grow_stage
 from rest.stages.improve import improve, refilter, update_scorers
-from rest.stages.retry import Rationalize, Reflect, check_hints, from_settings, retry_stage
+from rest.stages.retry import Rationalize, Reflect, check_hints, draw_retries, from_settings, keep_retried
 from rest.stages.train import seed_examples, train_stage
 from rest.validation import Validation, check_disjoint, should_stop
 from rest.weighting import from_trainer as weighting_from
@@ -120,14 +121,7 @@ class Loop:
         cfg, it_dir, it = run.cfg, run.dir / f"iter_{step.iteration}", step.iteration
         keep = keep_filter(cfg, step.threshold)
         if step.grow:
-            grow_stage(it_dir / "grown", it, policy, task, cfg.algorithm.grow_split, run.sampler,
-                       run.grow_settings, run.verifier, run.budget)
-            run.free_accelerator()
-            improve(it_dir / "samples", it, it_dir / "grown", run.scorers, reward, keep, run.context(policy),
-                    previous_pass_rates(history, it), weighting_from(cfg.trainer))
-            run.free_accelerator()
-            retry_stage(it_dir / "retry", it, (self.rationalize, self.reflect), it_dir / "grown", policy, task,
-                        cfg.algorithm.grow_split, run.sampler, run.grow_settings, run.verifier, cfg.filter.get("cap"))
+            self.grow_and_improve(run, task, it, policy, reward, keep, previous_pass_rates(history, it))
         else:
             refilter(it_dir / "samples", it, run.dir / f"iter_{step.source}" / "samples", keep,
                      weighting_from(cfg.trainer))
@@ -143,6 +137,20 @@ class Loop:
             write_pairs(it_dir / "pairs", preference_pairs(load_samples(it_dir / "samples"), self.pairs_by,
                                                            self.pairs_per_problem))
         return trained
+
+    def grow_and_improve(self, run: Run, task: Task, it: int, policy: str, reward: str, keep: Filter,
+                         previous_rates: dict[str, float]) -> None:
+        """Grow; Retry's draws while the engine is up; Improve the grown samples, then the retried ones."""
+        cfg, it_dir, split = run.cfg, run.dir / f"iter_{it}", run.cfg.algorithm.grow_split
+        sources = (self.rationalize, self.reflect)
+        grow_stage(it_dir / "grown", it, policy, task, split, run.sampler, run.grow_settings, run.verifier, run.budget)
+        retried = draw_retries(it_dir / "retry", it, sources, it_dir / "grown", policy, task, split, run.sampler,
+                               run.grow_settings, run.verifier)
+        run.free_accelerator()
+        context = run.context(policy)
+        improve(it_dir / "samples", it, it_dir / "grown", run.scorers, reward, keep, context, previous_rates,
+                weighting_from(cfg.trainer))
+        keep_retried(it_dir / "retry", it, sources, retried, run.scorers, reward, context, cfg.filter.get("cap"))
 
 
 def problems_of(task: Task, split: str, purpose: str) -> list:

@@ -155,6 +155,9 @@ def test_a_gguf_file_whose_architecture_transformers_cannot_read_is_one_line(tmp
     (["model=hf"], "model.path must be set"),
     (["budget=adaptive", "budget.max_per_problem=2"], "budget.max_per_problem (2) must be >= budget.samples_per_problem"),
     (["filter=correct_top_k"], "filter: it reads the score 'endogenous', which no scorer of this run gives"),
+    (["mode.rationalize.enabled=true", "mode.rationalize.check={_target_:rest.filters.Threshold,min:1,score:endogenous}"],
+     "mode.rationalize.check: it reads the score 'endogenous', which no scorer of this run gives"),
+    (["mode.reflect.enabled=true", "mode.reflect.check=rest.filters.NoSuchFilter"], "mode.reflect.check: rest.filters.NoSuchFilter"),
     (["filter=top_k", "scorer=endogenous", "filter.score=nope"], "add that scorer (scorer=[endogenous,nope])"),
 ])
 def test_sampling_and_training_settings_that_vllm_or_trl_would_refuse_are_one_line(overrides, message):

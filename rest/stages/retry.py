@@ -6,13 +6,15 @@
   sample, "No final answer was given.").
 
 Each source is on or off (`mode.rationalize`, `mode.reflect`). Its samples are drawn with `grow` (own seed salt,
-own n) and judged by the verifier; the verified correct ones that pass the source's own `check` (a filter, e.g. a
-step check: a hinted answer can be copied after wrong steps), deduplicated and capped per problem (the filter's
-`cap`, over both sources together, rationalization first), join the iteration's training set under the plain
-prompt `task.prompt(problem)`: a sample's `prompt` is rewritten to it, so neither the hint nor the wrong attempt
-is ever trained on (nor stored: the question sampled is the source's template applied to the problem).
-Simplification: retried samples are not scored by the scorers, only judged by the verifier; they are trained on
-in the iteration they were drawn (a ReST run's later Improve steps, which Grow nothing, retry nothing).
+own n) right after Grow, while the engine is up (`draw_retries`), and judged by the verifier; every sample's
+`prompt` is rewritten to the plain prompt `task.prompt(problem)`, so neither the hint nor the wrong attempt is ever
+trained on (nor stored: the question sampled is the source's template applied to the problem). After Improve,
+`keep_retried` scores them with the run's scorers, as Improve scores the grown samples (the reward is ranked among
+the retried samples), and keeps the verified correct ones that pass the source's own `check` (a filter, e.g. a
+step check: a hinted answer can be copied after wrong steps; or one that reads a score), deduplicated and capped per
+problem (the filter's `cap`, over both sources together, rationalization first): they join the iteration's
+training set. Retried samples are trained on in the iteration they were drawn (a ReST run's later Improve steps,
+which Grow nothing, retry nothing).
 
 -> iter_N/retry/: rationalize/ and reflect/ (samples datasets; a source with no sample has none), stats.json
 """
@@ -28,12 +30,13 @@ from typing import ClassVar, Protocol
 
 from rest.artifacts import STATS, atomic_dir, load_samples, save_samples, write_json
 from rest.config import build
-from rest.contracts import Filter, Judge, Sampler, Task
+from rest.contracts import Filter, Judge, Sampler, Scorer, ScoringContext, Task
 from rest.errors import UserError
 from rest.filters import CapPerProblem, Chain, DropDuplicates, KeepCorrect
 from rest.records import Problem, Sample
 from rest.sampler import SamplingSettings
 from rest.stages.grow import CHUNK, grow
+from rest.stages.improve import score_samples
 from rest.templates import check_template
 
 log = logging.getLogger(__name__)
@@ -113,15 +116,25 @@ def check_hints(rationalize: Rationalize, problems: list[Problem], split: str) -
         raise UserError(f"mode.rationalize: the task's {split} problems have no reference answers to give as hints")
 
 
-def retry_stage(out: Path, iteration: int, sources: Sequence[Source], grown: Path, policy: str, task: Task,
-                split: str, sampler: Sampler, settings: SamplingSettings, verifier: Judge, cap: int | None) -> None:
-    """The enabled `sources` on the problems of `split` with no correct sample in `grown`, written to `out`."""
+@dataclass(frozen=True)
+class Retried:
+    """An iteration's retried samples by source (verified, under the plain prompt), before they are scored."""
+
+    samples: dict[str, list[Sample]]
+    problems: int  # the unsolved problems retried
+    seconds: float  # spent drawing and verifying
+
+
+def draw_retries(out: Path, iteration: int, sources: Sequence[Source], grown: Path, policy: str, task: Task,
+                 split: str, sampler: Sampler, settings: SamplingSettings, verifier: Judge) -> Retried | None:
+    """The enabled `sources` on the problems of `split` with no correct sample in `grown`; None when no source is
+    on or `out` is finished."""
     sources = [s for s in sources if s.enabled]
     if not sources:
-        return
+        return None
     if (out / STATS).exists():
         log.info("iteration %d: retried samples exist at %s, skipping Retry", iteration, out)
-        return
+        return None
     start = time.perf_counter()
     unsolved, wrong = unsolved_problems(task.problems(split), load_samples(grown))
     drawn: dict[str, list[Sample]] = {source.name: [] for source in sources}
@@ -135,13 +148,27 @@ def retry_stage(out: Path, iteration: int, sources: Sequence[Source], grown: Pat
     plain = {p.id: task.prompt(p) for p in unsolved}
     for sample in (s for samples in drawn.values() for s in samples):
         sample.prompt = plain[sample.problem_id]  # trained on as the plain problem: no hint, no wrong attempt
-    keep_retried(sources, drawn, cap)
-    save_retried(out, drawn, len(unsolved), round(time.perf_counter() - start, 2))
+    return Retried(drawn, len(unsolved), time.perf_counter() - start)
+
+
+def keep_retried(out: Path, iteration: int, sources: Sequence[Source], retried: Retried | None,
+                 scorers: dict[str, Scorer], reward: str, context: ScoringContext, cap: int | None) -> None:
+    """Scores `retried` with the run's scorers, marks the kept samples and writes them to `out`."""
+    if retried is None:
+        return
+    start = time.perf_counter()
+    samples = [s for source_samples in retried.samples.values() for s in source_samples]
+    log.info("iteration %d: Retry: scoring %d retried samples with %s", iteration, len(samples), ", ".join(scorers))
+    unscorable = score_samples(samples, scorers, reward, context) if samples else {}
+    mark_kept_retried([s for s in sources if s.enabled], retried.samples, cap)
+    seconds = retried.seconds + time.perf_counter() - start
+    save_retried(out, retried.samples, retried.problems, round(seconds, 2),
+                 {f"retry_{key}": count for key, count in unscorable.items()})
     log.info("iteration %d: Retry: %s", iteration, ", ".join(
-        f"{name} kept {sum(s.kept for s in samples)} of {len(samples)}" for name, samples in drawn.items()))
+        f"{name} kept {sum(s.kept for s in samples)} of {len(samples)}" for name, samples in retried.samples.items()))
 
 
-def keep_retried(sources: Sequence[Source], drawn: dict[str, list[Sample]], cap: int | None) -> None:
+def mark_kept_retried(sources: Sequence[Source], drawn: dict[str, list[Sample]], cap: int | None) -> None:
     """Mark kept: each source's verified samples that pass its `check`, deduplicated and capped over all sources."""
     passed = [s for source in sources
               for s in Chain([KeepCorrect(), *([source.check] if source.check else [])])(drawn[source.name])]
@@ -164,9 +191,9 @@ def unsolved_problems(problems: list[Problem], grown: list[Sample]) -> tuple[lis
     return [p for p in problems if p.answer and p.id in wrong and p.id not in solved], wrong
 
 
-def save_retried(out: Path, drawn: dict[str, list[Sample]], problems: int, seconds: float) -> None:
+def save_retried(out: Path, drawn: dict[str, list[Sample]], problems: int, seconds: float, unscorable: dict) -> None:
     """One dataset per source (none when it drew nothing) and the counts of all, in one rename."""
-    stats = {"seconds_retry": seconds}
+    stats = {"seconds_retry": seconds, **unscorable}
     with atomic_dir(out) as tmp:
         for name, samples in drawn.items():
             counts = {f"{name}_problems": problems, f"{name}_samples": len(samples),
