@@ -15,7 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from rest.contracts import ScoreFilter
-from rest.errors import UserError
+from rest.errors import UserError, is_whole
 from rest.filters import Chain
 from rest.machine import Machine
 from rest.override_types import override_type_error
@@ -212,6 +212,9 @@ def _sampler_error(sampler, machine: Machine | None) -> str | None:
     dtype = sampler.engine.get("dtype", "auto")
     if dtype not in DTYPES:
         return f"sampler.engine.dtype must be one of {DTYPES}, got {dtype!r}"
+    problem = _engine_numbers_error(sampler.engine)
+    if problem:
+        return problem
     share = sampler.engine.get("gpu_memory_utilization")
     if share is not None and not (isinstance(share, int | float) and 0 < share <= 1):
         return ("sampler.engine.gpu_memory_utilization must be in (0, 1] (a share of the GPU's memory; on CPU, of "
@@ -223,6 +226,16 @@ def _sampler_error(sampler, machine: Machine | None) -> str | None:
     if problem is None and sampler.address is not None:
         problem = check_address(sampler.address)  # a few seconds at most; Ray's own retries last minutes
     return problem
+
+
+def _engine_numbers_error(engine) -> str | None:
+    """The engine's settings whose conf/ default (null, auto) gives the type check nothing to compare with."""
+    length, reserved = engine.get("max_model_len"), engine.get("cpu_reserved_cores", "auto")
+    if length is not None and not is_whole(length, 1):
+        return f"sampler.engine.max_model_len must be null (the model's own) or a whole number >= 1, got {length!r}"
+    if reserved != "auto" and not is_whole(reserved, 0):
+        return f"sampler.engine.cpu_reserved_cores must be auto or a whole number >= 0, got {reserved!r}"
+    return None
 
 
 def _trainer_error(trainer, machine: Machine | None) -> str | None:

@@ -3,3 +3,8 @@
 
 class UserError(Exception):
     """Bad input from the user (config, paths, data). The message must name the problem and the fix."""
+
+
+def is_whole(value, least: int) -> bool:
+    """A whole number >= `least` (not a bool, not 2.0): what counts, sizes and limits in a config must be."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from rest.errors import UserError
+from rest.errors import UserError, is_whole
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def schedule(algorithm: dict, floor: float | None) -> list[Step]:
 
 def _check_count(algorithm: dict, key: str, least: int) -> None:
     value = algorithm[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+    if not is_whole(value, least):
         raise UserError(f"algorithm.{key} must be a whole number >= {least}, got {value!r}")
 
 

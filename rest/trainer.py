@@ -20,6 +20,7 @@ import dataclasses
 import logging
 import os
 import time
+from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -131,7 +132,7 @@ def settings_problem(machine: Machine | None = None, *, peft: dict[str, Any] | N
     """One line saying what is wrong with SFT's settings (how Train is launched on `machine`, None: this one; the
     weighting; the trl.SFTConfig options `args`; LoRA), or None."""
     return (launch_error(processes, launcher, accelerate_config, args, machine) or settings_error(weighting, east_a)
-            or options_error(args) or peft_error(dict(peft) if peft else None))
+            or options_error(args) or peft_error(peft))
 
 
 def sft_config(work_dir: str | Path, seed: int, args: dict[str, Any], key: str = "trainer"):
@@ -179,12 +180,15 @@ def lora_config(peft: dict[str, Any]):
         raise UserError(f"trainer.peft: {_first_line(err)}") from None
 
 
-def peft_error(peft: dict[str, Any] | None) -> str | None:
+def peft_error(peft: Mapping[str, Any] | None) -> str | None:
     """One line saying what peft.LoraConfig refuses in `trainer.peft`, or None (also when it is null: no LoRA)."""
     if peft is None:
         return None
+    if not isinstance(peft, Mapping):
+        return (f"trainer.peft must be null (full fine-tuning) or a map of peft.LoraConfig fields, e.g. "
+                f"trainer.peft='{{r: 16, lora_alpha: 32, target_modules: all-linear}}'; got {peft!r}")
     try:
-        lora = lora_config(peft)
+        lora = lora_config(dict(peft))
     except UserError as err:
         return str(err)
     if lora.r < 1:  # LoraConfig accepts it; PEFT refuses it only when it wraps the model, at Train

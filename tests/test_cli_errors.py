@@ -158,6 +158,10 @@ def test_a_gguf_file_whose_architecture_transformers_cannot_read_is_one_line(tmp
     (["mode.rationalize.enabled=true", "mode.rationalize.check={_target_:rest.filters.Threshold,min:1,score:endogenous}"],
      "mode.rationalize.check: it reads the score 'endogenous', which no scorer of this run gives"),
     (["mode.reflect.enabled=true", "mode.reflect.check=rest.filters.NoSuchFilter"], "mode.reflect.check: rest.filters.NoSuchFilter"),
+    (["mode.rationalize.enabled=true", "mode.rationalize.check=5"], "mode.rationalize.check must be null, a filter's class path"),
+    (["sampler.engine.max_model_len=abc"], "sampler.engine.max_model_len must be null (the model's own) or a whole number"),
+    (["sampler.engine.cpu_reserved_cores=-1"], "sampler.engine.cpu_reserved_cores must be auto or a whole number >= 0"),
+    (["trainer.peft=abc"], "trainer.peft must be null (full fine-tuning) or a map of peft.LoraConfig fields"),
     (["filter=top_k", "scorer=endogenous", "filter.score=nope"], "add that scorer (scorer=[endogenous,nope])"),
 ])
 def test_sampling_and_training_settings_that_vllm_or_trl_would_refuse_are_one_line(overrides, message):
@@ -193,7 +197,10 @@ def test_a_bad_training_setting_stops_the_run_before_the_first_evaluation(tmp_pa
 
 @pytest.mark.parametrize("overrides, message", [
     (["task.sizes.pool=0"], "the 'pool' split has no problems to grow from"),
-    (["task.limits.test=0"], "the 'test' split has no problems to evaluate on"),
+    (["task.limits.test=0"], "task.limits.test must be a whole number >= 1 (its first N problems) or null (all), got 0"),
+    (["task.limits.pool=-5"], "task.limits.pool must be a whole number >= 1"),
+    (["task.limits.pool=abc"], "task.limits.pool must be a whole number >= 1"),
+    (["task=code", "task.limits.test=2.5"], "task.limits.test must be a whole number >= 1"),
     (["mode=rm_eval", "mode.n=0"], "mode.n must be a whole number >= 1, got 0"),
     (["mode=rm_eval", "mode.best_of=[32]"], "mode.best_of must list whole numbers in [1, mode.n = 16], got [32]"),
     (["mode=rm_eval", "mode.limit=0"], "mode.limit must be null (every problem of the split) or a whole number"),

@@ -94,6 +94,9 @@ def from_settings(kind: type[Source], settings: dict) -> Source:
     check = settings.get("check")
     if isinstance(check, str):
         check = {"_target_": check}
+    if check is not None and not isinstance(check, dict):
+        raise UserError(f"mode.{kind.name}.check must be null, a filter's class path or a config with _target_ "
+                        f"(rest/filters.py), got {check!r}")
     try:
         check = build(check) if check else None
     except UserError as err:

@@ -13,6 +13,7 @@ import re
 
 from rest.errors import UserError
 from rest.records import Problem
+from rest.tasks import checked_limits
 from rest.tasks.chat import chat_formatter
 from rest.tasks.generated import generate_splits, split_problems
 from rest.templates import check_template
@@ -58,7 +59,7 @@ class ArithmeticTask:
         self.operators = tuple(operators)
         self.prompt_template = prompt_template
         self.seed = seed
-        self.limits = dict(limits)  # use only the first N problems of a split (sizes stay as generated)
+        self.limits = checked_limits(limits)  # use only the first N problems of a split (sizes stay as generated)
         self._chat = chat_formatter(tokenizer, system_prompt) if chat_template else None
         self._splits = self._generate()
 

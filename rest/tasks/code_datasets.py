@@ -39,6 +39,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from rest.code.tests import BadTests, CodeTests
 from rest.errors import UserError
 from rest.records import Problem
+from rest.tasks import checked_limits
 from rest.tasks.chat import chat_formatter
 from rest.templates import check_template
 
@@ -201,7 +202,7 @@ class CodeDatasetTask:
         check_template(prompt_template, "task.prompt_template", ("question",),
                        tuple(f for f in self.layout.prompt_fields if f != "question"))
         self.path, self.name, self.data_files = path, name, plain(data_files)
-        self.splits, self.limits = dict(splits), dict(limits)
+        self.splits, self.limits = dict(splits), checked_limits(limits)
         self.where = {key: v if isinstance(v, list) else [v] for key, v in (plain(where) or {}).items()}
         self.skip_rows_without_tests = skip_rows_without_tests
         self.prompt_template, self.few_shot = prompt_template, few_shot

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from rest.code.tests import CodeTests
 from rest.errors import UserError
 from rest.records import Problem
+from rest.tasks import checked_limits
 from rest.tasks.chat import chat_formatter
 from rest.tasks.generated import generate_splits, split_problems
 from rest.templates import check_template
@@ -63,7 +64,7 @@ class FunctionsTask:
         if max_constant < 2 or not test_inputs:
             raise UserError("task: need max_constant >= 2 and at least one test input")
         check_template(prompt_template, "task.prompt_template", ("question",))
-        self.sizes, self.limits, self.seed = dict(sizes), dict(limits), seed
+        self.sizes, self.limits, self.seed = dict(sizes), checked_limits(limits), seed
         self.steps, self.max_constant = (min_steps, max_steps), max_constant
         self.operations = [OPERATIONS[name] for name in operations]
         self.test_inputs, self.prompt_template = list(test_inputs), prompt_template

@@ -11,6 +11,7 @@ import logging
 
 from rest.errors import UserError
 from rest.records import Problem
+from rest.tasks import checked_limits
 from rest.tasks.chat import chat_formatter
 from rest.templates import check_template
 from rest.verifier.answers import check_fallback, extract_answer
@@ -36,7 +37,7 @@ class DatasetTask:
         self.step_delimiter = step_delimiter
         self.data_files = dict(data_files) if data_files else None  # a plain dict: `datasets` rejects DictConfig
         self.splits, self.fields = dict(splits), dict(fields)
-        self.limits = dict(limits)
+        self.limits = checked_limits(limits)
         self.prompt_template, self.few_shot = prompt_template, few_shot
         self._chat = chat_formatter(tokenizer, system_prompt) if chat_template else None
         self._cache: dict[str, list[Problem]] = {}
