@@ -27,6 +27,7 @@ def resolve_base_model(model_cfg: DictConfig, task) -> str:
 def check_model_path(path: str, key: str = "model.path") -> str:
     """A local checkpoint directory with a config.json, or a hub name that resolves (cache or network); `key`: the
     setting that names it, for the one-line error."""
+    path = str(path)  # a bare number on the command line (mode.policy=5) arrives as an int
     local = Path(path).expanduser()
     if local.exists():
         if not (local / "config.json").exists():

@@ -20,7 +20,7 @@ class Row:
 def read_rows(path: str | Path, required: dict[str, tuple[type, ...]], non_empty: tuple[str, ...] = ()) -> list[Row]:
     """Every line of a JSONL file, each checked for the `required` fields and their types."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = Path(str(path)).read_text(encoding="utf-8").splitlines()  # str: a bare number on the command line
     except (OSError, UnicodeDecodeError) as err:
         raise UserError(f"cannot read {path}: {err}") from None
     return [_check(number, line, required, non_empty) for number, line in enumerate(lines, start=1)]

@@ -208,6 +208,10 @@ def test_a_bad_training_setting_stops_the_run_before_the_first_evaluation(tmp_pa
     (["mode=generate", "mode.shard.count=0"], "mode.shard.count must be a whole number >= 1, got 0"),
     (["mode.pairs=true", "mode.pairs_per_problem=0"], "mode.pairs_per_problem must be at least 1, got 0"),
     (["mode=generate", "mode.pairs=true", "mode.pairs_per_problem=0"], "mode.pairs_per_problem must be at least 1"),
+    (["mode=generate", "mode.policy=5"], "mode.policy '5' does not exist"),
+    (["mode=rm_eval", "mode.pairs=5"], "cannot read 5"),
+    (["scorer=implicit_prm", "scorers.implicit_prm.update_settings.steps=0"], "update_settings.steps must be a whole number"),
+    (["scorer=endogenous", "scorers.endogenous.max_length=abc"], "scorer.max_length must be null"),
 ])
 def test_an_empty_split_or_a_mode_setting_that_cannot_work_stops_the_run_before_any_engine(overrides, message, tmp_path):
     result = run(*overrides, f"hydra.run.dir={tmp_path}")

@@ -105,7 +105,8 @@ def test_token_rewards_use_a_zero_value_after_the_last_token():
     assert token_rewards(scores) == [2.0 - 4.0, 3.0 - 0.0]
 
 
-@pytest.mark.parametrize("settings", [{"alpha": 0}, {"reduction": "max"}])
+@pytest.mark.parametrize("settings", [{"alpha": 0}, {"reduction": "max"}, {"instruction": 5}, {"max_length": 0},
+                                      {"batch_tokens": 2.5}])
 def test_bad_settings_are_user_errors(settings):
     with pytest.raises(UserError):
         make_scorer("endogenous", **settings)

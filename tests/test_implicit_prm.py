@@ -10,6 +10,7 @@ from rest.records import Sample
 from rest.scorers.implicit_prm import aggregate, step_ends, step_rewards
 from rest.scorers.prm_update import bce_loss, train_implicit_prm
 
+UPDATE_SETTINGS = {"steps": 2, "lr": 1e-2, "batch_size": 2, "balance": "sample", "seed": 0}  # the scorer's
 UPDATE = {"balance": "sample", "seed": 0, "batch_tokens": 8192, "max_length": None}
 
 PROMPT = "Compute 3 + 4 - 2.\n"
@@ -105,7 +106,7 @@ def test_one_update_step_lowers_the_bce_loss_on_its_batch(tiny_model, tmp_path):
 
 def test_the_updated_checkpoint_scores_the_next_iteration(tiny_model, tmp_path):
     scorer = make_scorer("implicit_prm", update=True,
-                         update_settings={"steps": 2, "lr": 1e-2, "batch_size": 2, "balance": "sample", "seed": 0})
+                         update_settings=UPDATE_SETTINGS)
     labelled, ctx = [sample(SOLUTION, True), sample("#### 9", False)], context(None, tiny_model, tiny_model)
     before = scorer.score(labelled, ctx)
     stats = scorer.update(labelled, ctx, tmp_path / "iter_1" / "scorer")
@@ -114,11 +115,24 @@ def test_the_updated_checkpoint_scores_the_next_iteration(tiny_model, tmp_path):
     assert before == [pytest.approx(0.0, abs=1e-6)] * 2 and after[0] > after[1]  # it learned the labels' direction
 
 
-def test_settings_are_checked():
-    with pytest.raises(UserError, match="beta"):
-        make_scorer("implicit_prm", beta=0)
-    with pytest.raises(UserError, match="aggregation"):
-        make_scorer("implicit_prm", aggregation="max")
+@pytest.mark.parametrize("settings, message", [
+    ({"beta": 0}, "scorer.beta must be > 0"),
+    ({"aggregation": "max"}, "scorer.aggregation must be one of"),
+    ({"step_delimiter": 5}, "scorer.step_delimiter must be null (the task's) or non-empty text, got 5"),
+    ({"step_delimiter": ""}, "scorer.step_delimiter must be null"),
+    ({"max_length": "abc"}, "scorer.max_length must be null (the judge's own context length) or a whole number"),
+    ({"batch_tokens": 0}, "scorer.batch_tokens must be a whole number >= 1, got 0"),
+    ({"update_settings": {**UPDATE_SETTINGS, "steps": 0}}, "scorers.implicit_prm.update_settings.steps must be a whole number"),
+    ({"update_settings": {**UPDATE_SETTINGS, "batch_size": 0}}, "scorers.implicit_prm.update_settings.batch_size must be a whole number >= 1"),
+    ({"update_settings": {**UPDATE_SETTINGS, "balance": "abc"}}, "scorers.implicit_prm.update_settings.balance must be one of"),
+    ({"update_settings": {**UPDATE_SETTINGS, "lr": -1}}, "scorers.implicit_prm.update_settings.lr must be > 0, got -1"),
+    ({"update_settings": {**UPDATE_SETTINGS, "step": 5}}, "scorers.implicit_prm.update_settings: step unknown or missing (its keys are steps, lr"),
+])
+def test_bad_settings_are_one_line_at_construction(settings, message):
+    """Each would otherwise fail after Grow (scoring) or after Train (the update), in a traceback."""
+    with pytest.raises(UserError) as err:
+        make_scorer("implicit_prm", **settings)
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
 
 
 def test_each_task_declares_where_its_steps_end():

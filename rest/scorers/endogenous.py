@@ -49,6 +49,9 @@ class EndogenousScorer:
             raise UserError(f"scorer.alpha must be > 0, got {alpha}")
         if reduction not in REDUCTIONS:
             raise UserError(f"scorer.reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        if instruction is not None and not isinstance(instruction, str):
+            raise UserError(f"scorer.instruction must be null or text (with {{prompt}} where the problem goes, else "
+                            f"put before it), got {instruction!r}")
         self.model, self.alpha, self.instruction, self.reduction = model, alpha, instruction, reduction
         self.keep_token_rewards = keep_token_rewards
         self._judge = HeldEngine(batch_tokens, max_length)

@@ -25,6 +25,7 @@ from rest.errors import UserError
 from rest.models import check_model_path
 from rest.records import Sample
 from rest.scorers.logprobs import HeldEngine
+from rest.scorers.prm_update import update_settings_error
 
 if TYPE_CHECKING:
     from rest.contracts import ScoringContext
@@ -84,6 +85,11 @@ class ImplicitPRMScorer:
             raise UserError(f"scorer.beta must be > 0, got {beta}")
         if aggregation not in AGGREGATIONS:
             raise UserError(f"scorer.aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
+        if step_delimiter is not None and not (isinstance(step_delimiter, str) and step_delimiter):
+            raise UserError(f"scorer.step_delimiter must be null (the task's) or non-empty text, got {step_delimiter!r}")
+        problem = update_settings_error(dict(update_settings))
+        if problem:
+            raise UserError(problem)
         self.model, self.ref_model = model, ref_model
         self.beta, self.step_delimiter, self.aggregation = beta, step_delimiter, aggregation
         self.keep_step_rewards, self.learns = keep_step_rewards, update

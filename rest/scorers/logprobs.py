@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import torch
 
+from rest.errors import UserError, is_whole
+
 log = logging.getLogger(__name__)
 
 
@@ -128,6 +130,11 @@ class HeldEngine:
     changes; `release` frees it (before Train)."""
 
     def __init__(self, batch_tokens: int, max_length: int | None):
+        if not is_whole(batch_tokens, 1):
+            raise UserError(f"scorer.batch_tokens must be a whole number >= 1, got {batch_tokens!r}")
+        if max_length is not None and not is_whole(max_length, 1):
+            raise UserError(f"scorer.max_length must be null (the judge's own context length) or a whole number >= 1, "
+                            f"got {max_length!r}")
         self.batch_tokens, self.max_length = batch_tokens, max_length
         self.engine: LogProbEngine | None = None
 

@@ -15,10 +15,28 @@ from pathlib import Path
 import torch
 
 from rest.artifacts import atomic_dir
+from rest.errors import is_whole
 from rest.scorers.logprobs import LogProbEngine, completion_logprobs
 
 log = logging.getLogger(__name__)
 BALANCES = ("sample", "weight", "none")
+
+
+def update_settings_error(settings: dict) -> str | None:
+    """What is wrong with `scorers.implicit_prm.update_settings` (train_implicit_prm's settings), or None."""
+    key, known = "scorers.implicit_prm.update_settings", ("steps", "lr", "batch_size", "balance", "seed")
+    if set(settings) != set(known):
+        odd = sorted(set(settings) ^ set(known))
+        return f"{key}: {', '.join(odd)} unknown or missing (its keys are {', '.join(known)})"
+    for name in ("steps", "batch_size"):
+        if not is_whole(settings[name], 1):
+            return f"{key}.{name} must be a whole number >= 1, got {settings[name]!r}"
+    lr = settings["lr"]
+    if isinstance(lr, bool) or not isinstance(lr, int | float) or not lr > 0:
+        return f"{key}.lr must be > 0, got {lr!r}"
+    if settings["balance"] not in BALANCES:
+        return f"{key}.balance must be one of {BALANCES}, got {settings['balance']!r}"
+    return None
 
 
 def train_implicit_prm(init: str, ref: str, examples: list[tuple[str, str, bool]], out: Path, *, beta: float,
