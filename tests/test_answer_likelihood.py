@@ -95,7 +95,8 @@ def test_a_task_without_references_is_one_line_before_any_model_is_loaded():
     assert "reference" in str(err.value) and "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("settings", [{"answer_template": "#### {answer}"}, {"reduction": "min"}, {"kl_coef": -1.0}])
+@pytest.mark.parametrize("settings", [{"answer_template": "#### {answer}"}, {"reduction": "min"}, {"kl_coef": -1.0},
+                                      {"answer_template": 5}, {"answer_marker": 5}, {"answer_marker": ""}])
 def test_bad_settings_are_one_line(settings):
     with pytest.raises(UserError) as err:
         make_scorer("answer_likelihood", **settings)

@@ -212,6 +212,8 @@ def test_a_bad_training_setting_stops_the_run_before_the_first_evaluation(tmp_pa
     (["mode=rm_eval", "mode.pairs=5"], "cannot read 5"),
     (["scorer=implicit_prm", "scorers.implicit_prm.update_settings.steps=0"], "update_settings.steps must be a whole number"),
     (["scorer=endogenous", "scorers.endogenous.max_length=abc"], "scorer.max_length must be null"),
+    (["verifier.workers=abc"], "verifier.workers must be a whole number >= 0 (0 = in-process) or null"),
+    (["scorer=implicit_prm", "task.step_delimiter=5"], "task.step_delimiter must be non-empty text"),
 ])
 def test_an_empty_split_or_a_mode_setting_that_cannot_work_stops_the_run_before_any_engine(overrides, message, tmp_path):
     result = run(*overrides, f"hydra.run.dir={tmp_path}")

@@ -59,7 +59,7 @@ def test_a_missing_input_file_is_one_line_and_writes_nothing(tmp_path):
 
 @pytest.mark.parametrize(("option", "message"), [
     (("--timeout", "-1"), "verifier.timeout must be > 0 seconds, got -1.0"),
-    (("--workers", "-2"), "verifier.workers must be >= 0"),
+    (("--workers", "-2"), "verifier.workers must be a whole number >= 0"),
 ])
 def test_an_option_the_verifier_refuses_is_one_line_and_writes_nothing(tmp_path, option, message):
     result, rows = verify_cli(tmp_path, [json.dumps({"completion": "#### 2", "reference": "2"})], *option)

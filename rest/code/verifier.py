@@ -30,7 +30,7 @@ from rest.code.extract import extract_code
 from rest.code.judge import Outcome, stdio_outcome
 from rest.code.sandbox import Limits
 from rest.code.tests import BadTests, CodeTests
-from rest.errors import UserError
+from rest.errors import UserError, is_whole
 from rest.verifier.pool import Verdict
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class CodeVerifier:
 
     def __init__(self, *, limits: Mapping | Limits, workers: int | None):
         self.limits = make_limits(limits)
-        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        if workers is not None and not is_whole(workers, 1):
             raise UserError(f"verifier.workers must be >= 1 or null (one per core), got {workers!r}")
         self.workers = (os.cpu_count() or 1) if workers is None else workers
         self._pool: ThreadPoolExecutor | None = None

@@ -76,7 +76,10 @@ class AnswerLikelihoodScorer:
 
     def __init__(self, *, model: str | None, answer_marker: str | None, answer_template: str, reduction: str,
                  kl_coef: float, batch_tokens: int, max_length: int | None):
-        if PLACEHOLDER not in answer_template:
+        if answer_marker is not None and not (isinstance(answer_marker, str) and answer_marker):
+            raise UserError(f"scorer.answer_marker must be null (the whole completion is the rationale) or non-empty "
+                            f"text, got {answer_marker!r}")
+        if not isinstance(answer_template, str) or PLACEHOLDER not in answer_template:
             raise UserError(f"scorer.answer_template must contain {PLACEHOLDER} (where the reference goes), "
                             f"got {answer_template!r}")
         if reduction not in REDUCTIONS:

@@ -107,11 +107,16 @@ class ImplicitPRMScorer:
         return context.policy() if self.model == POLICY else self.model or context.base_model()
 
     def check(self, context: ScoringContext) -> None:
-        """Before any work: pi_phi and pi_ref, where named by path, exist."""
+        """Before any work: pi_phi and pi_ref, where named by path, exist; the task's step delimiter, when used, is
+        text."""
         if self.model and self.model != POLICY:
             check_model_path(self.model, "scorers.implicit_prm.model")
         if self.ref_model:
             check_model_path(self.ref_model, "scorers.implicit_prm.ref_model")
+        delimiter = self.step_delimiter or context.step_delimiter()
+        if not (isinstance(delimiter, str) and delimiter):
+            raise UserError(f"task.step_delimiter must be non-empty text (where a step ends for the implicit PRM), "
+                            f"got {delimiter!r}")
 
     def reference(self, context: ScoringContext) -> str:
         return self.ref_model or context.base_model()

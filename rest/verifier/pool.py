@@ -21,7 +21,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from types import EllipsisType
 
-from rest.errors import UserError
+from rest.errors import UserError, is_whole
 from rest.verifier.answers import check_fallback, extract_answer, parse_reference
 from rest.verifier.equivalence import ParseError, equivalent, quick_equivalent
 
@@ -55,8 +55,9 @@ class Verifier:
         self._pool = None
         if not timeout > 0:
             raise UserError(f"verifier.timeout must be > 0 seconds, got {timeout}")
-        if workers is not None and workers < 0:
-            raise UserError(f"verifier.workers must be >= 0 (0 = in-process) or null (one per core), got {workers}")
+        if workers is not None and not is_whole(workers, 0):
+            raise UserError(f"verifier.workers must be a whole number >= 0 (0 = in-process) or null (one per core), "
+                            f"got {workers!r}")
         check_fallback(fallback, "verifier.fallback")
         if not 0 <= rel_tol < 1:
             raise UserError(f"verifier.rel_tol must be in [0, 1), got {rel_tol}")
