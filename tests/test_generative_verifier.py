@@ -171,6 +171,9 @@ def test_training_on_yes_labels_with_the_run_trainer_raises_the_judges_yes(tiny_
     ({"update_settings": {"max_examples": 10, "balanse": True, "seed": 0}}, "balanse"),
     ({"train_args": {"learning_rate": -1e-5}}, "scorers.generative_verifier.train_args.learning_rate must be >= 0"),
     ({"train_args": {"learning_rat": 1e-5}}, "unexpected keyword argument 'learning_rat'"),
+    ({"train_args": "abc"}, "scorers.generative_verifier.train_args must be null"),
+    ({"prompt": 5}, "scorers.generative_verifier.prompt must be text with {prompt} and {completion}, got 5"),
+    ({"yes": 5}, "must be two different, non-empty words"),
 ])
 def test_bad_settings_fail_at_construction(settings, message):
     with pytest.raises(UserError, match=message.replace("{", r"\{").replace("}", r"\}")):

@@ -25,6 +25,7 @@ import logging
 import math
 import random
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,14 +60,19 @@ class GenerativeVerifierScorer:
 
     def __init__(self, *, model: str | None, prompt: str, yes: str, no: str, normalize: bool, update: bool,
                  update_settings: dict, train_args: dict | None, batch_tokens: int, max_length: int | None):
+        if not isinstance(prompt, str):
+            raise UserError(f"{KEY}.prompt must be text with {{prompt}} and {{completion}}, got {prompt!r}")
         missing = [f"{{{name}}}" for name in ("prompt", "completion") if f"{{{name}}}" not in prompt]
         if missing:
             raise UserError(f"{KEY}.prompt={prompt!r} lacks {' and '.join(missing)}: the judge prompt must show the "
                             "problem ({prompt}) and the completion to judge ({completion})")
-        if not yes or not no or yes == no:
+        if not (isinstance(yes, str) and isinstance(no, str)) or not yes or not no or yes == no:
             raise UserError(f"{KEY}.yes={yes!r} and {KEY}.no={no!r} must be two different, non-empty words")
         self.model, self.template, self.yes, self.no, self.normalize = model, prompt, yes, no, normalize
         self.learns, self.settings = update, _update_settings(update_settings)
+        if train_args is not None and not isinstance(train_args, Mapping):
+            raise UserError(f"{KEY}.train_args must be null (the run's trainer) or a map of trl.SFTConfig fields, e.g. "
+                            f"'{{learning_rate: 2.0e-5, num_train_epochs: 2}}'; got {train_args!r}")
         self.train_args = dict(train_args) if train_args else None
         problem = options_error(self.train_args, f"{KEY}.train_args") if self.train_args else None
         if problem:
