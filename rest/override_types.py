@@ -1,7 +1,7 @@
 """A command-line value against the type of the value it replaces: `algorithm.restart_from_base=maybe` would run as
 true (a non-empty string), `trainer.num_train_epochs=two` would fail deep inside Train. The config files are the
-types: a setting whose value, with the same config-group choices, is a bool takes true or false, and one that is a
-number takes a number (or null)."""
+types: a setting whose value, with the same config-group choices, is a bool takes true or false, one that is a
+number takes a number (or null), and one that is a map or a list takes one (or null)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, OverrideType
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 
 def override_type_error(overrides: list[str], cfg: DictConfig, config_dir: Path,
@@ -47,4 +47,8 @@ def _type_problem(key: str, default, value) -> str | None:
         return f"{key} must be true or false, got {value!r}"
     if isinstance(default, (int, float)) and not isinstance(default, bool) and isinstance(value, str):
         return f"{key} must be a number, got {value!r}"
+    if isinstance(default, DictConfig) and not isinstance(value, DictConfig):
+        return f"{key} is a map of settings, not one value: set one entry with {key}.NAME=... (got {value!r})"
+    if isinstance(default, ListConfig) and not isinstance(value, ListConfig):
+        return f"{key} must be a list ({key}=[...]), got {value!r}"
     return None

@@ -75,7 +75,7 @@ def _processes_error(processes: int, machine: Machine) -> str | None:
 def _accelerate_error(config: str | None, machine: Machine | None) -> str | None:
     if config is None:
         return "trainer.launcher=accelerate needs trainer.accelerate_config (e.g. conf/accelerate/fsdp2.yaml)"
-    if not Path(config).is_file():
+    if not Path(str(config)).is_file():
         return f"trainer.accelerate_config: no such file {config!r} (shipped: conf/accelerate/)"
     if (machine or Machine.here()).gpus == 0:
         return ("trainer.launcher=accelerate runs FSDP / DeepSpeed, which need GPUs; this machine has none "

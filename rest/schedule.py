@@ -50,7 +50,7 @@ def check_thresholds(thresholds: list[float], floor: float | None) -> None:
     if not thresholds:
         raise UserError("algorithm.thresholds is empty: give at least one Improve threshold, e.g. [0.0, 0.5, 0.7, 0.9]")
     for tau in thresholds + ([floor] if floor is not None else []):
-        if not 0.0 <= tau <= 1.0:
+        if isinstance(tau, bool) or not isinstance(tau, int | float) or not 0.0 <= tau <= 1.0:
             raise UserError(f"threshold {tau} is outside [0, 1] (thresholds apply to scores normalised to [0, 1])")
     if any(b <= a for a, b in itertools.pairwise(thresholds)):
         raise UserError(f"algorithm.thresholds must rise (tau_1 < tau_2 < ...), got {thresholds}")
