@@ -150,6 +150,10 @@ def sft_config(work_dir: str | Path, seed: int, args: dict[str, Any], key: str =
         raise UserError(f"{key}: {_first_line(err)}") from None
 
 
+CHECKED_NUMBERS = ("learning_rate", "per_device_train_batch_size", "max_length", "gradient_accumulation_steps",
+                   "max_steps", "num_train_epochs")
+
+
 def options_error(args: dict[str, Any], key: str = "trainer") -> str | None:
     """One line saying what trl.SFTConfig refuses in the trainer options `args` (set under `key`), or what it accepts
     but the optimizer or the data loader would refuse once Train starts; None when they can train."""
@@ -157,12 +161,18 @@ def options_error(args: dict[str, Any], key: str = "trainer") -> str | None:
         config = sft_config("unused", 0, args, key)  # SFTConfig makes no directory
     except UserError as err:
         return str(err)
+    for name in CHECKED_NUMBERS:  # SFTConfig keeps a string it is given for these; a comparison would fail on it
+        value = getattr(config, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            return f"{key}.{name} must be a number, got {value!r}"
     if config.learning_rate < 0:
         return f"{key}.learning_rate must be >= 0, got {config.learning_rate}"
     if config.per_device_train_batch_size < 1:
         return f"{key}.per_device_train_batch_size must be >= 1, got {config.per_device_train_batch_size}"
     if config.max_length is not None and config.max_length < 1:
         return f"{key}.max_length must be null (no truncation) or >= 1, got {config.max_length}"
+    if config.gradient_accumulation_steps < 1:
+        return f"{key}.gradient_accumulation_steps must be >= 1, got {config.gradient_accumulation_steps}"
     if config.max_steps <= 0 and config.num_train_epochs <= 0:
         return f"{key}.num_train_epochs must be > 0 (or {key}.max_steps > 0), got {config.num_train_epochs}"
     return None

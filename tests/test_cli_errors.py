@@ -142,6 +142,8 @@ def test_a_gguf_file_whose_architecture_transformers_cannot_read_is_one_line(tmp
     (["trainer.learning_rate=-1"], "trainer.learning_rate must be >= 0"),
     (["trainer.per_device_train_batch_size=0"], "trainer.per_device_train_batch_size must be >= 1"),
     (["trainer.num_train_epochs=0"], "trainer.num_train_epochs must be > 0"),
+    (["+trainer.gradient_accumulation_steps=0"], "trainer.gradient_accumulation_steps must be >= 1, got 0"),
+    (["+trainer.max_steps=abc"], "trainer.max_steps must be a number, got 'abc'"),
     (["trainer.lr_scheduler_type=nope"], "trainer: nope is not a valid SchedulerType"),
     (["+trainer.no_such_option=1"], "unexpected keyword argument 'no_such_option'"),
     (["trainer.max_length=0"], "trainer.max_length must be null (no truncation) or >= 1, got 0"),
