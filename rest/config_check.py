@@ -14,14 +14,12 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from rest.contracts import ScoreFilter
 from rest.errors import UserError, is_whole
-from rest.filters import Chain
+from rest.filter_check import filter_error, retry_check_error
 from rest.machine import Machine
 from rest.override_types import override_type_error
 
 CODE_VERIFIER = "rest.code.verifier.CodeVerifier"
-LOOP = "rest.loop.Loop"
 MAX_COMBINATIONS = 256  # a larger sweep is checked one swept value at a time
 
 
@@ -58,8 +56,8 @@ def semantic_error(cfg, machine: Machine | None = None) -> str | None:
     """What is wrong with a composed config's values, before any work (a value it must be given, thresholds, the
     ReST schedule, how Train is launched and its SFT options, sampling settings, where Grow's engines go)."""
     return (_missing_error(cfg) or _seed_error(cfg) or _algorithm_error(cfg) or _judging_error(cfg)
-            or _budget_error(cfg) or _trainer_error(cfg.trainer, machine) or _filter_error(cfg)
-            or _retry_check_error(cfg) or _weighting_error(cfg) or _answer_error(cfg) or _sampling_error(cfg)
+            or _budget_error(cfg) or _trainer_error(cfg.trainer, machine) or filter_error(cfg)
+            or retry_check_error(cfg) or _weighting_error(cfg) or _answer_error(cfg) or _sampling_error(cfg)
             or _sampler_error(cfg.sampler, machine))
 
 
@@ -130,54 +128,6 @@ def _weighting_error(cfg) -> str | None:
     if budget.get("_target_") != "rest.budget.Adaptive" and cfg.sampler.grow.n < 2:
         return (f"trainer.weighting={weighting} needs >= 2 samples per problem (the answer entropy of one sample is "
                 f"undefined): set sampler.grow.n >= 2 (got {cfg.sampler.grow.n})")
-    return None
-
-
-def _filter_error(cfg) -> str | None:
-    """The filter chain (conf/filter/) checks its own settings when built: plain objects, no model. The loop's
-    filters read scores that its scorers give."""
-    from rest.config import build
-
-    if "chain" not in cfg.get("filter", {}):
-        return None
-    try:
-        chain = build(cfg.filter.chain)
-    except UserError as err:
-        return str(err)
-    if cfg.mode.get("_target_") != LOOP:
-        return None
-    return _score_name_error(chain, list(cfg.get("scorers") or {}), "filter", "set filter.score to one of them")
-
-
-def _retry_check_error(cfg) -> str | None:
-    """A retry source's `check` (mode.rationalize.check, mode.reflect.check) builds, and reads only scores that the
-    run's scorers give (retried samples are scored as the grown ones are)."""
-    from rest.stages.retry import Rationalize, Reflect, from_settings
-
-    if cfg.mode.get("_target_") != LOOP:
-        return None
-    for kind in (Rationalize, Reflect):
-        settings = OmegaConf.to_container(cfg.mode[kind.name], resolve=True)
-        if not settings.get("enabled"):
-            continue
-        try:
-            check = from_settings(kind, settings).check
-        except UserError as err:
-            return str(err)
-        problem = check and _score_name_error(check, list(cfg.get("scorers") or {}), f"mode.{kind.name}.check",
-                                              "make the check read one of them")
-        if problem:
-            return problem
-    return None
-
-
-def _score_name_error(chain, scorers: list[str], key: str, fix: str) -> str | None:
-    """A filter (or a Chain's) that reads a score no scorer of the run gives (it would fail after Grow)."""
-    filters = chain.filters if isinstance(chain, Chain) else [chain]
-    for name in (f.score for f in filters if isinstance(f, ScoreFilter) and f.score != "reward"):
-        if name not in scorers:
-            return (f"{key}: it reads the score {name!r}, which no scorer of this run gives (its scorers: {scorers}); "
-                    f"add that scorer (scorer=[{','.join([*scorers, name])}]) or {fix}")
     return None
 
 

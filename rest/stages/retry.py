@@ -161,8 +161,10 @@ def keep_retried(out: Path, iteration: int, sources: Sequence[Source], retried: 
         return
     start = time.perf_counter()
     samples = [s for source_samples in retried.samples.values() for s in source_samples]
-    log.info("iteration %d: Retry: scoring %d retried samples with %s", iteration, len(samples), ", ".join(scorers))
-    unscorable = score_samples(samples, scorers, reward, context) if samples else {}
+    unscorable = {}
+    if samples:  # none when no problem was unsolved: no judge is loaded
+        log.info("iteration %d: Retry: scoring %d retried samples with %s", iteration, len(samples), ", ".join(scorers))
+        unscorable = score_samples(samples, scorers, reward, context)
     mark_kept_retried([s for s in sources if s.enabled], retried.samples, cap)
     seconds = retried.seconds + time.perf_counter() - start
     save_retried(out, retried.samples, retried.problems, round(seconds, 2),
