@@ -9,6 +9,8 @@ from pathlib import Path
 
 from rest.errors import UserError
 
+REPORTED = 20  # bad rows reported one by one; every bad row is still written back with its error
+
 
 @dataclass
 class Row:
@@ -18,19 +20,30 @@ class Row:
 
 
 def read_rows(path: str | Path, required: dict[str, tuple[type, ...]], non_empty: tuple[str, ...] = ()) -> list[Row]:
-    """Every line of a JSONL file, each checked for the `required` fields and their types."""
+    """Every line of a JSONL file, each checked for the `required` fields and their types. A file with no usable
+    row (empty, or not JSONL at all: a JSON array, a parquet file) is one error, not a bad row per line."""
     try:
         lines = Path(str(path)).read_text(encoding="utf-8").splitlines()  # str: a bare number on the command line
     except (OSError, UnicodeDecodeError) as err:
         raise UserError(f"cannot read {path}: {err}") from None
-    return [_check(number, line, required, non_empty) for number, line in enumerate(lines, start=1)]
+    rows = [_check(number, line, required, non_empty) for number, line in enumerate(lines, start=1)]
+    if not rows:
+        raise UserError(f"{path} has no rows")
+    if all(row.problem for row in rows):
+        fields = ", ".join(f"`{field}`" for field in required)
+        raise UserError(f"{path} has no usable row (line 1: {rows[0].problem}); each line must be a JSON object "
+                        f"with {fields}")
+    return rows
 
 
 def report_bad_rows(rows: list[Row]) -> int:
-    """One line per bad row on stderr ("line N: bad row: why"); returns how many there were."""
+    """One line per bad row on stderr ("line N: bad row: why"), the first REPORTED of them and then how many more;
+    returns how many there were."""
     bad = [row for row in rows if row.problem]
-    for row in bad:
+    for row in bad[:REPORTED]:
         print(f"line {row.number}: bad row: {row.problem}", file=sys.stderr)
+    if len(bad) > REPORTED:
+        print(f"... and {len(bad) - REPORTED} more bad rows", file=sys.stderr)
     return len(bad)
 
 

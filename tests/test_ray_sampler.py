@@ -38,7 +38,7 @@ def test_more_replicas_than_cores_fail_when_the_sampler_is_built_before_ray_star
     assert "ray" not in sys.modules or not sys.modules["ray"].is_initialized()
 
 
-@pytest.mark.parametrize("address", ["localhost:1", "10.255.255.1:6379", "no-port"])
+@pytest.mark.parametrize("address", ["localhost:1", "10.255.255.1:6379", "no-port", "6379"])
 def test_an_unreachable_cluster_address_fails_in_one_line_within_seconds(address, tiny_model):
     start = time.perf_counter()
     with pytest.raises(UserError) as raised:

@@ -87,3 +87,26 @@ def test_fallback_none_reads_only_marked_answers(tmp_path):
     result, out = verify_cli(tmp_path, lines, "--fallback", "none")
     assert result.returncode == 0, result.stderr
     assert [(r["status"], r["correct"]) for r in out] == [("no_answer", False), ("ok", True)]
+
+
+@pytest.mark.parametrize(("lines", "message"), [
+    (['[{"completion": "#### 2", "reference": "2"}]'], "has no usable row (line 1: not a JSON object)"),
+    ([""], "has no usable row (line 1: not JSON"),
+    ([], "has no rows"),
+])
+def test_a_file_with_no_usable_row_is_one_line_and_writes_nothing(tmp_path, lines, message):
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(line + "\n" for line in lines))
+    result = subprocess.run([sys.executable, "-m", "rest.verifier", str(source), str(target)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and not target.exists(), result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {source} {message}"), line
+
+
+def test_many_bad_rows_are_reported_up_to_a_limit_and_all_written_back(tmp_path):
+    lines = ['{"completion": "#### 7", "reference": "7"}'] + ["not json"] * 30
+    result, out = verify_cli(tmp_path, lines)
+    reported = [line for line in result.stderr.splitlines() if line.startswith("line ")]
+    assert result.returncode == 1 and len(reported) == 20 and "... and 10 more bad rows" in result.stderr
+    assert [r["status"] for r in out] == ["ok"] + ["bad_row"] * 30

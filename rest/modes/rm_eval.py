@@ -93,8 +93,6 @@ def _pairs(path: str, scorers: dict[str, Scorer], run: Run, policy: str) -> dict
     rows = read_rows(path, {"prompt": (str,), "chosen": (str,), "rejected": (str,)}, non_empty=("chosen", "rejected"))
     bad = report_bad_rows(rows)
     good = [row.data for row in rows if not row.problem]
-    if not good:
-        raise UserError(f"mode.pairs: {path} has no usable row")
     samples = [_pair_sample(i, r["prompt"], r[side]) for side in ("chosen", "rejected") for i, r in enumerate(good)]
     result = {"pairs": len(good), "bad_rows": bad, "scorers": {}}
     for name, scorer in scorers.items():

@@ -81,10 +81,14 @@ def replica_cores(cores: list[int], replicas: int, index: int, reserved: int | s
 
 def check_address(address: str, timeout: float = CONNECT_TIMEOUT) -> str | None:
     """Why a Ray cluster at `address` (host:port, or ray://host:port) cannot be reached, or None. Ray's own
-    connection attempts to a dead address last minutes; a socket says so within `timeout` seconds."""
+    connection attempts to a dead address last minutes; a socket says so within `timeout` seconds.
+
+    >>> check_address(6379)
+    "sampler.address must be host:port (the head node's, from `ray start --head`), got 6379"
+    """
     if address == "auto":
         return None
-    host, colon, port = address.removeprefix("ray://").rpartition(":")
+    host, colon, port = str(address).removeprefix("ray://").rpartition(":")  # str: a bare number on the command line
     if not colon or not port.isdigit():
         return f"sampler.address must be host:port (the head node's, from `ray start --head`), got {address!r}"
     try:
