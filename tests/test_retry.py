@@ -160,6 +160,26 @@ def test_retry_caps_both_sources_together_and_resumes_from_its_artifact(tmp_path
     assert len(ScriptedSampler.calls) == calls
 
 
+def test_a_retry_question_the_engine_refuses_gets_no_samples_and_is_counted(tmp_path, verifier):
+    class ShortContext(ScriptedSampler):
+        """Refuses a question over 40 characters, as vLLM one longer than its context, unless told to skip it."""
+
+        def generate(self, policy, prompts, settings, seeds=None):
+            if any(len(p) > 40 for p in prompts) and not settings.skip_refused:
+                raise UserError("vLLM refused a prompt")
+            return [[] if len(p) > 40 else completions for p, completions
+                    in zip(prompts, super().generate(policy, prompts, settings, seeds))]
+
+    task = ListTask([Problem(id="p0", question="Compute 0 + 1.", answer="1"),
+                     Problem(id="p1", question="Compute 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9.", answer="45")])
+    grow_stage(tmp_path / "grown", 1, "policy", task, "pool", ScriptedSampler(answers), sampling(n=2), verifier)
+    retry(tmp_path / "retry", (Rationalize(True, 2, "{question} The answer is {answer}."),), tmp_path / "grown", task,
+          ShortContext(answers), verifier, None)
+    stats = json.loads((tmp_path / "retry" / "stats.json").read_text())
+    assert (stats["rationalize_problems"], stats["rationalize_refused"], stats["rationalize_solved"]) == (2, 1, 1)
+    assert {s.problem_id for s in load_samples(tmp_path / "retry" / "rationalize")} == {"p0"}
+
+
 def test_a_sources_check_rejects_its_verified_samples_and_the_cap_goes_to_the_other_source(tmp_path, verifier):
     task = ListTask([Problem(id="p0", question="Compute 0 + 1.", answer="1")])
     grow_stage(tmp_path / "grown", 1, "policy", task, "pool", ScriptedSampler(answers), sampling(n=2), verifier)

@@ -84,3 +84,10 @@ def test_a_prompt_longer_than_the_engines_context_is_one_line_and_the_engine_sam
         sampler.generate(tiny_model, [PROMPTS[0], "1 + 2 = 3\n" * 200], sampling(n=2, max_tokens=4))
     assert sampler._llm.llm_engine.get_num_unfinished_requests() == 0  # the batch's accepted prompt was aborted
     assert len(sampler.generate(tiny_model, PROMPTS[:1], sampling(n=2, max_tokens=4))[0]) == 2
+
+
+def test_with_skip_refused_a_prompt_too_long_gets_no_samples_and_the_others_theirs(sampler, tiny_model, caplog):
+    outputs = sampler.generate(tiny_model, [PROMPTS[0], "1 + 2 = 3\n" * 200, PROMPTS[1]],
+                               sampling(n=2, max_tokens=4, skip_refused=True))
+    assert [len(completions) for completions in outputs] == [2, 0, 2]
+    assert "vLLM refused 1 of 3 prompts, left out" in caplog.text

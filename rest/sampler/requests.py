@@ -12,14 +12,14 @@ class Batch:
     """The request ids of one queued batch and the outputs of those that finished."""
 
     ids: list[str]
-    outputs: dict = field(default_factory=dict)
+    outputs: dict = field(default_factory=dict)  # request id -> vLLM's output; None: refused, no completions
 
     def finished(self) -> bool:
         return len(self.outputs) == len(self.ids)
 
     def completions(self, tokenizer=None) -> list[list[Completion]]:
         """With `tokenizer`, texts are decoded here, all at once (vLLM was asked not to: see `params`)."""
-        outputs = [self.outputs[i].outputs for i in self.ids]
+        outputs = [[] if self.outputs[i] is None else self.outputs[i].outputs for i in self.ids]
         flat = [c for completions in outputs for c in completions]
         texts = iter(decode(tokenizer, [c.token_ids for c in flat]) if tokenizer else [c.text for c in flat])
         return [[_completion(c, next(texts)) for c in completions] for completions in outputs]

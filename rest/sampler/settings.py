@@ -17,6 +17,9 @@ class SamplingSettings:
     max_tokens: int
     stop: tuple[str, ...]
     seed: int  # with the stage and the problem id, seeds each problem's samples (see `sample_seed`)
+    # A prompt the engine refuses (longer than its context) gets no completions instead of stopping the run: for
+    # Retry, whose questions carry a hint or a whole wrong attempt. Grow and Evaluate stop, naming the setting.
+    skip_refused: bool = False
 
 
 def sample_seed(*parts) -> int:

@@ -172,15 +172,21 @@ class VLLMSampler:
                  owner: dict[str, Batch]) -> Batch:
         shared = params(settings, None) if seeds is None else None
         batch = Batch(ids=[str(next(self._request_ids)) for _ in prompts])
-        refused = refused_request_error()
+        refused, skipped = refused_request_error(), []
         for i, (request_id, prompt) in enumerate(zip(batch.ids, prompts)):
             try:
                 engine.add_request(request_id, prompt, shared if seeds is None else params(settings, seeds[i]))
             except refused as err:  # e.g. a prompt longer than the engine's context
                 first = str(err).strip().splitlines()[0]
-                raise UserError(f"vLLM refused a prompt: {first} (raise sampler.engine.max_model_len where the "
-                                "model allows, or shorten the prompts)") from None
+                if not settings.skip_refused:
+                    raise UserError(f"vLLM refused a prompt: {first} (raise sampler.engine.max_model_len where the "
+                                    "model allows, or shorten the prompts)") from None
+                batch.outputs[request_id] = None  # finished, with no completions
+                skipped.append(first)
+                continue
             owner[request_id] = batch
+        if skipped:
+            log.warning("vLLM refused %d of %d prompts, left out (no samples): %s", len(skipped), len(prompts), skipped[0])
         return batch
 
 

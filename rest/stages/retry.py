@@ -146,7 +146,8 @@ def draw_retries(out: Path, iteration: int, sources: Sequence[Source], grown: Pa
                  len(unsolved), source.n)
         hinted = [replace(p, question=source.question(p, wrong[p.id])) for p in unsolved]
         chunks = [hinted[i : i + CHUNK] for i in range(0, len(hinted), CHUNK)]
-        drawn[source.name] = [s for chunk in grow(sampler, policy, task, chunks, replace(settings, n=source.n),
+        retry_settings = replace(settings, n=source.n, skip_refused=True)  # a question too long: no samples
+        drawn[source.name] = [s for chunk in grow(sampler, policy, task, chunks, retry_settings,
                                                   verifier, (source.name, iteration), iteration) for s in chunk]
     plain = {p.id: task.prompt(p) for p in unsolved}
     for sample in (s for samples in drawn.values() for s in samples):
@@ -205,6 +206,7 @@ def save_retried(out: Path, drawn: dict[str, list[Sample]], problems: int, secon
                       f"{name}_correct": sum(bool(s.correct) for s in samples),
                       f"{name}_kept": sum(s.kept for s in samples),
                       f"{name}_solved": len({s.problem_id for s in samples if s.correct}),
+                      f"{name}_refused": problems - len({s.problem_id for s in samples}),  # question too long
                       f"tokens_{name}": sum(s.num_tokens for s in samples)}
             if samples:
                 save_samples(tmp / name, samples, counts)
