@@ -132,6 +132,43 @@ def test_grow_with_the_fixed_budget_gives_the_samples_grow_always_gave(tmp_path,
     assert read_json(tmp_path / "grown" / "stats.json")["rounds"] == 1
 
 
+class Killed(Exception):
+    pass
+
+
+class DiesAfter(SeededSampler):
+    """A SeededSampler killed once it has handed over `batches` batches."""
+
+    def __init__(self, batches: int):
+        super().__init__(solvable=(0,))
+        self.left = batches
+
+    def stream(self, policy, batches, settings):
+        for outputs in super().stream(policy, batches, settings):
+            if not self.left:
+                raise Killed
+            self.left -= 1
+            yield outputs
+
+
+@pytest.mark.parametrize("budget", [Fixed(), Adaptive(4, 2, 6, target=1)])
+def test_a_killed_grow_resumes_from_its_finished_chunks_and_equals_an_uninterrupted_one(
+        tmp_path, verifier, monkeypatch, budget):
+    monkeypatch.setattr("rest.stages.grow.CHUNK", 2)
+    task, settings = ZeroTask(size=5, solvable=(0,)), sampling(n=4)
+    whole, resumed = SeededSampler(solvable=(0,)), SeededSampler(solvable=(0,))
+    grow_stage(tmp_path / "whole", 1, "policy", task, "pool", whole, settings, verifier, budget)
+    with pytest.raises(Killed):  # after the first round's first two chunks (problems 0-3) of three
+        grow_stage(tmp_path / "grown", 1, "policy", task, "pool", DiesAfter(2), settings, verifier, budget)
+    assert len(list((tmp_path / "grown.parts").rglob("*.jsonl"))) == 2 and not (tmp_path / "grown").exists()
+    grow_stage(tmp_path / "grown", 1, "policy", task, "pool", resumed, settings, verifier, budget)
+    assert resumed.requests[0][0] == "Compute 4 - 4.\n" and resumed.requests == whole.requests[4:]
+    assert [s.to_row() for s in load_samples(tmp_path / "grown")] == [s.to_row() for s in load_samples(tmp_path / "whole")]
+    assert read_json(tmp_path / "grown" / "stats.json") | {"seconds_grow": 0} == read_json(
+        tmp_path / "whole" / "stats.json") | {"seconds_grow": 0}
+    assert not (tmp_path / "grown.parts").exists()
+
+
 def test_adaptive_grow_stops_solved_problems_and_reports_rounds(tmp_path, verifier):
     task, fake = ZeroTask(size=3, solvable=(0,)), SeededSampler(solvable=(0,))
     grow_stage(tmp_path / "grown", 1, "policy", task, "pool", fake, sampling(), verifier, Adaptive(4, 1, 6, target=2))

@@ -10,14 +10,16 @@ fixed n per problem in one round, or rounds that stop sampling a problem once it
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from rest.artifacts import STATS, save_samples
+from rest.artifacts import STATS, save_samples, write_jsonl
 from rest.budget import Fixed, Request, Tally
 from rest.contracts import Budget, Judge, Sampler, Task
 from rest.records import Problem, Sample
@@ -27,6 +29,7 @@ from rest.scorers.exact_answer import label
 log = logging.getLogger(__name__)
 CHUNK = 512  # problems per engine batch in the loop's Grow (only how work overlaps; results do not depend on it)
 FIXED = Fixed()  # today's Grow: sampler.grow.n samples per problem (conf/budget/fixed.yaml)
+PARTS = ".parts"  # iter_N/grown.parts/: the finished chunks of an unfinished Grow
 
 
 def grow(sampler: Sampler, policy: str, task: Task, chunks: list[list[Problem]], settings: SamplingSettings,
@@ -46,8 +49,10 @@ def grow_stage(out: Path, iteration: int, policy: str, task: Task, split: str, s
                settings: SamplingSettings, verifier: Judge, budget: Budget = FIXED) -> None:
     """The loop's Grow: every problem of `split`, as many samples of each as `budget` plans (round by round, each
     round judged before the next is planned), written as a samples dataset at `out` (iter_N/grown)."""
+    parts = out.with_name(out.name + PARTS)
     if (out / STATS).exists():
         log.info("iteration %d: grown samples exist at %s, skipping Grow", iteration, out)
+        shutil.rmtree(parts, ignore_errors=True)  # left if a kill came between the save and their removal
         return
     start = time.perf_counter()
     problems = task.problems(split)
@@ -56,7 +61,7 @@ def grow_stage(out: Path, iteration: int, policy: str, task: Task, split: str, s
     tallies = {p.id: Tally() for p in problems}
     samples, rounds = [], 0
     while requests := budget.plan(problems, tallies, rounds, settings, iteration):
-        drawn = draw(sampler, policy, task, requests, settings, verifier, iteration)
+        drawn = draw(sampler, policy, task, requests, settings, verifier, iteration, parts / f"round{rounds}")
         for s in drawn:
             tallies[s.problem_id].drawn += 1
             if s.correct:
@@ -74,24 +79,32 @@ def grow_stage(out: Path, iteration: int, policy: str, task: Task, split: str, s
              "no_answer": verdicts["no_answer"] + verdicts["no_code"], "timeouts": verdicts["timeout"],
              "tokens_grown": sum(s.num_tokens for s in samples), "seconds_grow": round(time.perf_counter() - start, 2)}
     save_samples(out, samples, stats)
+    shutil.rmtree(parts, ignore_errors=True)  # the dataset holds them all now
     log.info("iteration %d: Grow: %d samples, %d judged correct", iteration, stats["grown"], stats["correct"])
 
 
 def draw(sampler: Sampler, policy: str, task: Task, requests: list[Request], settings: SamplingSettings,
-         verifier: Judge, iteration: int) -> list[Sample]:
+         verifier: Judge, iteration: int, parts: Path) -> list[Sample]:
     """One round's samples, judged: requests asking the same count share one stream (`settings.n` = the count),
-    in chunks of CHUNK problems; each request's samples are numbered from its `first_index`."""
+    in chunks of CHUNK problems; each request's samples are numbered from its `first_index`. Each finished chunk
+    is written to `parts` at once, and a chunk found there is not sampled again: a killed Grow resumes where it
+    was (the samples are seeded per problem, so they are the same either way)."""
     groups: dict[int, list[Request]] = {}
     for request in requests:
         groups.setdefault(request.count, []).append(request)
     samples = []
     for count, group in groups.items():
-        chunks = [group[i : i + CHUNK] for i in range(0, len(group), CHUNK)]
-        prompts = [[task.prompt(r.problem) for r in chunk] for chunk in chunks]
-        batches = ((texts, [r.seed for r in chunk]) for chunk, texts in zip(chunks, prompts))
-        for chunk, texts, outputs in zip(chunks, prompts, sampler.stream(policy, batches, replace(settings, n=count))):
+        chunks = {parts / f"n{count}_{k:05d}.jsonl": group[i : i + CHUNK] for k, i in enumerate(range(0, len(group), CHUNK))}
+        samples += [Sample.from_row(json.loads(line)) for path in chunks if path.exists()
+                    for line in path.read_text().splitlines()]
+        todo = {path: chunk for path, chunk in chunks.items() if not path.exists()}
+        prompts = [[task.prompt(r.problem) for r in chunk] for chunk in todo.values()]
+        batches = ((texts, [r.seed for r in chunk]) for chunk, texts in zip(todo.values(), prompts))
+        streamed = sampler.stream(policy, batches, replace(settings, n=count))
+        for (path, chunk), texts, outputs in zip(todo.items(), prompts, streamed):
             drawn = [Sample.grown(r.problem, prompt, r.first_index + j, completion, iteration)
                      for r, prompt, completions in zip(chunk, texts, outputs) for j, completion in enumerate(completions)]
             label(drawn, verifier, task.answer_fallback)
+            write_jsonl(path, [s.to_row() for s in drawn])
             samples += drawn
     return samples
