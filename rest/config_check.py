@@ -165,6 +165,9 @@ def _sampler_error(sampler, machine: Machine | None) -> str | None:
     problem = _engine_numbers_error(sampler.engine)
     if problem:
         return problem
+    limit = sampler.get("max_prompt_tokens")
+    if limit is not None and not is_whole(limit, 1):
+        return f"sampler.max_prompt_tokens must be null (keep every problem) or a whole number >= 1, got {limit!r}"
     share = sampler.engine.get("gpu_memory_utilization")
     if share is not None and not (isinstance(share, int | float) and 0 < share <= 1):
         return ("sampler.engine.gpu_memory_utilization must be in (0, 1] (a share of the GPU's memory; on CPU, of "

@@ -157,7 +157,7 @@ def problems_of(task: Task, split: str, purpose: str) -> list:
     """The split's problems; a UserError when it has none."""
     problems = task.problems(split)
     if not problems:
-        raise UserError(f"the {split!r} split has no problems to {purpose} (check the task's sizes or limits)")
+        raise UserError(f"the {split!r} split has no problems to {purpose} (check the task's sizes or limits, and sampler.max_prompt_tokens)")
     return problems
 
 

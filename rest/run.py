@@ -21,6 +21,7 @@ from rest.contracts import Budget, CheckedScorer, Judge, Logger, Mode, Sampler, 
 from rest.loggers import make_logger
 from rest.models import make_from_source, resolve_base_model
 from rest.sampler import SamplingSettings
+from rest.tasks.prompt_length import PromptLengthLimit
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,9 @@ class Run:
     @cached_property
     def task(self) -> Task:
         make_from_source(self.cfg.model)  # first: a chat task reads the model's tokenizer
-        return build(self.cfg.task)
+        task = build(self.cfg.task)
+        limit = self.cfg.sampler.get("max_prompt_tokens")
+        return task if limit is None else PromptLengthLimit(task, limit, lambda: self.base_model)
 
     @cached_property
     def base_model(self) -> str:

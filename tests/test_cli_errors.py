@@ -168,6 +168,8 @@ def test_a_gguf_file_whose_architecture_transformers_cannot_read_is_one_line(tmp
     (["mode.rationalize.enabled=true", "mode.rationalize.check=5"], "mode.rationalize.check must be null, a filter's class path"),
     (["sampler.engine.max_model_len=abc"], "sampler.engine.max_model_len must be null (the model's own) or a whole number"),
     (["sampler.engine.cpu_reserved_cores=-1"], "sampler.engine.cpu_reserved_cores must be auto or a whole number >= 0"),
+    (["sampler.max_prompt_tokens=0"], "sampler.max_prompt_tokens must be null (keep every problem) or a whole number"),
+    (["sampler=ray", "sampler.max_prompt_tokens=abc"], "sampler.max_prompt_tokens must be null"),
     (["trainer.peft=abc"], "trainer.peft must be null (full fine-tuning) or a map of peft.LoraConfig fields"),
     (["filter=top_k", "scorer=endogenous", "filter.score=nope"], "add that scorer (scorer=[endogenous,nope])"),
 ])
