@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -9,6 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+
+from rest.errors import UserError
+from rest.modes.generate import check_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["task.limits.pool=40", "mode.chunk_size=2", "sampler.grow.n=3", "sampler.grow.max_tokens=24"]
@@ -82,6 +86,33 @@ def test_a_run_killed_part_way_resumes_to_the_same_dataset(uninterrupted, tmp_pa
     process.wait()
     assert not (run_dir / "dataset.jsonl").exists()  # killed part-way
     assert_same_rows(generate(run_dir), uninterrupted)
+
+
+def test_a_rerun_with_another_chunk_size_stops_in_one_line_and_leaves_the_dataset(full_run, uninterrupted, tmp_path):
+    run_dir = tmp_path / "copy"
+    shutil.copytree(full_run, run_dir)
+    result = subprocess.run(command(run_dir, "mode.chunk_size=4"), cwd=ROOT, capture_output=True, text=True, timeout=600)
+    errors = [line for line in (result.stdout + result.stderr).splitlines() if "error" in line.lower()]
+    assert result.returncode == 2 and len(errors) == 1, result.stderr[-2000:]
+    assert "holds chunks made with chunk_size = 2; this run has 4" in errors[0]
+    assert [json.loads(line) for line in (run_dir / "dataset.jsonl").read_text().splitlines()] == uninterrupted
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"chunk_size": 8}, "chunk_size = 4; this run has 8"),
+    ({"sampling": {"n": 3, "seed": 0}}, "sampling.n = 2; this run has 3"),
+    ({"scorers": {"endogenous": {"alpha": 1.0}}}, "scorers.endogenous.alpha = (not set); this run has 1.0"),
+    ({"problems": "b", "shard": {"index": 1, "count": 2}}, "shard.count = 1; this run has 2"),
+    ({"problems": "b"}, "problems = another set; this run has others"),
+])
+def test_chunks_of_another_plan_are_never_resumed(tmp_path, change, message):
+    plan = {"chunk_size": 4, "sampling": {"n": 2, "seed": 0}, "scorers": {}, "problems": "a",
+            "shard": {"index": 0, "count": 1}}
+    check_plan(tmp_path, plan)
+    check_plan(tmp_path, dict(plan))  # the same plan resumes
+    with pytest.raises(UserError) as raised:
+        check_plan(tmp_path, {**plan, **change})
+    assert message in str(raised.value) and "\n" not in str(raised.value)
 
 
 def test_two_shards_merged_equal_the_unsharded_run(uninterrupted, tmp_path):

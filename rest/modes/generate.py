@@ -5,7 +5,8 @@ vLLM held: (1) Grow and judge each chunk (rest/stages/grow.py), written atomical
 (chunks stream through one engine, the next queued behind the current one, so the engine never drains at a chunk
 boundary); (2) score each chunk with every scorer in `scorers`, written atomically to `chunks/NNNNN.jsonl`. A
 finished chunk file is never redone, so after a kill at any moment rerunning the same command continues without
-duplicated or lost rows. Each problem's samples are seeded from the run seed and the problem id, so they do not
+duplicated or lost rows; a rerun with other settings (chunk size, shard, problems, policy, sampling, scorers) in
+the same directory stops in one line (`chunks/plan.json`). Each problem's samples are seeded from the run seed and the problem id, so they do not
 depend on chunking, sharding or resuming. Finally every chunk is gathered into `dataset/`
 (`datasets.save_to_disk`), `dataset.parquet` and `dataset.jsonl`.
 
@@ -20,6 +21,7 @@ worst; at most `mode.pairs_per_problem` pairs per problem.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -38,6 +40,7 @@ from rest.stages.grow import grow
 from rest.stages.improve import score_all
 
 log = logging.getLogger(__name__)
+PLAN = "plan.json"  # chunks/plan.json: what the chunks were made with
 SAMPLE_FIELDS = ("problem_id", "sample_index", "prompt", "completion", "reference", "finish_reason",
                  "num_tokens", "cumulative_logprob", "token_ids", "extracted", "correct", "verdict")
 
@@ -86,6 +89,7 @@ class Generate:
         policy = self.policy or run.base_model
         _ = run.scorers  # built (their settings checked against the judge) before any sampling
         chunks = [positions[i : i + self.chunk_size] for i in range(0, len(positions), self.chunk_size)]
+        check_plan(run.dir, self.plan(run, [problems[i].id for i in positions], policy))
         self.grow_chunks(run, chunks, problems, policy)
         run.free_accelerator()
         self.score_chunks(run, len(chunks), policy)
@@ -98,6 +102,13 @@ class Generate:
         if self.push_to_hub:
             push(table, self.push_to_hub, run.dir)
         return 0
+
+    def plan(self, run: Run, problem_ids: list[str], policy: str) -> dict:
+        """What the chunk files depend on: a rerun resumes them only when it is the same."""
+        return {"split": self.split, "shard": dict(self.shard), "chunk_size": self.chunk_size, "policy": policy,
+                "problems": hashlib.sha256("\n".join(problem_ids).encode()).hexdigest(),
+                "sampling": OmegaConf.to_container(run.cfg.sampler.grow, resolve=True),
+                "scorers": OmegaConf.to_container(run.cfg.get("scorers") or {}, resolve=True)}
 
     def grow_chunks(self, run: Run, chunks: list[list[int]], problems, policy: str) -> None:
         """Samples and judges every unfinished chunk through one engine stream."""
@@ -160,6 +171,35 @@ def push(table, repo: str, run_dir: Path) -> None:
         raise UserError(f"mode.push_to_hub={repo}: the push failed ({type(err).__name__}: {first}); the dataset is "
                         f"saved in {run_dir}: rerun the same command to push again") from None
     log.info("generate: pushed to the hub as %s", repo)
+
+
+def check_plan(run_dir: Path, plan: dict) -> None:
+    """Chunks made under another plan (chunk size, shard, problems, policy, sampling, scorers) would be mixed into
+    this dataset or leave rows out: one line instead. The first run writes chunks/plan.json."""
+    path = run_dir / "chunks" / PLAN
+    if not path.exists():
+        write_text(path, json.dumps(plan, indent=2, sort_keys=True) + "\n")
+        return
+    made, now = _flat(json.loads(path.read_text())), _flat(json.loads(json.dumps(plan)))
+    keys = sorted(made.keys() | now.keys(), key=lambda k: (k == "problems", k))  # a setting that moved them first
+    changed = [key for key in keys if made.get(key) != now.get(key)]
+    if changed:
+        key = changed[0]
+        was, has = ("another set", "others") if key == "problems" else (_shown(made, key), _shown(now, key))
+        raise UserError(f"mode=generate: {run_dir} holds chunks made with {key} = {was}; this run has {has}: "
+                        "rerun with the same settings to resume, or set a new hydra.run.dir")
+
+
+def _shown(flat: dict, key: str) -> str:
+    return repr(flat[key]) if key in flat else "(not set)"
+
+
+def _flat(plan: dict, prefix: str = "") -> dict:
+    """{"sampling": {"n": 2}} -> {"sampling.n": 2}"""
+    flat = {}
+    for key, value in plan.items():
+        flat.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key: value})
+    return flat
 
 
 def chunk_file(run_dir: Path, k: int, phase: str = "") -> Path:
