@@ -169,6 +169,16 @@ def test_a_killed_grow_resumes_from_its_finished_chunks_and_equals_an_uninterrup
     assert not (tmp_path / "grown.parts").exists()
 
 
+def test_chunks_kept_by_a_killed_grow_are_dropped_when_the_rerun_samples_otherwise(tmp_path, verifier, monkeypatch):
+    monkeypatch.setattr("rest.stages.grow.CHUNK", 2)
+    task = ZeroTask(size=5, solvable=(0,))
+    with pytest.raises(Killed):
+        grow_stage(tmp_path / "grown", 1, "policy", task, "pool", DiesAfter(2), sampling(n=4), verifier)
+    rerun = SeededSampler(solvable=(0,))
+    grow_stage(tmp_path / "grown", 1, "policy", task, "pool", rerun, sampling(n=4, temperature=0.5), verifier)
+    assert [prompt for prompt, _, _ in rerun.requests] == [p.question + "\n" for p in task.problems("pool")]
+
+
 def test_adaptive_grow_stops_solved_problems_and_reports_rounds(tmp_path, verifier):
     task, fake = ZeroTask(size=3, solvable=(0,)), SeededSampler(solvable=(0,))
     grow_stage(tmp_path / "grown", 1, "policy", task, "pool", fake, sampling(), verifier, Adaptive(4, 1, 6, target=2))

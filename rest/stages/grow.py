@@ -10,16 +10,17 @@ fixed n per problem in one round, or rounds that stop sampling a problem once it
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
-from rest.artifacts import STATS, save_samples, write_jsonl
+from rest.artifacts import STATS, read_json, save_samples, write_json, write_jsonl
 from rest.budget import Fixed, Request, Tally
 from rest.contracts import Budget, Judge, Sampler, Task
 from rest.records import Problem, Sample
@@ -58,6 +59,8 @@ def grow_stage(out: Path, iteration: int, policy: str, task: Task, split: str, s
     problems = task.problems(split)
     total = budget.total(len(problems), settings)
     log.info("iteration %d: Grow: %d problems, %d samples at most, with %s", iteration, len(problems), total, policy)
+    keep_parts_of(parts, {"policy": policy, "sampling": asdict(settings), "budget": [type(budget).__name__, vars(budget)],
+                          "problems": hashlib.sha256("\n".join(p.id for p in problems).encode()).hexdigest()})
     tallies = {p.id: Tally() for p in problems}
     samples, rounds = [], 0
     while requests := budget.plan(problems, tallies, rounds, settings, iteration):
@@ -81,6 +84,17 @@ def grow_stage(out: Path, iteration: int, policy: str, task: Task, split: str, s
     save_samples(out, samples, stats)
     shutil.rmtree(parts, ignore_errors=True)  # the dataset holds them all now
     log.info("iteration %d: Grow: %d samples, %d judged correct", iteration, stats["grown"], stats["correct"])
+
+
+def keep_parts_of(parts: Path, plan: dict) -> None:
+    """Chunks kept by a killed Grow are resumed only under the same `plan` (policy, sampling, budget, problems);
+    a rerun with other settings drops them and samples everything again."""
+    path = parts / "plan.json"
+    if path.exists() and read_json(path) != json.loads(json.dumps(plan)):
+        log.info("Grow: the finished chunks at %s were drawn with other settings; sampling them again", parts)
+        shutil.rmtree(parts)
+    if not path.exists():
+        write_json(path, plan)
 
 
 def draw(sampler: Sampler, policy: str, task: Task, requests: list[Request], settings: SamplingSettings,
