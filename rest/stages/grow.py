@@ -5,7 +5,8 @@ Problems go to the engine in chunks through one stream (the next chunk waits in 
 one), so the verifier judges a finished chunk while the engine samples the next. Each problem's samples are
 seeded from the run seed, the `salt` (stage, iteration) and the problem id: chunking, sharding and resuming do
 not change them. The loop's Grow (`grow_stage`) draws as many samples as its budget plans (rest/budget.py): a
-fixed n per problem in one round, or rounds that stop sampling a problem once it has enough correct samples.
+fixed n per problem in one round, or rounds that stop sampling a problem once it has enough correct samples;
+each finished chunk is kept in iter_N/grown.parts/ until the dataset is written, so a killed Grow resumes there.
 """
 
 from __future__ import annotations
