@@ -39,6 +39,7 @@ from rest.stages.grow import grow_stage
 from rest.stages.improve import improve, refilter, update_scorers
 from rest.stages.retry import Rationalize, Reflect, check_hints, draw_retries, from_settings, keep_retried
 from rest.stages.train import seed_examples, train_stage
+from rest.tasks import problems_of
 from rest.validation import Validation, check_disjoint, should_stop
 from rest.weighting import from_trainer as weighting_from
 
@@ -153,12 +154,6 @@ class Loop:
         keep_retried(it_dir / "retry", it, sources, retried, run.scorers, reward, context, cfg.filter.get("cap"))
 
 
-def problems_of(task: Task, split: str, purpose: str) -> list:
-    """The split's problems; a UserError when it has none."""
-    problems = task.problems(split)
-    if not problems:
-        raise UserError(f"the {split!r} split has no problems to {purpose} (check the task's sizes or limits, and sampler.max_prompt_tokens)")
-    return problems
 
 
 def warn_if_worse(metrics: list[dict]) -> None:

@@ -206,6 +206,9 @@ def test_a_bad_training_setting_stops_the_run_before_the_first_evaluation(tmp_pa
 
 @pytest.mark.parametrize("overrides, message", [
     (["task.sizes.pool=0"], "the 'pool' split has no problems to grow from"),
+    (["sampler.max_prompt_tokens=5"], "the 'test' split has no problems to evaluate on"),
+    (["mode=generate", "sampler.max_prompt_tokens=5"], "the 'pool' split has no problems to generate from"),
+    (["mode=rm_eval", "sampler.max_prompt_tokens=5"], "the 'test' split has no problems to sample from"),
     (["task.limits.test=0"], "task.limits.test must be a whole number >= 1 (its first N problems) or null (all), got 0"),
     (["task.limits.pool=-5"], "task.limits.pool must be a whole number >= 1"),
     (["task.limits.pool=abc"], "task.limits.pool must be a whole number >= 1"),

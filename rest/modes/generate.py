@@ -38,6 +38,7 @@ from rest.records import Sample
 from rest.run import Run
 from rest.stages.grow import grow
 from rest.stages.improve import score_all
+from rest.tasks import problems_of
 
 log = logging.getLogger(__name__)
 PLAN = "plan.json"  # chunks/plan.json: what the chunks were made with
@@ -81,7 +82,7 @@ class Generate:
         if self.pairs:  # a bad choice fails here, before any data, model or engine
             check_pairs(self.pairs_by, run.cfg.get("scorers") or {}, self.pairs_per_problem)
         index, count = self.shard["index"], self.shard["count"]
-        problems = run.task.problems(self.split)  # a bad data source fails here, before any model or engine
+        problems = problems_of(run.task, self.split, "generate from")  # a bad data source fails here, before any model
         positions = [i for i in range(len(problems)) if i % count == index]
         if not positions:
             log.warning("generate: shard %d of %d has no problems (the split has %d); its dataset is empty",

@@ -28,6 +28,7 @@ from rest.run import Run
 from rest.sampler.settings import sampling_error
 from rest.stages.grow import grow
 from rest.stages.improve import score_all
+from rest.tasks import problems_of
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class RmEval:
 
     def sample(self, run: Run, policy: str) -> list[Sample]:
         """`n` judged samples per problem of the first `limit` problems of `split`, with the Grow settings."""
-        problems = run.task.problems(self.split)[: self.limit or None]
+        problems = problems_of(run.task, self.split, "sample from")[: self.limit or None]
         log.info("rm_eval: sampling %d problems x %d with %s", len(problems), self.n, policy)
         settings = replace(run.grow_settings, n=self.n)
         samples = [s for chunk in grow(run.sampler, policy, run.task, [problems], settings, run.verifier, ("rm_eval",))
