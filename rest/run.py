@@ -9,6 +9,7 @@ engine sleeps or stops, scorers drop their models); `close()` releases everythin
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -117,6 +118,15 @@ class Run:
 
 def execute(cfg: DictConfig, run_dir: Path) -> int:
     """Build the configured mode (conf/mode/) and run it inside one `Run`; returns the exit status."""
+    standard_start_method()
     mode: Mode = build(cfg.mode, _recursive_=False, _convert_="all")
     with Run(cfg, run_dir) as run:
         return mode.run(run)
+
+
+def standard_start_method() -> None:
+    """Under Hydra's joblib launcher a job runs in a loky worker, whose default start method is "loky": the
+    processes vLLM and the verifier spawn restore it first and fail ("cannot find context for 'loky'"). They get
+    the standard library's "spawn" instead."""
+    if multiprocessing.get_start_method(allow_none=True) not in (None, *multiprocessing.get_all_start_methods()):
+        multiprocessing.set_start_method("spawn", force=True)

@@ -49,3 +49,25 @@ def test_overrides_reach_the_sbatch_script_and_setup_lines_run_before_the_job(tm
     setup = [lines.index("module load cuda/12.4"), lines.index("export HF_HOME=/scratch/hf")]
     command = next(i for i, line in enumerate(lines) if line.startswith("srun"))
     assert setup == sorted(setup) and setup[-1] < command
+
+
+def test_a_job_of_the_joblib_launcher_can_spawn_processes():
+    """Each job of hydra/launcher=local_parallel runs in a loky worker; a process it spawns (vLLM's engine core,
+    the verifier's workers) first restores the worker's start method, "loky", and dies unless the run sets "spawn"."""
+    from joblib import Parallel, delayed
+
+    def job() -> tuple[str | None, int]:
+        import multiprocessing
+        import time
+
+        from rest.run import standard_start_method
+
+        method = multiprocessing.get_start_method(allow_none=True)  # "loky" in a fresh worker
+        standard_start_method()
+        child = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(0,))
+        child.start()
+        child.join(60)
+        return method, child.exitcode
+
+    (method, exitcode), = Parallel(n_jobs=2)(delayed(job)() for _ in range(1))
+    assert method in ("loky", "spawn") and exitcode == 0
