@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from rest.config import build
-from rest.errors import UserError
+from rest.errors import UserError, is_whole
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -79,7 +79,7 @@ class TensorBoardLogger:
         from torch.utils.tensorboard import SummaryWriter
 
         self.dir = Path(run_dir) / "tensorboard"
-        self.samples = samples
+        self.samples = checked_samples(samples)
         self.writer = SummaryWriter(log_dir=str(self.dir))
         self.writer.add_text("config", _indented(yaml.safe_dump(run_config, sort_keys=False)))
         self.writer.flush()
@@ -114,7 +114,7 @@ class WandbLogger:
             raise UserError(f"logger.mode must be one of {WANDB_MODES}, got {mode!r}")
         directory = Path(run_dir) / "wandb"  # wandb.init(dir=D) writes under D/wandb
         directory.mkdir(parents=True, exist_ok=True)
-        self.samples, self.defined = samples, set()
+        self.samples, self.defined = checked_samples(samples), set()
         try:
             self.run = wandb.init(dir=str(run_dir), mode=mode, project=project, entity=entity, name=name,
                                   config=run_config, id=_run_id(directory), resume="allow")
@@ -183,6 +183,14 @@ def _cell(value: Any) -> str:
 def _indented(text: str) -> str:
     """`text` as a markdown code block (TensorBoard renders text summaries as markdown)."""
     return "\n".join("    " + line for line in text.splitlines())
+
+
+def checked_samples(samples) -> int:
+    """`logger.samples`: rows in each iteration's sample table, a whole number >= 0 (0: no table)."""
+    if not is_whole(samples, 0):
+        raise UserError(f"logger.samples must be a whole number >= 0 (rows of each iteration's sample table), got "
+                        f"{samples!r}")
+    return samples
 
 
 def _require(package: str, option: str) -> None:

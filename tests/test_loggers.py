@@ -114,6 +114,14 @@ def test_an_unknown_wandb_mode_is_one_line(tmp_path):
         logger_for("wandb", tmp_path, "logger.mode=cloud")
 
 
+@pytest.mark.parametrize("name", ["tensorboard", "wandb"])
+@pytest.mark.parametrize("samples", ["-1", "2.5", "true"])
+def test_a_sample_table_size_that_is_not_a_whole_number_is_one_line(tmp_path, name, samples):
+    pytest.importorskip(name)
+    with pytest.raises(UserError, match=r"^logger.samples must be a whole number >= 0"):
+        logger_for(name, tmp_path, f"logger.samples={samples}", *["logger.mode=offline"] * (name == "wandb"))
+
+
 def test_wandb_keeps_one_run_through_train(tmp_path, tiny_model, monkeypatch):
     """HF's WandbCallback reuses the logger's run (no second run) and leaves it open for the next iteration."""
     wandb = pytest.importorskip("wandb")
