@@ -210,7 +210,7 @@ def _sampling_error(cfg) -> str | None:
     grow = cfg.sampler.get("grow")
     problem = sampling_error(OmegaConf.to_container(grow, resolve=True), "sampler.grow") if grow else None
     k = (cfg.mode.get("eval") or {}).get("k", 0)
-    if problem is None and not (isinstance(k, int) and k >= 0):
+    if problem is None and not is_whole(k, 0):
         problem = f"mode.eval.k must be a whole number >= 0 (0: greedy pass@1 only), got {k!r}"
     return problem
 

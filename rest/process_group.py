@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from rest.artifacts import read_json, write_json, write_jsonl
+from rest.errors import is_whole
 from rest.machine import Machine
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def launch_error(processes: int, launcher: str, accelerate_config: str | None, a
     will run (None: this one, looked up only when it matters)."""
     if launcher not in LAUNCHERS:
         return f"trainer.launcher must be one of {LAUNCHERS}, got {launcher!r}"
-    if not isinstance(processes, int) or processes < 1:
+    if not is_whole(processes, 1):
         return f"trainer.processes must be a whole number >= 1, got {processes!r}"
     if not in_process(processes, launcher) and not _launcher_installed(launcher):
         return f"trainer.processes={processes} needs {launcher}, which this Python lacks ({_LAUNCHER_NEEDS[launcher]})"

@@ -31,7 +31,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from rest.artifacts import atomic_dir, write_text
-from rest.errors import UserError
+from rest.errors import UserError, is_whole
 from rest.models import check_model_path
 from rest.pairs import check_pairs, preference_pairs, write_pairs
 from rest.records import Sample
@@ -66,11 +66,11 @@ class Generate:
 
     def settings_error(self) -> str | None:
         index, count = self.shard["index"], self.shard["count"]
-        if not (isinstance(count, int) and count >= 1):
+        if not is_whole(count, 1):
             return f"mode.shard.count must be a whole number >= 1, got {count!r}"
-        if not (isinstance(index, int) and 0 <= index < count):
+        if not (is_whole(index, 0) and index < count):
             return f"mode.shard.index must be in [0, {count}), got {index!r}"
-        if not (isinstance(self.chunk_size, int) and self.chunk_size >= 1):
+        if not is_whole(self.chunk_size, 1):
             return f"mode.chunk_size must be a whole number >= 1, got {self.chunk_size!r}"
         return None
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from rest import ranking
 from rest.artifacts import write_json, write_jsonl, write_text
 from rest.contracts import Scorer
-from rest.errors import UserError
+from rest.errors import UserError, is_whole
 from rest.evaluate import majority_answer
 from rest.models import check_model_path
 from rest.records import Sample
@@ -51,9 +51,9 @@ class RmEval:
             raise UserError(problem)
 
     def settings_error(self) -> str | None:
-        if self.limit is not None and not (isinstance(self.limit, int) and self.limit >= 1):
+        if self.limit is not None and not is_whole(self.limit, 1):
             return f"mode.limit must be null (every problem of the split) or a whole number >= 1, got {self.limit!r}"
-        if self.pairs is None and not all(isinstance(k, int) and 1 <= k <= self.n for k in self.best_of):
+        if self.pairs is None and not all(is_whole(k, 1) and k <= self.n for k in self.best_of):
             return f"mode.best_of must list whole numbers in [1, mode.n = {self.n}], got {list(self.best_of)}"
         if self.pairs is None and not self.best_of:
             return "mode.best_of is empty: list the N of best-of-N to report, e.g. [4, 8, 16]"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from rest.errors import is_whole
+
 
 @dataclass(frozen=True)
 class SamplingSettings:
@@ -46,11 +48,11 @@ def _number(value) -> bool:
 
 # (field, test, what the test asks): vLLM's own limits (vllm.SamplingParams), checked before an engine starts
 SAMPLING_LIMITS = (
-    ("n", lambda v: isinstance(v, int) and v >= 1, "a whole number >= 1"),
+    ("n", lambda v: is_whole(v, 1), "a whole number >= 1"),
     ("temperature", lambda v: _number(v) and v >= 0, ">= 0 (0: greedy)"),
     ("top_p", lambda v: _number(v) and 0 < v <= 1, "in (0, 1]"),
-    ("top_k", lambda v: isinstance(v, int) and (v >= 0 or v == -1), "-1 or 0 (off), or a whole number >= 1"),
-    ("max_tokens", lambda v: isinstance(v, int) and v >= 1, "a whole number >= 1"),
+    ("top_k", lambda v: is_whole(v, -1), "-1 or 0 (off), or a whole number >= 1"),
+    ("max_tokens", lambda v: is_whole(v, 1), "a whole number >= 1"),
     ("seed", lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
     ("stop", lambda v: isinstance(v, list | tuple) and all(isinstance(s, str) and s for s in v),
      "a list of non-empty strings (e.g. ['\\n\\n'], or [])"),
