@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 from rest.sampler.settings import Completion
@@ -64,3 +66,8 @@ class Sample:
         scores = {k[len("score_"):]: v for k, v in row.items() if k.startswith("score_")}
         fields = {k: v for k, v in row.items() if not k.startswith("score_")}
         return cls(**fields, scores=scores)
+
+
+def ids_digest(problem_ids: Iterable[str]) -> str:
+    """One hash of a problem list, in order: what resumable chunks record to recognise their problems."""
+    return hashlib.sha256("\n".join(problem_ids).encode()).hexdigest()

@@ -6,8 +6,8 @@ vLLM held: (1) Grow and judge each chunk (rest/stages/grow.py), written atomical
 boundary); (2) score each chunk with every scorer in `scorers`, written atomically to `chunks/NNNNN.jsonl`. A
 finished chunk file is never redone, so after a kill at any moment rerunning the same command continues without
 duplicated or lost rows; a rerun with other settings (chunk size, shard, problems, policy, sampling, scorers) in
-the same directory stops in one line (`chunks/plan.json`). Each problem's samples are seeded from the run seed and the problem id, so they do not
-depend on chunking, sharding or resuming. Finally every chunk is gathered into `dataset/`
+the same directory stops in one line (`chunks/plan.json`). Each problem's samples are seeded from the run seed
+and the problem id, so they do not depend on chunking, sharding or resuming. Finally every chunk is gathered into `dataset/`
 (`datasets.save_to_disk`), `dataset.parquet` and `dataset.jsonl`.
 
 `mode.pairs=true` also writes DPO preference pairs from the same rows to `pairs/` (rest/pairs.py: TRL's
@@ -21,7 +21,6 @@ worst; at most `mode.pairs_per_problem` pairs per problem.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -30,11 +29,11 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from rest.artifacts import atomic_dir, write_text
+from rest.artifacts import atomic_dir, read_json, write_json, write_text
 from rest.errors import UserError, is_whole
 from rest.models import check_model_path
 from rest.pairs import check_pairs, preference_pairs, write_pairs
-from rest.records import Sample
+from rest.records import Sample, ids_digest
 from rest.run import Run
 from rest.stages.grow import grow
 from rest.stages.improve import score_all
@@ -107,7 +106,7 @@ class Generate:
     def plan(self, run: Run, problem_ids: list[str], policy: str) -> dict:
         """What the chunk files depend on: a rerun resumes them only when it is the same."""
         return {"split": self.split, "shard": dict(self.shard), "chunk_size": self.chunk_size, "policy": policy,
-                "problems": hashlib.sha256("\n".join(problem_ids).encode()).hexdigest(),
+                "problems": ids_digest(problem_ids),
                 "sampling": OmegaConf.to_container(run.cfg.sampler.grow, resolve=True),
                 "scorers": OmegaConf.to_container(run.cfg.get("scorers") or {}, resolve=True)}
 
@@ -179,9 +178,9 @@ def check_plan(run_dir: Path, plan: dict) -> None:
     this dataset or leave rows out: one line instead. The first run writes chunks/plan.json."""
     path = run_dir / "chunks" / PLAN
     if not path.exists():
-        write_text(path, json.dumps(plan, indent=2, sort_keys=True) + "\n")
+        write_json(path, plan)
         return
-    made, now = _flat(json.loads(path.read_text())), _flat(json.loads(json.dumps(plan)))
+    made, now = _flat(read_json(path)), _flat(json.loads(json.dumps(plan)))
     keys = sorted(made.keys() | now.keys(), key=lambda k: (k == "problems", k))  # a setting that moved them first
     changed = [key for key in keys if made.get(key) != now.get(key)]
     if changed:

@@ -11,7 +11,6 @@ each finished chunk is kept in iter_N/grown.parts/ until the dataset is written,
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -24,7 +23,7 @@ from pathlib import Path
 from rest.artifacts import STATS, read_json, save_samples, write_json, write_jsonl
 from rest.budget import Fixed, Request, Tally
 from rest.contracts import Budget, Judge, Sampler, Task
-from rest.records import Problem, Sample
+from rest.records import Problem, Sample, ids_digest
 from rest.sampler import SamplingSettings, sample_seed
 from rest.scorers.exact_answer import label
 
@@ -61,7 +60,7 @@ def grow_stage(out: Path, iteration: int, policy: str, task: Task, split: str, s
     total = budget.total(len(problems), settings)
     log.info("iteration %d: Grow: %d problems, %d samples at most, with %s", iteration, len(problems), total, policy)
     keep_parts_of(parts, {"policy": policy, "sampling": asdict(settings), "budget": [type(budget).__name__, vars(budget)],
-                          "problems": hashlib.sha256("\n".join(p.id for p in problems).encode()).hexdigest()})
+                          "problems": ids_digest(p.id for p in problems)})
     tallies = {p.id: Tally() for p in problems}
     samples, rounds = [], 0
     while requests := budget.plan(problems, tallies, rounds, settings, iteration):
