@@ -77,3 +77,17 @@ def test_an_engine_start_logs_its_dtype_once_and_no_per_weight_warning(tiny_mode
     assert sum("dtype bfloat16" in r.getMessage() for r in caplog.records) == 1
     out, err = capfd.readouterr()
     assert "Attempted to load weight" not in out + err
+
+
+def test_deterministic_scheduling_runs_vllms_engine_core_in_this_process(tiny_model):
+    """vLLM's reproducibility recipe: the engine core in this process. The setting of one engine start holds for
+    the next although vLLM freezes its environment settings once a core starts in this process."""
+    clients = []
+    for in_process in (True, False, True):
+        engine = build(config().sampler.engine, deterministic_scheduling=in_process, gpu_memory_utilization=0.1)
+        try:
+            greedy_tokens(engine, tiny_model)
+            clients.append(type(engine._llm.llm_engine.engine_core).__name__)
+        finally:
+            engine.close()
+    assert clients == ["InprocClient", "SyncMPClient", "InprocClient"]

@@ -41,6 +41,14 @@ def test_seeded_samples_do_not_depend_on_batching_or_order(sampler, tiny_model):
     assert texts(other_seed[0]) != texts(together[0])
 
 
+def test_the_same_batches_streamed_again_give_the_same_samples_log_probabilities_included(sampler, tiny_model):
+    settings = sampling(n=4, max_tokens=16)
+    batches = [(PROMPTS * 4, list(range(12))), (PROMPTS, [20, 21, 22]), (PROMPTS * 8, list(range(30, 54)))]
+    samples = lambda: [(c.token_ids, c.cumulative_logprob) for batch in sampler.stream(tiny_model, batches, settings)
+                       for completions in batch for c in completions]
+    assert samples() == samples()
+
+
 def test_streamed_batches_equal_one_generate_call_per_batch(sampler, tiny_model):
     settings = sampling(n=2, max_tokens=8)
     batches = [(PROMPTS[:2], [1, 2]), ([], []), (PROMPTS[2:], [3])]

