@@ -5,7 +5,8 @@ from conftest import TINY, config, sampling
 
 from rest.base_model import init_tiny_llama
 from rest.config import build
-from rest.sampler.hardware import cpu_has_native_bf16, engine_dtype
+from rest.errors import UserError
+from rest.sampler.hardware import cpu_has_native_bf16, engine_dtype, in_process_cpu_kv_cache_bytes
 
 PROMPTS = [f"Compute {i} + {i + 1} - 3.\n" for i in range(12)]
 GREEDY = sampling(n=1, temperature=0.0, max_tokens=16)
@@ -91,3 +92,10 @@ def test_deterministic_scheduling_runs_vllms_engine_core_in_this_process(tiny_mo
         finally:
             engine.close()
     assert clients == ["InprocClient", "SyncMPClient", "InprocClient"]
+
+
+def test_an_in_process_cpu_engine_gets_its_share_of_ram_less_the_weights_or_one_line(tmp_path):
+    (tmp_path / "model.safetensors").write_bytes(b"\0" * 1000)
+    assert in_process_cpu_kv_cache_bytes(str(tmp_path), 0.5, 10_000) == 5000 - 1000
+    with pytest.raises(UserError, match=r"gpu_memory_utilization=0.05 of RAM .* does not hold the policy's weights"):
+        in_process_cpu_kv_cache_bytes(str(tmp_path), 0.05, 10_000)
