@@ -124,7 +124,9 @@ def verifier():
 
 @pytest.fixture(scope="session")
 def sampler():
-    engine = build(config().sampler.engine, gpu_memory_utilization=0.1)
+    """The session's engine, its core in its own process: the tests' runs start and close engines in this process
+    (one at a time, as a run does), and an in-process one shutting down would tear down vLLM's state under it."""
+    engine = build(config().sampler.engine, gpu_memory_utilization=0.1, deterministic_scheduling=False)
     yield engine
     engine.close()
 

@@ -1,8 +1,9 @@
 """Grow with the session's shared vLLM engine (CPU build here, same code path on GPU)."""
 
 import pytest
-from conftest import sampling
+from conftest import config, sampling
 
+from rest.config import build
 from rest.errors import UserError
 
 PROMPTS = ["Compute 1 + 2.\n", "Compute 30 - 4 + 5.\n", "Compute 7 + 7.\n"]
@@ -41,12 +42,29 @@ def test_seeded_samples_do_not_depend_on_batching_or_order(sampler, tiny_model):
     assert texts(other_seed[0]) != texts(together[0])
 
 
-def test_the_same_batches_streamed_again_give_the_same_samples_log_probabilities_included(sampler, tiny_model):
+def test_the_same_batches_streamed_again_give_the_same_samples_log_probabilities_included(tiny_model):
+    engine = build(config().sampler.engine, gpu_memory_utilization=0.1)  # the default: deterministic scheduling
     settings = sampling(n=4, max_tokens=16)
     batches = [(PROMPTS * 4, list(range(12))), (PROMPTS, [20, 21, 22]), (PROMPTS * 8, list(range(30, 54)))]
-    samples = lambda: [(c.token_ids, c.cumulative_logprob) for batch in sampler.stream(tiny_model, batches, settings)
+    samples = lambda: [(c.token_ids, c.cumulative_logprob) for batch in engine.stream(tiny_model, batches, settings)
                        for completions in batch for c in completions]
-    assert samples() == samples()
+    try:
+        assert samples() == samples()
+    finally:
+        engine.close()
+
+
+def test_a_second_engine_core_in_this_process_is_refused_in_one_line_until_the_first_closes(tiny_model):
+    first, second = (build(config().sampler.engine, gpu_memory_utilization=0.1) for _ in range(2))
+    try:
+        first.generate(tiny_model, PROMPTS[:1], sampling(n=1, max_tokens=2))
+        with pytest.raises(UserError, match="another vLLM engine core already runs in this process"):
+            second.generate(tiny_model, PROMPTS[:1], sampling(n=1, max_tokens=2))
+        first.close()
+        assert len(second.generate(tiny_model, PROMPTS[:1], sampling(n=1, max_tokens=2))) == 1
+    finally:
+        first.close()
+        second.close()
 
 
 def test_streamed_batches_equal_one_generate_call_per_batch(sampler, tiny_model):

@@ -31,6 +31,9 @@ from rest.sampler.settings import Completion, SamplingSettings
 log = logging.getLogger(__name__)
 LOOKAHEAD = 2  # batches queued in the engine at once by `VLLMSampler.stream`
 RELEASES = ("auto", "sleep", "stop", "keep")
+# The sampler whose engine core runs in this process, if any: vLLM's distributed state is one per process, and an
+# in-process engine that shuts down tears it down under any other.
+_in_process: list[VLLMSampler] = []
 os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # keep the loop's own progress readable
 
 
@@ -133,6 +136,8 @@ class VLLMSampler:
         if self._llm is None:
             return
         self._llm.llm_engine.engine_core.shutdown()
+        if self in _in_process:
+            _in_process.remove(self)
         self._llm, self._policy, self._identity, self.state = None, None, None, "stopped"
         gc.collect()
         log.info("vLLM engine shut down")
@@ -151,15 +156,10 @@ class VLLMSampler:
 
     def _start(self, policy: str) -> None:
         self.close()
-        import vllm.envs as vllm_envs
         from vllm import LLM
 
         dtype, why = engine_dtype(self.dtype)
-        reserved = reserved_cpu_cores(self.cpu_reserved_cores, len(os.sched_getaffinity(0)))
-        if reserved is not None and not on_gpu():
-            os.environ["VLLM_CPU_NUM_OF_RESERVED_CPU"] = str(reserved)  # read by the engine as it starts
-        os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0" if self.deterministic_scheduling else "1"
-        vllm_envs.disable_envs_cache()  # an engine core in this process froze vLLM's settings: read them anew
+        self._set_environment()
         memory = self._memory(policy)
         log.info("starting vLLM engine for %s (dtype %s: %s)", policy, dtype, why)
         start = time.perf_counter()
@@ -167,9 +167,24 @@ class VLLMSampler:
         self._llm = LLM(model=policy, seed=self.seed, dtype=dtype, worker_extension_cls="rest.sampler.worker.PolicyLoader",
                         **memory, **sleep_mode, **self.engine_kwargs)
         self._policy, self._identity, self.state = policy, engine_identity(policy), "awake"
+        if self.deterministic_scheduling:
+            _in_process.append(self)
         self.engine_starts += 1
         log.info("vLLM engine ready in %.1fs; while Train and scorers run it will %s", time.perf_counter() - start,
                  {"keep": "stay in memory", "sleep": "sleep", "stop": "be shut down"}[self.action])
+
+    def _set_environment(self) -> None:
+        """The settings vLLM reads from the environment as an engine starts."""
+        import vllm.envs as vllm_envs
+
+        reserved = reserved_cpu_cores(self.cpu_reserved_cores, len(os.sched_getaffinity(0)))
+        if reserved is not None and not on_gpu():
+            os.environ["VLLM_CPU_NUM_OF_RESERVED_CPU"] = str(reserved)
+        if self.deterministic_scheduling and _in_process:
+            raise UserError("another vLLM engine core already runs in this process (vLLM's distributed state is one "
+                            "per process): close it first, or set sampler.engine.deterministic_scheduling=false")
+        os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0" if self.deterministic_scheduling else "1"
+        vllm_envs.disable_envs_cache()  # an engine core in this process froze vLLM's settings: read them anew
 
     def _memory(self, policy: str) -> dict:
         """vLLM's memory settings: on CPU with the engine core in this process, its KV cache in bytes."""
