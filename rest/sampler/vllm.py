@@ -188,13 +188,13 @@ class VLLMSampler:
 
     def _memory(self, policy: str) -> dict:
         """vLLM's memory settings: on CPU with the engine core in this process, its KV cache in bytes."""
+        memory = {"gpu_memory_utilization": self.gpu_memory_utilization}
         if self.deterministic_scheduling and not on_gpu():
             import psutil
 
             total = psutil.virtual_memory().total
-            kv_cache = in_process_cpu_kv_cache_bytes(policy, self.gpu_memory_utilization, total)
-            return {"gpu_memory_utilization": self.gpu_memory_utilization, "kv_cache_memory_bytes": kv_cache}
-        return {"gpu_memory_utilization": self.gpu_memory_utilization}
+            memory["kv_cache_memory_bytes"] = in_process_cpu_kv_cache_bytes(policy, self.gpu_memory_utilization, total)
+        return memory
 
     def _load(self, policy: str) -> None:
         start = time.perf_counter()
