@@ -14,8 +14,11 @@
 The run builds its logger with `make_logger(cfg.logger, run_dir, run_config)`: `run_config` (the resolved config,
 a dict) must not pass through Hydra's instantiate, which would build every `_target_` inside it.
 
-Simplification: with trainer.processes > 1 Train runs in other processes. TensorBoard curves still land in the
-directory given, but W&B's rank 0 has no active run to reuse and starts its own (WANDB_PROJECT, else "huggingface").
+With trainer.processes > 1 Train runs in other processes. TensorBoard curves still land in the directory given.
+W&B's rank 0 has no active run to reuse, and HF's callback starts one there: the logger exports, for its
+lifetime, the W&B settings that put that run beside this one (WANDB_PROJECT, _ENTITY, _MODE, _DIR and
+WANDB_RUN_GROUP, the group this run is in, named after its id), and names it `<this run's name>-train-iter_<N>`;
+so each iteration's loss curve is its own W&B run in this run's group (W&B's "one run per process, grouped").
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import importlib
 import logging
 import numbers
+import os
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -116,12 +120,20 @@ class WandbLogger:
         directory.mkdir(parents=True, exist_ok=True)
         self.samples, self.defined = checked_samples(samples), set()
         try:
+            run_id = _run_id(directory)
             self.run = wandb.init(dir=str(run_dir), mode=mode, project=project, entity=entity, name=name,
-                                  config=run_config, id=_run_id(directory), resume="allow")
+                                  group=run_id, config=run_config, id=run_id, resume="allow")
         except wandb.errors.Error as err:
             raise UserError(f"logger=wandb: {str(err).splitlines()[0]} (logger.mode=offline needs no account)"
                             ) from None
+        self.replaced = _export(self.group_environment(run_dir, mode))
         log.info("W&B run %s (%s) in %s", self.run.id, mode, directory)
+
+    def group_environment(self, run_dir: str | Path, mode: str) -> dict[str, str]:
+        """The settings with which a W&B run started in another process (Train's rank 0) joins this run's group."""
+        settings = {"WANDB_PROJECT": self.run.project, "WANDB_ENTITY": self.run.entity, "WANDB_MODE": mode,
+                    "WANDB_DIR": str(run_dir), "WANDB_RUN_GROUP": self.run.group}
+        return {name: value for name, value in settings.items() if value}
 
     def log_metrics(self, iteration: int, metrics: dict) -> None:
         values = {f"iteration/{key}": value for key, value in numeric(metrics).items()}
@@ -140,10 +152,12 @@ class WandbLogger:
         self.run.log({"iteration": iteration, f"samples/iter_{iteration}": table})
 
     def trainer_args(self, iteration: int) -> dict[str, Any]:
-        return {"report_to": ["wandb"]}
+        """In-process, HF's callback reuses this run (and ignores the name); in other processes it names theirs."""
+        return {"report_to": ["wandb"], "run_name": f"{self.run.name or self.run.id}-train-iter_{iteration}"}
 
     def close(self) -> None:
         self.run.finish()
+        _export(self.replaced)
 
 
 def numeric(metrics: dict, prefix: str = "") -> dict[str, float]:
@@ -199,6 +213,17 @@ def _require(package: str, option: str) -> None:
     except ImportError:
         raise UserError(f"logger={option} needs the {package} package: pip install {package} "
                         "(or pip install -e '.[loggers]')") from None
+
+
+def _export(values: dict[str, str | None]) -> dict[str, str | None]:
+    """Sets `values` in os.environ (None: unset); returns what they replaced, in the same form, to restore it."""
+    replaced = {name: os.environ.get(name) for name in values}
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    return replaced
 
 
 def _run_id(directory: Path) -> str:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import pytest
-from conftest import config
+from conftest import config, make_task
 from omegaconf import OmegaConf
 
+from rest.config import build
 from rest.errors import UserError
 from rest.loggers import make_logger
+from rest.stages.train import seed_examples
 from rest.trainer import SFT
 
 ROWS = [{"prompt": "1+1=", "completion": "2", "correct": True, "kept": True, "reward": 1.0, "score_x": 0.3},
@@ -79,12 +83,12 @@ def test_wandb_offline_writes_its_run_under_the_run_dir(tmp_path, monkeypatch):
                         "WANDB_DISABLE_GIT": "true", "WANDB_CONSOLE": "off"}.items():
         monkeypatch.setenv(name, value)
     logger = logger_for("wandb", tmp_path, "logger.mode=offline")
-    assert logger.trainer_args(0) == {"report_to": ["wandb"]}
+    run_id = (tmp_path / "wandb" / "run_id").read_text()
+    assert logger.trainer_args(0) == {"report_to": ["wandb"], "run_name": f"{run_id}-train-iter_0"}
     logger.log_metrics(0, METRICS)
     logger.log_samples(0, ROWS)
     logger.close()
     runs = list((tmp_path / "wandb").glob("offline-run-*"))
-    run_id = (tmp_path / "wandb" / "run_id").read_text()
     assert len(runs) == 1 and runs[0].name.endswith(run_id)
     assert list(runs[0].glob("run-*.wandb")) and (runs[0] / "files").is_dir()
 
@@ -136,6 +140,33 @@ def test_wandb_keeps_one_run_through_train(tmp_path, tiny_model, monkeypatch):
     logger.log_metrics(0, METRICS)  # still open
     logger.close()
     assert len(list((tmp_path / "run" / "wandb").glob("offline-run-*"))) == 1
+
+
+def test_a_train_in_other_processes_logs_to_its_own_wandb_run_in_the_runs_group(tmp_path, tiny_model,
+                                                                                    monkeypatch):
+    """Rank 0's W&B run (HF's callback starts it) lands beside the logger's: same directory, mode and project,
+    in its group, named for the iteration; the W&B settings the logger exported are gone after close."""
+    wandb = pytest.importorskip("wandb")
+    for name, value in {"WANDB_SILENT": "true", "WANDB_DISABLE_GIT": "true", "WANDB_CONSOLE": "off"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("WANDB_PROJECT", raising=False)
+    logger = logger_for("wandb", tmp_path / "run", "logger.mode=offline")
+    sft = build(config().trainer, processes=2, max_steps=2, logging_steps=1, per_device_train_batch_size=2)
+    sft.train(seed_examples(make_task())[:8], tiny_model, tmp_path / "policy", report=logger.trainer_args(3))
+    logger.close()
+    wandb.teardown()  # the W&B service, which the ranks' run used too, writes out every record
+    run_id = logger.run.id
+    runs = {path.name.rsplit("-", 1)[1]: records(path) for path in (tmp_path / "run" / "wandb").glob("offline-run-*")}
+    assert len(runs) == 2 and run_id in runs
+    train = next(data for key, data in runs.items() if key != run_id)
+    assert f"{run_id}-train-iter_3".encode() in train and run_id.encode() in train and b"train/loss" in train
+    assert b"train/loss" not in runs[run_id]
+    assert "WANDB_RUN_GROUP" not in os.environ and "WANDB_PROJECT" not in os.environ
+
+
+def records(run: Path) -> bytes:
+    """An offline W&B run's records as raw bytes (its strings, group and name among them, are stored as is)."""
+    return b"".join(path.read_bytes() for path in run.glob("run-*.wandb"))
 
 
 def test_the_loop_logs_every_iteration_to_tensorboard(tmp_path, tiny_model):
