@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rest.artifacts import write_json
 from rest.contracts import Task
-from rest.errors import UserError
+from rest.errors import UserError, is_whole
 from rest.records import Problem
 
 log = logging.getLogger(__name__)
@@ -50,13 +50,17 @@ class Validation:
         if patience is not None and self.split is None:
             return ("mode.validation.early_stop needs a validation split to watch: set mode.validation.split "
                     f"(e.g. mode.validation.split={grow_split}, which carves mode.validation.size problems off it)")
-        if patience is not None and patience < 1:
-            return f"mode.validation.early_stop.patience must be at least 1 (or null: off), got {patience}"
+        if patience is not None and not is_whole(patience, 1):
+            return f"mode.validation.early_stop.patience must be a whole number >= 1 (or null: off), got {patience!r}"
+        if not _is_number(self.early_stop.min_delta) or self.early_stop.min_delta < 0:
+            return ("mode.validation.early_stop.min_delta must be a number >= 0 (the gain over the best that counts "
+                    f"as better), got {self.early_stop.min_delta!r}")
         if self.split is not None and self.split == eval_split:
             return (f"mode.validation.split is the held-out split {eval_split!r}: choosing the iteration on it would "
                     "leak the test set into the choice; carve one off the pool (mode.validation.split=pool)")
-        if self.split == grow_split and self.size < 1:
-            return f"mode.validation.size must be at least 1 to carve a validation split off {grow_split}"
+        if self.split == grow_split and not is_whole(self.size, 1):
+            return (f"mode.validation.size must be a whole number >= 1 to carve a validation split off {grow_split}, "
+                    f"got {self.size!r}")
         return None
 
     def task(self, task: Task, grow_split: str) -> Task:
@@ -85,6 +89,10 @@ class CarvedTask:
 
     def prompt(self, problem: Problem) -> str:
         return self.inner.prompt(problem)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def check_disjoint(validation: list[Problem], test: list[Problem]) -> None:

@@ -43,19 +43,31 @@ def test_a_carved_validation_split_leaves_the_pool():
         CarvedTask(task, "pool", 10).problems("validation")
 
 
-def validation(split, patience=None, size=4):
+def validation(split, patience=None, size=4, min_delta=0.0):
     return Validation.from_config({"split": split, "size": size,
-                                   "early_stop": {"patience": patience, "min_delta": 0.0}})
+                                   "early_stop": {"patience": patience, "min_delta": min_delta}})
 
 
 @pytest.mark.parametrize(("settings", "message"), [
     (validation(None, patience=2), "early_stop needs a validation split"),
     (validation("test"), "is the held-out split 'test'"),
-    (validation("pool", size=0), "mode.validation.size must be at least 1"),
-    (validation("pool", patience=0), "patience must be at least 1"),
+    (validation("pool", size=0), "mode.validation.size must be a whole number >= 1"),
+    (validation("pool", size=2.5), ("mode.validation.size must be a whole number >= 1 to carve a validation split off "
+                                   "pool, got 2.5")),
+    (validation("pool", patience=0), "patience must be a whole number >= 1 (or null: off), got 0"),
+    (validation("pool", patience="abc"), "patience must be a whole number >= 1 (or null: off), got 'abc'"),
+    (validation("pool", patience=1.5), "patience must be a whole number >= 1 (or null: off), got 1.5"),
+    (validation("pool", min_delta=-0.1), ("min_delta must be a number >= 0 (the gain over the best that counts as "
+                                         "better), got -0.1")),
 ])
 def test_bad_validation_settings_are_one_line(settings, message):
-    assert message in settings.error("pool", "test")
+    error = settings.error("pool", "test")
+    assert message in error and "\n" not in error
+
+
+def test_good_validation_settings_pass():
+    assert validation("pool", patience=2, size=4, min_delta=0.01).error("pool", "test") is None
+    assert validation(None).error("pool", "test") is None
 
 
 def test_a_validation_split_that_shares_questions_with_test_is_refused():
