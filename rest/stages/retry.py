@@ -31,7 +31,7 @@ from typing import ClassVar, Protocol
 from rest.artifacts import STATS, atomic_dir, load_samples, save_samples, write_json
 from rest.config import build
 from rest.contracts import Filter, Judge, Sampler, Scorer, ScoringContext, Task
-from rest.errors import UserError
+from rest.errors import UserError, is_whole
 from rest.filters import CapPerProblem, Chain, DropDuplicates, KeepCorrect
 from rest.records import Problem, Sample
 from rest.sampler import SamplingSettings
@@ -107,8 +107,8 @@ def from_settings(kind: type[Source], settings: dict) -> Source:
 def check_source(source: Source, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
     """One UserError line for a bad `mode.<name>` (n below 1, a template without its fields), before any work."""
     key = f"mode.{source.name}"
-    if source.n < 1:
-        raise UserError(f"{key}.n: draw at least 1 sample per unsolved problem (got {source.n}); "
+    if not is_whole(source.n, 1):
+        raise UserError(f"{key}.n: draw a whole number >= 1 of samples per unsolved problem (got {source.n!r}); "
                         f"to turn it off set {key}.enabled=false")
     check_template(source.template, f"{key}.template", required, optional)
 
