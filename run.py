@@ -32,5 +32,6 @@ def main(cfg: DictConfig) -> None:
 if __name__ == "__main__":
     problem = config_error(CONFIG_DIR, sys.argv[1:])
     if problem:
-        sys.exit(f"error: {problem}")
+        print(f"error: {problem}", file=sys.stderr)
+        sys.exit(2)  # as for an error found once the run is built: bad input, nothing done
     main()

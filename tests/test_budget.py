@@ -220,5 +220,5 @@ def test_a_budget_smaller_than_the_problems_stops_run_py_with_one_line_before_wo
     result = subprocess.run([sys.executable, str(ROOT / "run.py"), "budget=adaptive", "budget.samples_per_problem=0.5",
                              f"hydra.run.dir={tmp_path / 'run'}"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
-    assert result.returncode == 1 and len(lines) == 1 and "samples_per_problem" in lines[0], lines
+    assert result.returncode == 2 and len(lines) == 1 and "samples_per_problem" in lines[0], lines
     assert not (tmp_path / "run").exists()

@@ -33,7 +33,7 @@ def error_lines(result: subprocess.CompletedProcess) -> list[str]:
 def test_unknown_config_key_or_option_is_one_line(overrides, message, tmp_path):
     result = run(*overrides, f"hydra.run.dir={tmp_path}")
     lines = error_lines(result)
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert len(lines) == 1 and message in lines[0], lines
     assert "Traceback" not in result.stderr
 
@@ -89,7 +89,7 @@ def test_bad_sweep_values_stop_before_any_job(args, message, tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "run.py"), *args, f"hydra.sweep.dir={tmp_path / 'sweep'}"],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     lines = error_lines(result)
-    assert result.returncode == 1 and len(lines) == 1 and message in lines[0], lines
+    assert result.returncode == 2 and len(lines) == 1 and message in lines[0], lines
     assert not (tmp_path / "sweep").exists()  # no job started
 
 
@@ -205,7 +205,7 @@ def test_null_an_interpolation_or_a_value_of_the_right_type_passes_the_type_chec
 def test_a_bad_training_setting_stops_the_run_before_the_first_evaluation(tmp_path):
     result = run("trainer.learning_rate=-1", f"hydra.run.dir={tmp_path}")
     lines = error_lines(result)
-    assert result.returncode == 1 and len(lines) == 1 and "trainer.learning_rate" in lines[0], lines
+    assert result.returncode == 2 and len(lines) == 1 and "trainer.learning_rate" in lines[0], lines
     assert not (tmp_path / "iter_0").exists()
 
 

@@ -53,7 +53,7 @@ def test_an_unknown_mode_is_one_line_naming_the_modes(tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=nope", f"hydra.run.dir={tmp_path}"],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
-    assert result.returncode == 1 and len(lines) == 1, lines
+    assert result.returncode == 2 and len(lines) == 1, lines
     assert all(mode in lines[0] for mode in ("generate", "loop", "merge", "rm_eval", "score")), lines[0]
 
 
