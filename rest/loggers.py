@@ -121,8 +121,8 @@ class WandbLogger:
         self.samples, self.defined = checked_samples(samples), set()
         try:
             run_id = _run_id(directory)
-            self.run = wandb.init(dir=str(run_dir), mode=mode, project=project, entity=entity, name=name,
-                                  group=run_id, config=run_config, id=run_id, resume="allow")
+            self.run = wandb.init(dir=str(run_dir), mode=mode, project=_text(project), entity=_text(entity),
+                                  name=_text(name), group=run_id, config=run_config, id=run_id, resume="allow")
         except wandb.errors.Error as err:
             raise UserError(f"logger=wandb: {str(err).splitlines()[0]} (logger.mode=offline needs no account)"
                             ) from None
@@ -213,6 +213,11 @@ def _require(package: str, option: str) -> None:
     except ImportError:
         raise UserError(f"logger={option} needs the {package} package: pip install {package} "
                         "(or pip install -e '.[loggers]')") from None
+
+
+def _text(value: Any) -> str | None:
+    """A name from the command line as text: Hydra reads `logger.project=2024` as a number, W&B takes strings."""
+    return None if value is None else str(value)
 
 
 def _export(values: dict[str, str | None]) -> dict[str, str | None]:

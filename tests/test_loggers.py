@@ -93,6 +93,15 @@ def test_wandb_offline_writes_its_run_under_the_run_dir(tmp_path, monkeypatch):
     assert list(runs[0].glob("run-*.wandb")) and (runs[0] / "files").is_dir()
 
 
+def test_a_wandb_project_or_name_that_hydra_reads_as_a_number_is_taken_as_text(tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    for name, value in {"WANDB_SILENT": "true", "WANDB_DISABLE_GIT": "true", "WANDB_CONSOLE": "off"}.items():
+        monkeypatch.setenv(name, value)
+    logger = logger_for("wandb", tmp_path, "logger.mode=offline", "logger.project=2024", "logger.name=7")
+    assert (logger.run.project, logger.run.name) == ("2024", "7")
+    logger.close()
+
+
 @pytest.mark.parametrize("name", ["tensorboard", "wandb"])
 def test_a_missing_logger_package_is_one_line_naming_the_install(name, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, name, None)  # `import name` now raises ImportError
