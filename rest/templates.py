@@ -12,6 +12,9 @@ from rest.errors import UserError
 def check_template(template: str, key: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
     """One UserError line when `template` has bad braces, lacks a `required` field or has one it cannot be filled
     with (`key`: the setting's name, e.g. task.prompt_template)."""
+    if not isinstance(template, str):
+        raise UserError(f"{key} must be text (a template with {' and '.join(f'{{{f}}}' for f in required)}), got "
+                        f"{template!r}")
     try:
         fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
     except ValueError as err:

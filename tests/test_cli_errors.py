@@ -252,3 +252,10 @@ def test_a_prompt_template_that_would_drop_the_question_or_fail_at_grow_is_one_l
         task, template, message):
     with pytest.raises(UserError, match=re.escape(message)):
         make_task(f"task={task}", f"task.prompt_template='{template}'")
+
+
+@pytest.mark.parametrize("task", ["arithmetic", "code", "gsm8k", "mbpp"])
+def test_a_prompt_template_that_hydra_reads_as_a_number_is_one_line(task):
+    with pytest.raises(UserError, match=re.escape("task.prompt_template must be text (a template with {question}), "
+                                                  "got 5")):
+        make_task(f"task={task}", "task.prompt_template=5")

@@ -242,6 +242,8 @@ def test_nothing_unsolved_draws_nothing_and_counts_zero(tmp_path, verifier):
     ("mode.reflect.template='{question} {attempt} {hint}'", "mode.reflect.template: unknown field {hint}"),
     ("mode.rationalize.n=0", "mode.rationalize.n: draw a whole number >= 1 of samples"),
     ("mode.reflect.n=-1", "mode.reflect.n: draw a whole number >= 1 of samples"),
+    ("mode.rationalize.template=5", ("mode.rationalize.template must be text (a template with {question} and "
+                                    "{answer}), got 5")),
     ("mode.rationalize.n=1.5", "mode.rationalize.n: draw a whole number >= 1 of samples per unsolved problem (got 1.5)"),
     ("mode.rationalize.check=rest.filters.NoSuchFilter", "mode.rationalize.check: rest.filters.NoSuchFilter"),
     ("mode.reflect.check={_target_:rest.filters.CapPerProblem,cap:0}", "mode.reflect.check: filter: cap must be >= 1"),

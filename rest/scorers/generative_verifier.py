@@ -67,7 +67,8 @@ class GenerativeVerifierScorer:
             raise UserError(f"{KEY}.prompt={prompt!r} lacks {' and '.join(missing)}: the judge prompt must show the "
                             "problem ({prompt}) and the completion to judge ({completion})")
         if not (isinstance(yes, str) and isinstance(no, str)) or not yes or not no or yes == no:
-            raise UserError(f"{KEY}.yes={yes!r} and {KEY}.no={no!r} must be two different, non-empty words")
+            raise UserError(f"{KEY}.yes={yes!r} and {KEY}.no={no!r} must be two different, non-empty words (text: "
+                            "quote a number, \"scorers.generative_verifier.yes='1'\")")
         self.model, self.template, self.yes, self.no, self.normalize = model, prompt, yes, no, normalize
         self.learns, self.settings = update, _update_settings(update_settings)
         if train_args is not None and not isinstance(train_args, Mapping):
