@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from rest.artifacts import remove_leftovers
 from rest.config import build
 from rest.contracts import Budget, CheckedScorer, Judge, Logger, Mode, Sampler, Scorer, ScoringContext, Task, Trainer
+from rest.errors import UserError
 from rest.loggers import make_logger
 from rest.models import make_from_source, resolve_base_model
 from rest.sampler import SamplingSettings
@@ -91,8 +92,9 @@ class Run:
         settings = OmegaConf.to_container(self.cfg.sampler.grow, resolve=True)
         return SamplingSettings(**{**settings, "stop": tuple(settings["stop"])})
 
-    def build_scorers(self, nodes: DictConfig) -> dict[str, Scorer]:
-        scorers = {str(name): build(node) for name, node in nodes.items()}
+    def build_scorers(self, nodes: DictConfig, key: str = "scorers") -> dict[str, Scorer]:
+        """The scorers configured under `key` (mode=rm_eval: mode.scorers), each named by its key there."""
+        scorers = {str(name): _scorer(node, f"{key}.{name}") for name, node in nodes.items()}
         self._release += [scorer.release for scorer in scorers.values()]
         self._holders += scorers.values()
         for scorer in scorers.values():
@@ -130,3 +132,12 @@ def standard_start_method() -> None:
     the standard library's "spawn" instead."""
     if multiprocessing.get_start_method(allow_none=True) not in (None, *multiprocessing.get_all_start_methods()):
         multiprocessing.set_start_method("spawn", force=True)
+
+
+def _scorer(node: DictConfig, key: str) -> Scorer:
+    """A scorer's own one-line error names a setting as `scorer.<field>`: here it names where the user set it."""
+    try:
+        return build(node)
+    except UserError as err:
+        raise UserError(f"{key}.{str(err).removeprefix('scorer.')}" if str(err).startswith("scorer.") else str(err)
+                        ) from None

@@ -231,7 +231,8 @@ def test_a_bad_training_setting_stops_the_run_before_the_first_evaluation(tmp_pa
     (["mode=generate", "mode.policy=5"], "mode.policy '5' does not exist"),
     (["mode=rm_eval", "mode.pairs=5"], "cannot read 5"),
     (["scorer=implicit_prm", "scorers.implicit_prm.update_settings.steps=0"], "update_settings.steps must be a whole number"),
-    (["scorer=endogenous", "scorers.endogenous.max_length=abc"], "scorer.max_length must be null"),
+    (["scorer=endogenous", "scorers.endogenous.max_length=abc"], "scorers.endogenous.max_length must be null"),
+    (["mode=rm_eval", "mode.scorers.endogenous_mean.alpha=0"], "mode.scorers.endogenous_mean.alpha must be > 0, got 0"),
     (["verifier.workers=abc"], "verifier.workers must be a whole number >= 0 (0 = in-process) or null"),
     (["scorer=implicit_prm", "task.step_delimiter=5"], "task.step_delimiter must be non-empty text"),
 ])

@@ -64,7 +64,7 @@ class RmEval:
             raise UserError("mode.scorers is empty: name at least one scorer to evaluate")
         if self.policy:
             check_model_path(self.policy, "mode.policy")
-        scorers = run.build_scorers(self.scorers)
+        scorers = run.build_scorers(self.scorers, "mode.scorers")
         policy = self.policy or run.base_model
         if self.pairs:
             result = _pairs(self.pairs, scorers, run, policy)
