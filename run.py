@@ -20,11 +20,15 @@ log = logging.getLogger("rest")
 def main(cfg: DictConfig) -> None:
     from rest.run import execute
 
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        status = execute(cfg, Path(HydraConfig.get().runtime.output_dir))
+        status = execute(cfg, run_dir)
     except UserError as err:
         log.error("error: %s", err)
         sys.exit(2)
+    except KeyboardInterrupt:  # the run has closed its engine and workers on the way out
+        log.error("interrupted; %s keeps what finished: rerun the same command to go on from it", run_dir)
+        sys.exit(130)  # 128 + SIGINT, as a shell reports it
     if status:
         sys.exit(status)
 

@@ -39,21 +39,23 @@ def run_to_end(run_dir: Path) -> str:
     return result.stdout + result.stderr
 
 
-def kill_inside(run_dir: Path, marker: str, seconds: float) -> bool:
-    """Start the run; once `marker` is logged, wait `seconds` and SIGKILL the process group. False if the run
-    ended first."""
+def signal_inside(run_dir: Path, marker: str, seconds: float, sig: int = signal.SIGKILL) -> tuple[int, str] | None:
+    """Start the run; once `marker` is logged, wait `seconds` and send `sig` to its process group (a terminal's
+    Ctrl-C goes to the whole group too); returns its exit status and output, None if the run ended first."""
     process = subprocess.Popen(command(run_dir), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, start_new_session=True)
-    seen = threading.Event()
-    reader = threading.Thread(target=lambda: [seen.set() for line in process.stdout if marker in line], daemon=True)
+    seen, lines = threading.Event(), []
+    reader = threading.Thread(target=lambda: [(lines.append(line), marker in line and seen.set())
+                                              for line in process.stdout], daemon=True)
     reader.start()
     if not seen.wait(timeout=600):
         process.wait()
-        return False
+        return None
     time.sleep(seconds)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    return True
+    os.killpg(process.pid, sig)
+    status = process.wait(timeout=120)
+    reader.join(timeout=10)
+    return status, "".join(lines)
 
 
 def metrics(run_dir: Path) -> list[dict]:
@@ -92,10 +94,24 @@ def test_a_run_killed_in_every_stage_resumes_to_the_uninterrupted_result(uninter
     rng, run_dir, killed = random.Random(14), tmp_path / "killed", []
     for marker, stage_seconds, iteration in KILLS:
         delay = rng.uniform(0, 0.9 * seconds[iteration][stage_seconds])
-        if kill_inside(run_dir, marker, delay):
+        if signal_inside(run_dir, marker, delay) is not None:
             killed.append(marker)
     run_to_end(run_dir)
     assert len(killed) == len(KILLS)
     assert metrics(run_dir) == metrics(uninterrupted)
     assert artifacts(run_dir) == artifacts(uninterrupted)
     assert not list(run_dir.rglob("*.tmp"))
+
+
+@pytest.mark.parametrize(("marker", "stage_seconds", "iteration"), [KILLS[3], KILLS[6]])  # in Train; in Grow
+def test_ctrl_c_ends_the_run_in_one_line_and_the_rerun_reaches_the_uninterrupted_result(
+        uninterrupted, tmp_path, marker, stage_seconds, iteration):
+    seconds = json.loads((uninterrupted / "metrics.jsonl").read_text().splitlines()[iteration])[stage_seconds]
+    stopped = signal_inside(tmp_path, marker, 0.5 * seconds, signal.SIGINT)
+    assert stopped is not None
+    status, output = stopped
+    errors = [line for line in output.splitlines() if "ERROR" in line]
+    assert status == 130 and len(errors) == 1 and "interrupted; " in errors[0] and "Traceback" not in output, output[-3000:]
+    run_to_end(tmp_path)
+    assert metrics(tmp_path) == metrics(uninterrupted) and artifacts(tmp_path) == artifacts(uninterrupted)
+    assert not list(tmp_path.rglob("*.tmp"))
