@@ -33,6 +33,7 @@ from rest.progress import Progress
 from rest.reference_answer import from_config as trained_answer
 from rest.report import format_table
 from rest.run import Run
+from rest.run_settings import keep_or_refuse
 from rest.schedule import Step, schedule
 from rest.stages.evaluate import evaluate_stage, validate_stage
 from rest.stages.grow import grow_stage
@@ -78,6 +79,7 @@ class Loop:
         reward = reward_scorer(self.reward, run.scorers)
         if self.pairs:
             check_pairs(self.pairs_by, run.scorers, self.pairs_per_problem)
+        keep_or_refuse(run.dir, OmegaConf.to_container(cfg))  # a rerun resumes the same run
         progress = Progress(run.dir, run.logger, self.validation.early_stop.min_delta)
         policy = run.base_model
         for step in [None, *steps]:  # None: iteration 0, the base model

@@ -1,0 +1,72 @@
+"""A run directory keeps the settings it was started with: a rerun with other settings is refused in one line
+before any work (it would keep the old stages' results under the new settings); settings that say how the run
+computes or how far it goes may change."""
+
+import json
+
+import pytest
+from conftest import config
+from omegaconf import OmegaConf
+
+from rest.config import build
+from rest.errors import UserError
+from rest.run import Run
+from rest.run_settings import FILE, keep_or_refuse
+
+
+def settings(*overrides: str) -> dict:
+    return OmegaConf.to_container(config(*overrides))
+
+
+def started(run_dir, *overrides: str):
+    """`run_dir` as a run started with `overrides` leaves it after its first iteration directory."""
+    keep_or_refuse(run_dir, settings(*overrides))
+    (run_dir / "iter_0").mkdir()
+
+
+def test_a_rerun_with_another_setting_is_refused_in_one_line_naming_it(tmp_path):
+    started(tmp_path, "filter.cap=10", "seed=0")
+    with pytest.raises(UserError) as err:
+        keep_or_refuse(tmp_path, settings("filter.cap=5", "seed=1"))
+    message = str(err.value)
+    assert "\n" not in message and "filter.cap=10 (now 5), seed=0 (now 1);" in message
+    assert message.endswith(f"(to reuse them under the new settings on purpose, delete {FILE})")
+    assert json.loads((tmp_path / FILE).read_text())["filter"]["cap"] == 10  # the record stays the first start's
+
+
+def test_a_changed_item_of_a_list_is_named_by_its_position(tmp_path):
+    started(tmp_path)
+    with pytest.raises(UserError, match=r"filter\.chain\.filters\.2\.cap='\$\{filter\.cap\}' \(now 3\)"):
+        keep_or_refuse(tmp_path, settings("filter.chain.filters.2.cap=3"))
+
+
+@pytest.mark.parametrize("override", ["algorithm.iterations=8", "logger=tensorboard", "trainer.processes=2",
+                                      "sampler.engine.gpu_memory_utilization=0.5", "verifier.workers=0",
+                                      "mode.validation.early_stop.min_delta=0.1"])
+def test_how_far_the_run_goes_and_how_it_computes_may_change(tmp_path, override):
+    started(tmp_path)
+    keep_or_refuse(tmp_path, settings(override))
+    assert OmegaConf.select(OmegaConf.create(json.loads((tmp_path / FILE).read_text())), override.split("=")[0]) \
+        is not None
+
+
+def test_a_first_start_that_did_no_work_binds_nothing(tmp_path):
+    keep_or_refuse(tmp_path, settings("model.path=/no/such/model"))  # failed later, before iteration 0
+    keep_or_refuse(tmp_path, settings())
+    assert json.loads((tmp_path / FILE).read_text())["model"]["path"] is None
+
+
+def test_the_loop_refuses_other_settings_before_any_model_or_engine(tmp_path):
+    started(tmp_path, "filter.cap=5")
+    cfg = config()
+    loop = build(cfg.mode, _recursive_=False, _convert_="all")
+    with Run(cfg, tmp_path) as run, pytest.raises(UserError, match=r"filter\.cap=5 \(now 10\)"):
+        loop.run(run)
+    assert "sampler" not in vars(run) and "base_model" not in vars(run)
+
+
+def test_deleting_the_record_reuses_the_finished_stages_under_new_settings(tmp_path):
+    started(tmp_path, "trainer.learning_rate=1e-3")
+    (tmp_path / FILE).unlink()
+    keep_or_refuse(tmp_path, settings("trainer.learning_rate=2e-5"))
+    assert json.loads((tmp_path / FILE).read_text())["trainer"]["learning_rate"] == 2e-5
