@@ -33,3 +33,15 @@ def build(node: DictConfig, **kwargs):
             raise err.__cause__ from None
         cause = err.__cause__ or err
         raise UserError(f"{node.get('_target_', 'config')}: {cause}".splitlines()[0]) from None
+
+
+def dotted(settings: dict, prefix: str = "") -> dict:
+    """Nested settings as dotted keys (a list is one value).
+
+    >>> dotted({"sampling": {"n": 2, "stop": ["\\n"]}, "seed": 0})
+    {'sampling.n': 2, 'sampling.stop': ['\\n'], 'seed': 0}
+    """
+    found = {}
+    for key, value in settings.items():
+        found.update(dotted(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return found

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rest.artifacts import write_json
+from rest.config import dotted
 from rest.errors import UserError
 
 FILE = "run_settings.json"
@@ -45,7 +46,7 @@ def differences(before: dict, now: dict) -> list[tuple[str, Any, Any]]:
     >>> differences({"stop": ["\\n"]}, {"stop": []})
     [('stop', ['\\n'], [])]
     """
-    old, new, found = flat(before), flat(now), []
+    old, new, found = dotted(before), dotted(now), []
     for key in sorted(old.keys() & new.keys()):
         a, b = old[key], new[key]
         if a == b or _may_change(key):
@@ -54,17 +55,6 @@ def differences(before: dict, now: dict) -> list[tuple[str, Any, Any]]:
             found += [(f"{key}.{item}", x, y) for item, x, y in differences(dict(enumerate(a)), dict(enumerate(b)))]
         else:
             found.append((key, a, b))
-    return found
-
-
-def flat(settings: dict, prefix: str = "") -> dict[str, Any]:
-    """Nested settings as dotted keys (a list is one value)."""
-    found = {}
-    for key, value in settings.items():
-        if isinstance(value, dict):
-            found.update(flat(value, f"{prefix}{key}."))
-        else:
-            found[f"{prefix}{key}"] = value
     return found
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from rest.artifacts import atomic_dir, read_json, write_json, write_text
+from rest.config import dotted
 from rest.errors import UserError, is_whole
 from rest.models import check_model_path
 from rest.pairs import check_pairs, preference_pairs, write_pairs
@@ -180,7 +181,7 @@ def check_plan(run_dir: Path, plan: dict) -> None:
     if not path.exists():
         write_json(path, plan)
         return
-    made, now = _flat(read_json(path)), _flat(json.loads(json.dumps(plan)))
+    made, now = dotted(read_json(path)), dotted(json.loads(json.dumps(plan)))
     keys = sorted(made.keys() | now.keys(), key=lambda k: (k == "problems", k))  # a setting that moved them first
     changed = [key for key in keys if made.get(key) != now.get(key)]
     if changed:
@@ -192,14 +193,6 @@ def check_plan(run_dir: Path, plan: dict) -> None:
 
 def _shown(flat: dict, key: str) -> str:
     return repr(flat[key]) if key in flat else "(not set)"
-
-
-def _flat(plan: dict, prefix: str = "") -> dict:
-    """{"sampling": {"n": 2}} -> {"sampling.n": 2}"""
-    flat = {}
-    for key, value in plan.items():
-        flat.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key: value})
-    return flat
 
 
 def chunk_file(run_dir: Path, k: int, phase: str = "") -> Path:
