@@ -6,6 +6,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import config
+from fakes import LengthScorer
+
+from rest.config import build
+from rest.run import Run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,3 +90,56 @@ def test_code_rows_are_judged_by_their_tests_and_bad_tests_are_bad_rows(tmp_path
     assert [r["score_code_tests"] for r in rows] == [1.0, 0.0, None]
     assert [r.get("status") for r in rows] == ["pass", "wrong_answer", None] and "reference" not in rows[0]
     assert "line 3: bad row: `tests`: test is not valid Python" in result.stderr
+
+
+class Stopping(LengthScorer):
+    """Scores by length, records how many rows each call scored, and stops the run at call `stop_at` (a kill)."""
+
+    def __init__(self, stop_at: int | None = None):
+        self.calls, self.stop_at = [], stop_at
+
+    def score(self, samples, context):
+        if len(self.calls) + 1 == self.stop_at:
+            raise KeyboardInterrupt
+        self.calls.append(len(samples))
+        return super().score(samples, context)
+
+
+def score_in_process(tmp_path: Path, scorer, *overrides: str) -> int:
+    cfg = config("mode=score", f"mode.input={tmp_path / 'in.jsonl'}", f"mode.output={tmp_path / 'out.jsonl'}",
+                 "mode.chunk_size=2", *overrides)
+    mode = build(cfg.mode, _recursive_=False, _convert_="all")
+    with Run(cfg, tmp_path / "run") as run:
+        run.scorers = {"length": scorer}
+        return mode.run(run)
+
+
+def test_a_killed_score_run_scores_only_the_rest_and_writes_what_an_uninterrupted_one_writes(tmp_path):
+    rows = [{"id": i, "prompt": "q", "completion": "x" * i} for i in range(1, 6)] + [{"id": 6, "prompt": "q"}]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    assert score_in_process(tmp_path, LengthScorer()) == 1  # the row without a completion is bad
+    uninterrupted = (tmp_path / "out.jsonl").read_text()
+    (tmp_path / "out.jsonl").unlink()
+    with pytest.raises(KeyboardInterrupt):
+        score_in_process(tmp_path, Stopping(stop_at=3))  # chunks of 2, 2, 1 good rows: killed in the third
+    assert sorted(path.name for path in (tmp_path / "out.jsonl.parts").iterdir()) == ["00000.jsonl", "00001.jsonl",
+                                                                                       "plan.json"]
+    resumed = Stopping()
+    assert score_in_process(tmp_path, resumed) == 1
+    assert resumed.calls == [1] and (tmp_path / "out.jsonl").read_text() == uninterrupted
+    assert not (tmp_path / "out.jsonl.parts").exists()
+
+
+def test_kept_chunks_of_another_input_or_setting_are_scored_again(tmp_path):
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"prompt": "q", "completion": "x" * i}) + "\n"
+                                               for i in range(1, 4)))
+    with pytest.raises(KeyboardInterrupt):
+        score_in_process(tmp_path, Stopping(stop_at=2))
+    again = Stopping()
+    score_in_process(tmp_path, again, "verifier.rel_tol=0.01")
+    assert again.calls == [2, 1]
+
+
+def test_a_chunk_size_that_is_not_a_whole_number_is_one_line(tmp_path):
+    result, _ = score_file(tmp_path, [json.dumps({"prompt": "q", "completion": "a"})], "mode.chunk_size=0")
+    assert result.returncode == 2 and "mode.chunk_size must be a whole number >= 1, got 0" in result.stdout

@@ -7,25 +7,34 @@ without one gets `score_exact_answer: null` (cannot judge). For a code task (ver
 `tests` instead, as `python -m rest.verify_code` takes them (a list of asserts with optional `entry_point` and
 `setup`, or {"inputs": [...], "outputs": [...]}). A bad row is reported on stderr with its line
 number and written back with its `error` and null scores; the exit status is then 1.
+
+Rows are scored `mode.chunk_size` at a time; each scored chunk is kept in `OUT.jsonl.parts/` until OUT.jsonl is
+written, so a rerun of a killed or interrupted command scores only the rest. The chunks are reused only for the
+same input file (its SHA-256), chunk size, scorers, verifier, model and task (`parts/plan.json`); otherwise they are
+scored again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from omegaconf import DictConfig, OmegaConf
+
 from rest.artifacts import write_text
 from rest.code.tests import BadTests, CodeTests
-from rest.errors import UserError
+from rest.errors import UserError, is_whole
 from rest.records import Sample
 from rest.rows import Row, read_rows, report_bad_rows
 from rest.run import Run
+from rest.stages.grow import keep_parts_of
 from rest.stages.improve import score_all
 
 log = logging.getLogger(__name__)
-CHUNK = 4096  # rows scored per batch; progress is logged after each
 
 
 @dataclass
@@ -34,25 +43,45 @@ class Score:
 
     input: str | None
     output: str | None
+    chunk_size: int
 
     def run(self, run: Run) -> int:
         if not (self.input and self.output):
             raise UserError("mode=score needs mode.input=IN.jsonl and mode.output=OUT.jsonl")
+        if not is_whole(self.chunk_size, 1):
+            raise UserError(f"mode.chunk_size must be a whole number >= 1, got {self.chunk_size!r}")
         rows = read_rows(self.input, {"prompt": (str,), "completion": (str,)}, non_empty=("completion",))
         for row in rows:
             _read_tests(row)
         bad = report_bad_rows(rows)
-        good = [row for row in rows if not row.problem]
-        for start in range(0, len(good), CHUNK):
-            _score_chunk(run, good[start : start + CHUNK])
-            log.info("mode=score: scored %d / %d rows with %s", min(start + CHUNK, len(good)), len(good),
-                     ", ".join(run.scorers))
+        parts = Path(f"{self.output}.parts")
+        keep_parts_of(parts, self.plan(run.cfg))
+        self.score_in_chunks(run, [row for row in rows if not row.problem], parts)
         for row in rows:
             if row.problem:
                 row.data.update({f"score_{name}": None for name in run.scorers}, error=row.problem)
         write_text(Path(self.output), "".join(json.dumps(row.data, ensure_ascii=False) + "\n" for row in rows))
+        shutil.rmtree(parts)  # the output holds every chunk now
         log.info("mode=score: %d rows (%d bad) written to %s", len(rows), bad, self.output)
         return 1 if bad else 0
+
+    def score_in_chunks(self, run: Run, good: list[Row], parts: Path) -> None:
+        """Each chunk's scored rows are written to `parts` at once; a chunk found there is read, not scored."""
+        for k, start in enumerate(range(0, len(good), self.chunk_size)):
+            chunk, path = good[start : start + self.chunk_size], parts / f"{k:05d}.jsonl"
+            if path.exists():
+                for row, line in zip(chunk, path.read_text(encoding="utf-8").splitlines()):
+                    row.data = json.loads(line)
+                continue
+            _score_chunk(run, chunk)
+            write_text(path, "".join(json.dumps(row.data, ensure_ascii=False) + "\n" for row in chunk))
+            log.info("mode=score: scored %d / %d rows with %s", start + len(chunk), len(good), ", ".join(run.scorers))
+
+    def plan(self, cfg: DictConfig) -> dict:
+        """What the kept chunks were scored from and with."""
+        settings = {key: OmegaConf.to_container(cfg[key], resolve=True) for key in ("scorers", "verifier", "model", "task")}
+        digest = hashlib.sha256(Path(self.input).read_bytes()).hexdigest()
+        return {"input_sha256": digest, "chunk_size": self.chunk_size, **settings}
 
 
 def _score_chunk(run: Run, rows: list[Row]) -> None:

@@ -87,11 +87,11 @@ def grow_stage(out: Path, iteration: int, policy: str, task: Task, split: str, s
 
 
 def keep_parts_of(parts: Path, plan: dict) -> None:
-    """Chunks kept by a killed Grow are resumed only under the same `plan` (policy, sampling, budget, problems);
-    a rerun with other settings drops them and samples everything again."""
+    """Chunks kept by a killed stage (Grow; mode=score) are resumed only under the same `plan` (Grow: policy,
+    sampling, budget, problems); a rerun with other settings drops them and makes everything again."""
     path = parts / "plan.json"
     if path.exists() and read_json(path) != json.loads(json.dumps(plan)):
-        log.info("Grow: the finished chunks at %s were drawn with other settings; sampling them again", parts)
+        log.info("the finished chunks at %s were made with other settings; making them again", parts)
         shutil.rmtree(parts)
     if not path.exists():
         write_json(path, plan)
