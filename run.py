@@ -27,7 +27,7 @@ def main(cfg: DictConfig) -> None:
         log.error("error: %s", err)
         sys.exit(2)
     except KeyboardInterrupt:  # the run has closed its engine and workers on the way out
-        log.error("interrupted; %s keeps what finished: rerun the same command to go on from it", run_dir)
+        log.error("interrupted; rerun the same command to go on from what it kept (run directory: %s)", run_dir)
         sys.exit(130)  # 128 + SIGINT, as a shell reports it
     if status:
         sys.exit(status)
