@@ -3,8 +3,9 @@
 A rerun skips every stage whose artifact exists; with other settings (another filter, seed or learning rate) it
 would keep the old stages' results and label them with the new settings. The loop therefore records its settings
 (as configured: an interpolation such as `${filter.cap}` is compared where its value is set) in
-`<run dir>/run_settings.json` at its first start and, on a rerun, refuses in one line settings that differ from them, except those that say how the run computes or how far it goes rather than what a finished stage
-holds (`MAY_CHANGE`). Settings that only one of the two has (a newer version of rest added them) are not compared.
+`<run dir>/run_settings.json` at its first start and, on a rerun, refuses in one line settings that differ from
+them, except those that say how the run computes or how far it goes rather than what a finished stage holds
+(`MAY_CHANGE`). Settings that only one of the two has (a newer version of rest added them) are not compared.
 Deleting the file is the way to reuse finished stages under other settings on purpose (e.g. retrain an
 iteration's kept samples with another learning rate after deleting its checkpoint).
 """
