@@ -8,3 +8,8 @@ class UserError(Exception):
 def is_whole(value, least: int) -> bool:
     """A whole number >= `least` (not a bool, not 2.0): what counts, sizes and limits in a config must be."""
     return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def is_number(value) -> bool:
+    """An int or a float, not a bool."""
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import importlib
 import logging
 import numbers
-import os
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from rest.config import build
+from rest.environment import export
 from rest.errors import UserError, is_whole
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ class WandbLogger:
         except wandb.errors.Error as err:
             raise UserError(f"logger=wandb: {str(err).splitlines()[0]} (logger.mode=offline needs no account)"
                             ) from None
-        self.replaced = _export(self.group_environment(run_dir, mode))
+        self.replaced = export(self.group_environment(run_dir, mode))
         log.info("W&B run %s (%s) in %s", self.run.id, mode, directory)
 
     def group_environment(self, run_dir: str | Path, mode: str) -> dict[str, str]:
@@ -157,7 +157,7 @@ class WandbLogger:
 
     def close(self) -> None:
         self.run.finish()
-        _export(self.replaced)
+        export(self.replaced)
 
 
 def numeric(metrics: dict, prefix: str = "") -> dict[str, float]:
@@ -218,17 +218,6 @@ def _require(package: str, option: str) -> None:
 def _text(value: Any) -> str | None:
     """A name from the command line as text: Hydra reads `logger.project=2024` as a number, W&B takes strings."""
     return None if value is None else str(value)
-
-
-def _export(values: dict[str, str | None]) -> dict[str, str | None]:
-    """Sets `values` in os.environ (None: unset); returns what they replaced, in the same form, to restore it."""
-    replaced = {name: os.environ.get(name) for name in values}
-    for name, value in values.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    return replaced
 
 
 def _run_id(directory: Path) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
-import os
 import time
 from collections.abc import Mapping
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rest.artifacts import atomic_dir
+from rest.environment import export
 from rest.errors import UserError
 from rest.process_group import in_process, launch, launch_error
 from rest.weighting import settings_error
@@ -226,12 +226,8 @@ def _environment(name: str, value: str | None):
     if value is None:
         yield
         return
-    before = os.environ.get(name)
-    os.environ[name] = value
+    replaced = export({name: value})
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = before
+        export(replaced)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rest.artifacts import write_json
 from rest.contracts import Task
-from rest.errors import UserError, is_whole
+from rest.errors import UserError, is_number, is_whole
 from rest.records import Problem
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class Validation:
                     f"(e.g. mode.validation.split={grow_split}, which carves mode.validation.size problems off it)")
         if patience is not None and not is_whole(patience, 1):
             return f"mode.validation.early_stop.patience must be a whole number >= 1 (or null: off), got {patience!r}"
-        if not _is_number(self.early_stop.min_delta) or self.early_stop.min_delta < 0:
+        if not is_number(self.early_stop.min_delta) or self.early_stop.min_delta < 0:
             return ("mode.validation.early_stop.min_delta must be a number >= 0 (the gain over the best that counts "
                     f"as better), got {self.early_stop.min_delta!r}")
         if self.split is not None and self.split == eval_split:
@@ -89,10 +89,6 @@ class CarvedTask:
 
     def prompt(self, problem: Problem) -> str:
         return self.inner.prompt(problem)
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def check_disjoint(validation: list[Problem], test: list[Problem]) -> None:

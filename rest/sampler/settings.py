@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from rest.errors import is_whole
+from rest.errors import is_number, is_whole
 
 
 @dataclass(frozen=True)
@@ -42,15 +42,11 @@ class Completion:
     cumulative_logprob: float | None
 
 
-def _number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 # (field, test, what the test asks): vLLM's own limits (vllm.SamplingParams), checked before an engine starts
 SAMPLING_LIMITS = (
     ("n", lambda v: is_whole(v, 1), "a whole number >= 1"),
-    ("temperature", lambda v: _number(v) and v >= 0, ">= 0 (0: greedy)"),
-    ("top_p", lambda v: _number(v) and 0 < v <= 1, "in (0, 1]"),
+    ("temperature", lambda v: is_number(v) and v >= 0, ">= 0 (0: greedy)"),
+    ("top_p", lambda v: is_number(v) and 0 < v <= 1, "in (0, 1]"),
     ("top_k", lambda v: is_whole(v, -1), "-1 or 0 (off), or a whole number >= 1"),
     ("max_tokens", lambda v: is_whole(v, 1), "a whole number >= 1"),
     ("seed", lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
