@@ -15,6 +15,10 @@ which ranks as logit(yes) - logit(no)), reporting correct over incorrect and bes
 answer whose every `a op b = c` line holds (filter=rest_em_steps's check); the held-out ranking is always scored
 against the verifier's verdicts; `step_check` in the output is how the check itself ranks them (a judge that had
 learned it exactly).
+--unit line: the judge is asked after each `a op b = c` line instead of after the whole completion (the
+completion cut after that line, in the same judge prompt), trained on whether that line holds (as many holding
+lines as not), and a held-out sample's score is its weakest line's (the whole completion's when it has none): a
+judge that learned one line's arithmetic would rank as `step_check` does.
 --loss letter: cross-entropy of the answer letter over the whole vocabulary (the loop's update trains this,
 plus the end-of-sequence token); --loss pair: binary cross-entropy of logit(yes) - logit(no). The judge prompt
 and answer words are the tiny model's defaults (conf/scorer/generative_verifier.yaml, conf/model/tiny.yaml).
@@ -37,7 +41,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from rest import ranking
 from rest.artifacts import load_samples
 from rest.evaluate import majority_answer
-from rest.tasks.arithmetic import steps_hold
+from rest.tasks.arithmetic import line_holds, steps_hold
 from rest.verifier.equivalence import normalize
 
 TEMPLATE = "{prompt}{completion}\nIs the answer correct?"
@@ -57,6 +61,19 @@ def labelled(rows: list[dict], labels: str) -> list[dict]:
     if labels == "verifier":
         return [{**r, "label": r["correct"]} for r in judged]
     return [{**r, "label": r["correct"] and steps_hold(r["completion"])} for r in judged]
+
+
+def step_prefixes(completion: str) -> list[tuple[str, bool]]:
+    """The completion up to and including each `a op b = c` line, with whether that line holds."""
+    lines = completion.split("\n")
+    checked = [(k, line_holds(line)) for k, line in enumerate(lines)]
+    return [("\n".join(lines[:k + 1]), holds) for k, holds in checked if holds is not None]
+
+
+def line_rows(rows: list[dict]) -> list[dict]:
+    """--unit line's training rows: each judged sample's step prefixes, labelled by whether the step holds."""
+    return [{**r, "completion": prefix, "label": holds}
+            for r in rows if r["correct"] is not None for prefix, holds in step_prefixes(r["completion"])]
 
 
 def balanced(rows: list[dict], rng: random.Random) -> list[dict]:
@@ -109,6 +126,14 @@ class Judge:
         return out
 
 
+def line_scores(judge: Judge, test: list[dict]) -> list[float]:
+    """--unit line: a sample's score is its weakest step's (the whole completion's when it has no step)."""
+    prefixes = [[p for p, _ in step_prefixes(r["completion"])] or [r["completion"]] for r in test]
+    flat = [{**r, "completion": p} for r, ps in zip(test, prefixes) for p in ps]
+    scores = iter(judge.scores(flat))
+    return [min(next(scores) for _ in ps) for ps in prefixes]
+
+
 def rank(test: list[dict], scores: list[float]) -> dict:
     by_problem: dict[str, tuple[list, list]] = {}
     for row, score in zip(test, scores):
@@ -145,19 +170,22 @@ def main() -> None:
         parser.add_argument(name, required=True)
     parser.add_argument("--loss", choices=("letter", "pair"), default="letter")
     parser.add_argument("--labels", choices=("verifier", "steps"), default="verifier")
+    parser.add_argument("--unit", choices=("sample", "line"), default="sample")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     rng = random.Random(args.seed)
+    score = line_scores if args.unit == "line" else Judge.scores
     torch.manual_seed(args.seed)
-    train = balanced(labelled([row for path in args.train for row in read_rows(path)], args.labels), rng)
+    rows = [row for path in args.train for row in read_rows(path)]
+    train = balanced(line_rows(rows) if args.unit == "line" else labelled(rows, args.labels), rng)
     test = read_rows(args.test)
     judge = Judge(args.init, "cuda" if torch.cuda.is_available() else "cpu")
     optimizer = torch.optim.AdamW(judge.model.parameters(), lr=args.lr, weight_decay=0.0)
     result = {"args": vars(args), "device": judge.device, "train_rows": len(train), "test_rows": len(test),
-              **baselines(test), "epochs": [{"epoch": 0, **rank(test, judge.scores(test))}]}
+              **baselines(test), "epochs": [{"epoch": 0, **rank(test, score(judge, test))}]}
     start = time.perf_counter()
     while time.perf_counter() - start < args.minutes * 60:
         rng.shuffle(train)
@@ -169,7 +197,7 @@ def main() -> None:
             optimizer.step()
             losses.append(loss.item())
         epoch = {"epoch": len(result["epochs"]), "train_loss": round(sum(losses) / len(losses), 4),
-                 "seconds": round(time.perf_counter() - start), **rank(test, judge.scores(test))}
+                 "seconds": round(time.perf_counter() - start), **rank(test, score(judge, test))}
         result["epochs"].append(epoch)
         print(json.dumps(epoch), flush=True)
         Path(args.out).write_text(json.dumps(result, indent=1))

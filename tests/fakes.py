@@ -47,6 +47,7 @@ class CurveSampler(ScriptedSampler):
     right: ClassVar[Callable[[str, int, int], bool]] = staticmethod(lambda prompt, iteration, j: True)
 
     def generate(self, policy, prompts, settings, seeds=None):
+        ScriptedSampler.calls.append(settings.n)
         found = re.search(r"iter_(\d+)", str(policy))
         iteration = int(found.group(1)) if found else 0
         texts = [[self._answer(p, CurveSampler.right(p, iteration, j)) for j in range(settings.n)] for p in prompts]
@@ -68,6 +69,19 @@ class LengthScorer:
 
     def release(self):
         pass
+
+
+class Stopping(LengthScorer):
+    """Scores by length, records how many rows each call scored, and stops the run at call `stop_at` (a kill)."""
+
+    def __init__(self, stop_at: int | None = None):
+        self.calls, self.stop_at = [], stop_at
+
+    def score(self, samples, context):
+        if len(self.calls) + 1 == self.stop_at:
+            raise KeyboardInterrupt
+        self.calls.append(len(samples))
+        return super().score(samples, context)
 
 
 class RecordingTrainer:

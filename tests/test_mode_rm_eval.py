@@ -5,6 +5,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from conftest import config
+from fakes import CurveSampler, LengthScorer, ScriptedSampler, Stopping
+
+from rest.config import build
+from rest.run import Run
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -43,3 +50,49 @@ def test_best_of_n_on_the_task_reports_every_method(tmp_path):
     problems = {s["problem_id"] for s in samples}
     pass_at_4 = sum(any(s["correct"] for s in samples if s["problem_id"] == p) for p in problems) / len(problems)
     assert report["best_of"]["4"]["oracle"] == pass_at_4
+
+
+def rm_eval_in_process(run_dir: Path, tiny_model: str, scorers: dict, *overrides: str) -> int:
+    """mode=rm_eval (b): 3 test problems x 4 fakes.CurveSampler samples (every other one right), scored by
+    `scorers`, named as mode.scorers names them."""
+    CurveSampler.right = staticmethod(lambda prompt, iteration, j: j % 2 == 0)
+    cfg = config("mode=rm_eval", f"model.path={tiny_model}", f"mode.policy={tiny_model}", "task.sizes.test=3",
+                 "mode.n=4", "mode.best_of=[2,4]", "sampler.engine._target_=fakes.CurveSampler", *overrides)
+    mode = build(cfg.mode, _recursive_=False, _convert_="all")
+    with Run(cfg, run_dir) as run:
+        run.build_scorers = lambda settings, key: scorers
+        return mode.run(run)
+
+
+def outputs(run_dir: Path) -> dict[str, str]:
+    return {name: (run_dir / name).read_text() for name in ("rm_eval.json", "rm_eval.md", "rm_eval_samples.jsonl")}
+
+
+def test_a_killed_best_of_n_rerun_samples_nothing_skips_finished_scorers_and_writes_the_same(tmp_path, tiny_model):
+    whole = {"endogenous_sum": LengthScorer(), "endogenous_mean": LengthScorer()}
+    assert rm_eval_in_process(tmp_path / "whole", tiny_model, whole) == 0
+    with pytest.raises(KeyboardInterrupt):
+        rm_eval_in_process(tmp_path / "run", tiny_model, {"endogenous_sum": Stopping(), "endogenous_mean": Stopping(1)})
+    kept = sorted(path.name for path in (tmp_path / "run" / "rm_eval.parts").iterdir())
+    assert kept == ["plan.json", "samples.jsonl", "scored.json"]
+    ScriptedSampler.calls.clear()
+    first, second = Stopping(), Stopping()
+    assert rm_eval_in_process(tmp_path / "run", tiny_model, {"endogenous_sum": first, "endogenous_mean": second}) == 0
+    assert ScriptedSampler.calls == [] and first.calls == [] and second.calls == [12]
+    assert outputs(tmp_path / "run") == outputs(tmp_path / "whole")
+    assert not (tmp_path / "run" / "rm_eval.parts").exists()
+
+
+def test_kept_samples_and_scores_of_other_settings_are_made_again(tmp_path, tiny_model):
+    with pytest.raises(KeyboardInterrupt):
+        rm_eval_in_process(tmp_path, tiny_model, {"endogenous_sum": LengthScorer(), "endogenous_mean": Stopping(1)})
+    ScriptedSampler.calls.clear()
+    changed, same = Stopping(), Stopping()
+    with pytest.raises(KeyboardInterrupt):  # another setting of a finished scorer: every score is made again
+        rm_eval_in_process(tmp_path, tiny_model, {"endogenous_sum": changed, "endogenous_mean": Stopping(1)},
+                           "mode.scorers.endogenous_sum.alpha=0.5")
+    assert ScriptedSampler.calls == [] and changed.calls == [12]
+    with pytest.raises(KeyboardInterrupt):
+        rm_eval_in_process(tmp_path, tiny_model, {"endogenous_sum": same, "endogenous_mean": Stopping(1)},
+                           "mode.scorers.endogenous_sum.alpha=0.5", "verifier.rel_tol=0.01")
+    assert ScriptedSampler.calls == [4] and same.calls == [12]  # another verifier: sampled and judged again

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import config
-from fakes import LengthScorer
+from fakes import LengthScorer, Stopping
 
 from rest.config import build
 from rest.run import Run
@@ -90,19 +90,6 @@ def test_code_rows_are_judged_by_their_tests_and_bad_tests_are_bad_rows(tmp_path
     assert [r["score_code_tests"] for r in rows] == [1.0, 0.0, None]
     assert [r.get("status") for r in rows] == ["pass", "wrong_answer", None] and "reference" not in rows[0]
     assert "line 3: bad row: `tests`: test is not valid Python" in result.stderr
-
-
-class Stopping(LengthScorer):
-    """Scores by length, records how many rows each call scored, and stops the run at call `stop_at` (a kill)."""
-
-    def __init__(self, stop_at: int | None = None):
-        self.calls, self.stop_at = [], stop_at
-
-    def score(self, samples, context):
-        if len(self.calls) + 1 == self.stop_at:
-            raise KeyboardInterrupt
-        self.calls.append(len(samples))
-        return super().score(samples, context)
 
 
 def score_in_process(tmp_path: Path, scorer, *overrides: str) -> int:

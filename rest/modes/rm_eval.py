@@ -7,18 +7,27 @@
     the same problem, best-of-N accuracy (N in `mode.best_of`) beside random pick, majority vote and the
     verifier as oracle, and the correlation of the score with completion length.
 Writes rm_eval.json and rm_eval.md (and, for (b), the scored samples as rm_eval_samples.jsonl) in the run dir.
+(b) keeps its work in `rm_eval.parts/` until those are written: the judged samples, then the samples again after
+each scorer. A rerun of a killed or interrupted command samples nothing when the policy, split, limit, n, Grow
+settings, seed, task, verifier and model are the same (`plan.json`), and skips each scorer already done with the
+same settings; otherwise what was kept is made again.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import shutil
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from omegaconf import OmegaConf
 
 from rest import ranking
-from rest.artifacts import write_json, write_jsonl, write_text
-from rest.contracts import Scorer
+from rest.artifacts import read_json, write_json, write_jsonl, write_text
+from rest.contracts import Judge, Scorer, ScoringContext
 from rest.errors import UserError, is_whole
 from rest.evaluate import majority_answer
 from rest.models import check_model_path
@@ -26,11 +35,12 @@ from rest.records import Sample
 from rest.rows import read_rows, report_bad_rows
 from rest.run import Run
 from rest.sampler.settings import sampling_error
-from rest.stages.grow import grow
+from rest.stages.grow import grow, keep_parts_of
 from rest.stages.improve import score_all
 from rest.tasks import problems_of
 
 log = logging.getLogger(__name__)
+PARTS, SAMPLES, SCORED = "rm_eval.parts", "samples.jsonl", "scored.json"  # what an unfinished (b) keeps
 
 
 @dataclass
@@ -70,14 +80,35 @@ class RmEval:
             result = _pairs(self.pairs, scorers, run, policy)
             table = _pairs_table(result)
         else:
-            samples = self.sample(run, policy)
-            result = _best_of_n(samples, scorers, run, policy, self.n, self.best_of)
+            parts = run.dir / PARTS
+            keep_parts_of(parts, self.plan(run, policy))
+            samples = self.sampled(run, policy, parts)
+            score_kept(samples, scorers, self.scorers, run.context(policy), run, parts)
+            result = _best_of_n(samples, scorers, policy, self.n, self.best_of, run.verifier)
             table = _best_of_n_table(result)
             write_jsonl(run.dir / "rm_eval_samples.jsonl", [s.to_row() for s in samples])
         write_json(run.dir / "rm_eval.json", result)
         write_text(run.dir / "rm_eval.md", table)
+        if not self.pairs:
+            shutil.rmtree(run.dir / PARTS)  # the outputs hold everything now
         log.info("rm_eval written to %s\n%s", run.dir / "rm_eval.md", table)
         return 1 if result.get("bad_rows") else 0
+
+    def plan(self, run: Run, policy: str) -> dict:
+        """What the kept samples were drawn and judged with."""
+        settings = {key: OmegaConf.to_container(run.cfg[key], resolve=True) for key in ("task", "verifier", "model")}
+        return {"policy": policy, "split": self.split, "limit": self.limit, "n": self.n, "seed": run.cfg.seed,
+                "sampling": asdict(run.grow_settings), **settings}
+
+    def sampled(self, run: Run, policy: str, parts: Path) -> list[Sample]:
+        """The judged samples kept in `parts`, else drawn now and kept there."""
+        if (parts / SAMPLES).exists():
+            samples = _read_samples(parts / SAMPLES)
+            log.info("rm_eval: %d samples kept at %s by an unfinished run; sampling nothing", len(samples), parts)
+            return samples
+        samples = self.sample(run, policy)
+        write_jsonl(parts / SAMPLES, [s.to_row() for s in samples])
+        return samples
 
     def sample(self, run: Run, policy: str) -> list[Sample]:
         """`n` judged samples per problem of the first `limit` problems of `split`, with the Grow settings."""
@@ -110,19 +141,40 @@ def _pairs(path: str, scorers: dict[str, Scorer], run: Run, policy: str) -> dict
     return result
 
 
-def _best_of_n(samples: list[Sample], scorers: dict[str, Scorer], run: Run, policy: str, n_samples: int,
-               best_of: list[int]) -> dict:
-    groups_by = {}
+def score_kept(samples: list[Sample], scorers: dict[str, Scorer], settings: dict, context: ScoringContext, run: Run,
+               parts: Path) -> None:
+    """Scores `samples` with each scorer in turn, keeping them in `parts` after each; a scorer that an unfinished
+    run already applied with the same settings is skipped. Kept scores of a scorer since removed or changed are
+    dropped with all the others (a scorer may leave per-token or per-step rewards too)."""
+    done = read_json(parts / SCORED) if (parts / SCORED).exists() else {}
+    wanted = {name: json.loads(json.dumps(settings[name])) for name in scorers}
+    if any(wanted.get(name) != value for name, value in done.items()):
+        samples[:] = [replace(s, scores={}, token_rewards=None, step_rewards=None) for s in samples]
+        done = {}
     for name, scorer in scorers.items():
-        score_all(samples, name, scorer, run.context(policy))
+        if name in done:
+            log.info("rm_eval: %s's scores kept at %s by an unfinished run", name, parts)
+            continue
+        score_all(samples, name, scorer, context)
+        write_jsonl(parts / SAMPLES, [s.to_row() for s in samples])
+        done[name] = wanted[name]
+        write_json(parts / SCORED, done)
         run.free_accelerator()  # one judge model in memory at a time
-        groups_by[name] = _groups(samples, name)
+
+
+def _read_samples(path: Path) -> list[Sample]:
+    return [Sample.from_row(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _best_of_n(samples: list[Sample], scorers: dict[str, Scorer], policy: str, n_samples: int, best_of: list[int],
+               verifier: Judge) -> dict:
+    groups_by = {name: _groups(samples, name) for name in scorers}
     correct_groups = _groups(samples, None)
     result = {"policy": policy, "problems": len(correct_groups), "n": n_samples,
               "sample_accuracy": sum(bool(s.correct) for s in samples) / len(samples),
               "best_of": {}, "correct_over_incorrect": {}, "length_correlation": {}}
     for n in best_of:
-        row = {"random": ranking.random_pick(correct_groups, n), "majority": majority_vote(samples, n, run.verifier),
+        row = {"random": ranking.random_pick(correct_groups, n), "majority": majority_vote(samples, n, verifier),
                **{name: ranking.best_of_n(groups, n) for name, groups in groups_by.items()},
                "oracle": ranking.oracle(correct_groups, n)}
         result["best_of"][str(n)] = row
@@ -144,7 +196,7 @@ def _groups(samples: list[Sample], score: str | None) -> list[tuple[list, list[b
     return list(by_problem.values())
 
 
-def majority_vote(samples: list[Sample], n: int, verifier) -> float:
+def majority_vote(samples: list[Sample], n: int, verifier: Judge) -> float:
     """Accuracy of the most common extracted answer among each problem's first n samples, judged by `verifier`."""
     by_problem: dict[str, list[Sample]] = {}
     for s in samples:

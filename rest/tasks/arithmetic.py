@@ -26,11 +26,15 @@ _STEP = re.compile(r"(-?\d+) ([-+*]) (-?\d+) = (-?\d+)")
 def steps_hold(completion: str) -> bool:
     """Every line of the form `a op b = c` (a worked solution's step) holds; lines of another shape are not judged.
     The verifier checks only the final answer: `10 - 2 = 9` followed by a copied `#### 9` passes it, not this."""
-    for line in completion.split("\n"):
-        step = _STEP.fullmatch(line.strip())
-        if step and _OPS[step[2]](int(step[1]), int(step[3])) != int(step[4]):
-            return False
-    return True
+    return all(line_holds(line) is not False for line in completion.split("\n"))
+
+
+def line_holds(line: str) -> bool | None:
+    """Whether one `a op b = c` line holds; None for a line of another shape."""
+    step = _STEP.fullmatch(line.strip())
+    if step is None:
+        return None
+    return _OPS[step[2]](int(step[1]), int(step[3])) == int(step[4])
 
 
 class ArithmeticTask:
