@@ -103,15 +103,19 @@ def test_a_run_killed_in_every_stage_resumes_to_the_uninterrupted_result(uninter
     assert not list(run_dir.rglob("*.tmp"))
 
 
-@pytest.mark.parametrize(("marker", "stage_seconds", "iteration"), [KILLS[3], KILLS[6]])  # in Train; in Grow
-def test_ctrl_c_ends_the_run_in_one_line_and_the_rerun_reaches_the_uninterrupted_result(
-        uninterrupted, tmp_path, marker, stage_seconds, iteration):
+STOPS = [(*KILLS[3], signal.SIGINT, 130, "interrupted; "), (*KILLS[6], signal.SIGINT, 130, "interrupted; "),
+         (*KILLS[6], signal.SIGTERM, 143, "terminated (SIGTERM); ")]  # Ctrl-C in Train and in Grow; kill in Grow
+
+
+@pytest.mark.parametrize(("marker", "stage_seconds", "iteration", "sig", "code", "says"), STOPS)
+def test_ctrl_c_or_sigterm_ends_the_run_in_one_line_and_the_rerun_reaches_the_uninterrupted_result(
+        uninterrupted, tmp_path, marker, stage_seconds, iteration, sig, code, says):
     seconds = json.loads((uninterrupted / "metrics.jsonl").read_text().splitlines()[iteration])[stage_seconds]
-    stopped = signal_inside(tmp_path, marker, 0.5 * seconds, signal.SIGINT)
+    stopped = signal_inside(tmp_path, marker, 0.5 * seconds, sig)
     assert stopped is not None
     status, output = stopped
     errors = [line for line in output.splitlines() if "ERROR" in line]
-    assert status == 130 and len(errors) == 1 and "interrupted; " in errors[0] and "Traceback" not in output, output[-3000:]
+    assert status == code and len(errors) == 1 and says in errors[0] and "Traceback" not in output, output[-3000:]
     run_to_end(tmp_path)
     assert metrics(tmp_path) == metrics(uninterrupted) and artifacts(tmp_path) == artifacts(uninterrupted)
     assert not list(tmp_path.rglob("*.tmp"))
