@@ -83,7 +83,7 @@ class RmEval:
             parts = run.dir / PARTS
             keep_parts_of(parts, self.plan(run, policy))
             samples = self.sampled(run, policy, parts)
-            score_kept(samples, scorers, self.scorers, run.context(policy), run, parts)
+            samples = score_kept(samples, scorers, self.scorers, run.context(policy), run, parts)
             result = _best_of_n(samples, scorers, policy, self.n, self.best_of, run.verifier)
             table = _best_of_n_table(result)
             write_jsonl(run.dir / "rm_eval_samples.jsonl", [s.to_row() for s in samples])
@@ -142,14 +142,14 @@ def _pairs(path: str, scorers: dict[str, Scorer], run: Run, policy: str) -> dict
 
 
 def score_kept(samples: list[Sample], scorers: dict[str, Scorer], settings: dict, context: ScoringContext, run: Run,
-               parts: Path) -> None:
-    """Scores `samples` with each scorer in turn, keeping them in `parts` after each; a scorer that an unfinished
-    run already applied with the same settings is skipped. Kept scores of a scorer since removed or changed are
+               parts: Path) -> list[Sample]:
+    """`samples` scored by each scorer in turn, kept in `parts` after each; a scorer that an unfinished run already
+    applied with the same settings is skipped. Kept scores of a scorer since removed or changed are
     dropped with all the others (a scorer may leave per-token or per-step rewards too)."""
     done = read_json(parts / SCORED) if (parts / SCORED).exists() else {}
     wanted = {name: json.loads(json.dumps(settings[name])) for name in scorers}
     if any(wanted.get(name) != value for name, value in done.items()):
-        samples[:] = [replace(s, scores={}, token_rewards=None, step_rewards=None) for s in samples]
+        samples = [replace(s, scores={}, token_rewards=None, step_rewards=None) for s in samples]
         done = {}
     for name, scorer in scorers.items():
         if name in done:
@@ -160,6 +160,7 @@ def score_kept(samples: list[Sample], scorers: dict[str, Scorer], settings: dict
         done[name] = wanted[name]
         write_json(parts / SCORED, done)
         run.free_accelerator()  # one judge model in memory at a time
+    return samples
 
 
 def _read_samples(path: Path) -> list[Sample]:
