@@ -2,7 +2,6 @@
 default; see conf/mode/) inside one `Run`, which owns every resource and releases them at the end."""
 
 import logging
-import signal
 import sys
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from rest import stop
 from rest.config import CONFIG_DIR
 from rest.config_check import config_error
 from rest.errors import UserError
@@ -18,28 +18,18 @@ log = logging.getLogger("rest")
 RERUN = "rerun the same command to go on from what it kept (run directory: {})"
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (`kill`, Slurm's `scancel` and time limit), raised wherever the run is, as Ctrl-C is: on the way
-    out the run closes its engine and workers, and the finished work stays for the rerun."""
-
-
-def _terminate(signum, frame):
-    raise Terminated
-
-
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
 def main(cfg: DictConfig) -> None:
     from rest.run import execute
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # a launcher's own handler (submitit's) stays
-        signal.signal(signal.SIGTERM, _terminate)
+    stop.install()
     try:
         status = execute(cfg, run_dir)
     except UserError as err:
         log.error("error: %s", err)
         sys.exit(2)
-    except Terminated:
+    except stop.Terminated:
         log.error("terminated (SIGTERM); %s", RERUN.format(run_dir))
         sys.exit(143)  # 128 + SIGTERM
     except KeyboardInterrupt:  # the run has closed its engine and workers on the way out

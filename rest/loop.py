@@ -40,6 +40,7 @@ from rest.stages.grow import grow_stage
 from rest.stages.improve import improve, refilter, update_scorers
 from rest.stages.retry import Rationalize, Reflect, check_hints, draw_retries, from_settings, keep_retried
 from rest.stages.train import seed_examples, train_stage
+from rest.stop import raise_if_stopped
 from rest.tasks import problems_of
 from rest.validation import Validation, check_disjoint, should_stop
 from rest.weighting import from_trainer as weighting_from
@@ -83,10 +84,12 @@ class Loop:
         progress = Progress(run.dir, run.logger, self.validation.early_stop.min_delta)
         policy = run.base_model
         for step in [None, *steps]:  # None: iteration 0, the base model
+            raise_if_stopped()
             iteration = step.iteration if step else 0
             if step:
                 policy = self.improve_and_train(run, task, step, policy, reward, progress.history)
             self.evaluate(run, task, iteration, policy)
+            raise_if_stopped()
             progress.record(iteration, policy, step and step.threshold, run.sampler.engine_starts)
             warn_if_worse(progress.metrics)
             if should_stop(progress.metrics, self.validation.early_stop):
@@ -129,11 +132,13 @@ class Loop:
             refilter(it_dir / "samples", it, run.dir / f"iter_{step.source}" / "samples", keep,
                      weighting_from(cfg.trainer))
         run.free_accelerator()
+        raise_if_stopped()
         init_from = run.base_model if cfg.algorithm.restart_from_base else policy
         mix = seed_examples(task) if cfg.algorithm.seed_mix else None
         trained = train_stage(it_dir / "checkpoint", it, run.trainer, it_dir / "samples", init_from, mix,
                               cfg.algorithm.seed_mix, it_dir / "retry", run.logger.trainer_args(it),
                               trained_answer(cfg.algorithm.answer, cfg.scorers))
+        raise_if_stopped()
         if step.grow:
             update_scorers(it_dir / "scorers", it, run.scorers, it_dir / "samples", run.context(trained))
         if self.pairs and not (it_dir / "pairs" / STATS).exists():

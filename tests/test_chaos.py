@@ -4,6 +4,7 @@ equal an uninterrupted one: metrics.jsonl, every grown and improved samples data
 temporary file or directory may be left behind.
 """
 
+import contextlib
 import json
 import os
 import random
@@ -42,8 +43,9 @@ def run_to_end(run_dir: Path) -> str:
 def signal_inside(run_dir: Path, marker: str, seconds: float, sig: int = signal.SIGKILL) -> tuple[int, str] | None:
     """Start the run; once `marker` is logged, wait `seconds` and send `sig` to its process group (a terminal's
     Ctrl-C goes to the whole group too); returns its exit status and output, None if the run ended first."""
-    process = subprocess.Popen(command(run_dir), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, start_new_session=True)
+    with sigint_not_ignored():
+        process = subprocess.Popen(command(run_dir), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   text=True, start_new_session=True)
     seen, lines = threading.Event(), []
     reader = threading.Thread(target=lambda: [(lines.append(line), marker in line and seen.set())
                                               for line in process.stdout], daemon=True)
@@ -56,6 +58,18 @@ def signal_inside(run_dir: Path, marker: str, seconds: float, sig: int = signal.
     status = process.wait(timeout=120)
     reader.join(timeout=10)
     return status, "".join(lines)
+
+
+@contextlib.contextmanager
+def sigint_not_ignored():
+    """Children started inside take Ctrl-C, as a run started from a terminal does: a test runner started in the
+    background (`cmd &` in a script) has SIGINT ignored, which children inherit and Python keeps; a handled SIGINT
+    is reset to its default action in the child."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def metrics(run_dir: Path) -> list[dict]:
