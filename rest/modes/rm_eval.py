@@ -31,6 +31,7 @@ from rest.contracts import Judge, Scorer, ScoringContext
 from rest.errors import UserError, is_whole
 from rest.evaluate import majority_answer
 from rest.models import check_model_path
+from rest.modes.generate import read_jsonl
 from rest.records import Sample
 from rest.rows import read_rows, report_bad_rows
 from rest.run import Run
@@ -164,7 +165,7 @@ def score_kept(samples: list[Sample], scorers: dict[str, Scorer], settings: dict
 
 
 def _read_samples(path: Path) -> list[Sample]:
-    return [Sample.from_row(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [Sample.from_row(row) for row in read_jsonl(path)]
 
 
 def _best_of_n(samples: list[Sample], scorers: dict[str, Scorer], policy: str, n_samples: int, best_of: list[int],
