@@ -4,11 +4,13 @@ unwinds the run, which closes its engine and workers, and the finished work stay
 Python ignores an exception raised inside a garbage-collection or weakref callback ("Exception ignored in ..."):
 a signal that lands there (accelerate's `free_memory` runs `gc.collect()` as Train starts) would be lost and the
 run would go on. So the handler also records the signal, and the loop calls `raise_if_stopped` between stages.
+Python would also print the swallowed exception with its traceback; `install` keeps that one quiet.
 """
 
 from __future__ import annotations
 
 import signal
+import sys
 
 _received: list[int] = []  # the signals handled so far
 
@@ -24,6 +26,8 @@ def install() -> None:
         signal.signal(signal.SIGINT, _stop)
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _stop)
+    if not isinstance(sys.unraisablehook, _QuietStop):
+        sys.unraisablehook = _QuietStop(sys.unraisablehook)
 
 
 def raise_if_stopped() -> None:
@@ -39,3 +43,15 @@ def _stop(signum: int, frame) -> None:
 
 def _exception(signum: int) -> KeyboardInterrupt:
     return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+class _QuietStop:
+    """An unraisable-exception hook that says nothing of a stop signal swallowed where it landed (it is recorded,
+    and the loop raises it again) and hands every other exception to the hook it wraps."""
+
+    def __init__(self, wrapped) -> None:
+        self.wrapped = wrapped
+
+    def __call__(self, unraisable) -> None:
+        if not (_received and isinstance(unraisable.exc_value, KeyboardInterrupt)):
+            self.wrapped(unraisable)

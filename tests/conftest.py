@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from omegaconf import DictConfig, OmegaConf
 
+from rest import stop
 from rest.base_model import init_tiny_llama
 from rest.config import build, compose
 from rest.contracts import ScoringContext
@@ -98,6 +99,12 @@ def context(verifier, policy: str | None = None, base_model: str | None = None, 
     return ScoringContext(verifier=verifier, policy=(lambda: policy) if policy else missing,
                           base_model=(lambda: base_model) if base_model else missing,
                           trainer=(lambda: trainer) if trainer else missing, step_delimiter=lambda: step_delimiter)
+
+
+@pytest.fixture
+def no_stop_signal_yet(monkeypatch):
+    """No Ctrl-C or SIGTERM recorded: what a test's stop signals record ends with it."""
+    monkeypatch.setattr(stop, "_received", [])
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,13 @@
 
 import json
 import re
+import signal
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
+from rest import stop
 from rest.sampler import Completion
 
 TEXTS = ["#### 0", "the answer is 0.", "0 - 0 = 0\n#### 0", "#### 1", "I think 0 - 0 = 1\n#### 1", "x"]
@@ -72,16 +75,31 @@ class LengthScorer:
 
 
 class Stopping(LengthScorer):
-    """Scores by length, records how many rows each call scored, and stops the run at call `stop_at` (a kill)."""
+    """Scores by length, records how many rows each call scored, and stops the run at call `stop_at` (a kill); with
+    `swallowed`, that call's Ctrl-C lands where Python drops it, and the call goes on."""
 
-    def __init__(self, stop_at: int | None = None):
-        self.calls, self.stop_at = [], stop_at
+    def __init__(self, stop_at: int | None = None, swallowed: bool = False):
+        self.calls, self.stop_at, self.swallowed = [], stop_at, swallowed
 
     def score(self, samples, context):
         if len(self.calls) + 1 == self.stop_at:
-            raise KeyboardInterrupt
+            if not self.swallowed:
+                raise KeyboardInterrupt
+            signal_in_a_weakref_callback()
         self.calls.append(len(samples))
         return super().score(samples, context)
+
+
+class Thing:
+    pass
+
+
+def signal_in_a_weakref_callback(signum: int = signal.SIGINT) -> None:
+    """A stop signal handled inside a weakref callback (garbage collection), where Python drops what it raises."""
+    thing = Thing()
+    watch = weakref.ref(thing, lambda _: stop._stop(signum, None))
+    del thing
+    assert watch() is None
 
 
 class RecordingTrainer:

@@ -1,30 +1,20 @@
 """Ctrl-C and SIGTERM stop the run even where Python swallows the exception their handler raises."""
 
 import signal
+import sys
 import weakref
 
 import pytest
+from fakes import Thing, signal_in_a_weakref_callback
 
 from rest import stop
 
 
-@pytest.fixture
-def no_signal_yet(monkeypatch):
-    monkeypatch.setattr(stop, "_received", [])
-
-
-class Thing:
-    pass
-
-
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # what the callback raised
 @pytest.mark.parametrize(("signum", "raised"), [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, stop.Terminated)])
-def test_a_signal_swallowed_in_a_weakref_callback_is_raised_at_the_next_check(no_signal_yet, signum, raised):
+def test_a_signal_swallowed_in_a_weakref_callback_is_raised_at_the_next_check(no_stop_signal_yet, signum, raised):
     stop.raise_if_stopped()  # nothing received: no stop
-    thing = Thing()
-    watch = weakref.ref(thing, lambda _: stop._stop(signum, None))  # Python ignores what a callback raises
-    del thing
-    assert watch() is None
+    signal_in_a_weakref_callback(signum)  # Python ignores what a callback raises
     with pytest.raises(raised):
         stop.raise_if_stopped()
 
@@ -42,3 +32,23 @@ def test_an_ignored_sigint_and_a_launchers_sigterm_handler_are_left_as_they_are(
                                               signal.SIGTERM: signal.SIG_DFL}.get)
     stop.install()
     assert installed == [signal.SIGINT, signal.SIGTERM]
+
+
+def test_a_swallowed_stop_signal_prints_nothing_and_other_unraisable_exceptions_still_reach_the_hook(
+        no_stop_signal_yet, monkeypatch):
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: reported.append(type(unraisable.exc_value)))
+    monkeypatch.setattr(signal, "signal", lambda signum, handler: None)
+    stop.install()
+    stop.install()  # a second run in the same process wraps the hook once
+
+    def fails():
+        raise ValueError
+
+    watches = []  # a weak reference calls back only while it is alive itself
+    for callback in (lambda _: stop._stop(signal.SIGINT, None), lambda _: fails()):
+        thing = Thing()
+        watches.append(weakref.ref(thing, callback))
+        del thing
+    assert reported == [ValueError]
+    assert not isinstance(sys.unraisablehook.wrapped, stop._QuietStop)
