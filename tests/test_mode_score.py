@@ -130,3 +130,15 @@ def test_kept_chunks_of_another_input_or_setting_are_scored_again(tmp_path):
 def test_a_chunk_size_that_is_not_a_whole_number_is_one_line(tmp_path):
     result, _ = score_file(tmp_path, [json.dumps({"prompt": "q", "completion": "a"})], "mode.chunk_size=0")
     assert result.returncode == 2 and "mode.chunk_size must be a whole number >= 1, got 0" in result.stdout
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the Ctrl-C Python dropped
+def test_a_ctrl_c_that_python_swallowed_stops_the_score_run_before_the_next_chunk(tmp_path, no_stop_signal_yet):
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"prompt": "q", "completion": "x" * i}) + "\n"
+                                               for i in range(1, 6)))
+    swallowed = Stopping(stop_at=2, swallowed=True)  # chunks of 2, 2, 1: the second chunk's Ctrl-C is dropped
+    with pytest.raises(KeyboardInterrupt):
+        score_in_process(tmp_path, swallowed)
+    assert swallowed.calls == [2, 2] and not (tmp_path / "out.jsonl").exists()
+    assert sorted(path.name for path in (tmp_path / "out.jsonl.parts").iterdir()) == ["00000.jsonl", "00001.jsonl",
+                                                                                       "plan.json"]

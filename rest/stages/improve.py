@@ -17,6 +17,7 @@ from rest.artifacts import STATS, load_samples, read_json, save_samples, write_j
 from rest.contracts import Filter, LearningScorer, Scorer, ScoringContext
 from rest.records import Sample
 from rest.scorers.rewards import normalize
+from rest.stop import raise_if_stopped
 from rest.weighting import East
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ def score_samples(samples: list[Sample], scorers: dict[str, Scorer], reward: str
 
 def score_all(samples: list[Sample], name: str, scorer: Scorer, context: ScoringContext) -> int:
     """Puts `name`'s score on every sample; returns how many it could not score (None), which are logged."""
+    raise_if_stopped()  # a Ctrl-C swallowed in the last scorer's work (a model trained online) stops before this one
     start = time.perf_counter()
     values = scorer.score(samples, context)
     for sample, value in zip(samples, values):
