@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 _received: list[int] = []  # the signals handled so far
 
@@ -28,6 +31,18 @@ def install() -> None:
         signal.signal(signal.SIGTERM, _stop)
     if not isinstance(sys.unraisablehook, _QuietStop):
         sys.unraisablehook = _QuietStop(sys.unraisablehook)
+
+
+@contextmanager
+def sigterm_handler_kept() -> Iterator[None]:
+    """Puts back the SIGTERM handler that a library replaces: `ray.init` sets one that calls `sys.exit(15)`, which
+    would end the run with status 15 and no word. The run's own handler closes Ray on the way out as well."""
+    handler = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        if threading.current_thread() is threading.main_thread():  # only the main thread may set a handler
+            signal.signal(signal.SIGTERM, handler)
 
 
 def raise_if_stopped() -> None:

@@ -2,6 +2,7 @@
 unreachable cluster as one line before any engine starts, and the split / merge of each batch."""
 
 import os
+import signal
 import sys
 import time
 from collections import deque
@@ -116,6 +117,7 @@ def test_grow_on_two_ray_replicas_equals_one_engine_row_for_row(sampler, tiny_mo
     one = [s.to_row() for chunk in grow(sampler, tiny_model, task, chunks, settings, verifier, ("grow", 0))
            for s in chunk]
     replicas = build(config("sampler=ray", "sampler.replicas=2").sampler.engine)  # 0.1 of RAM each
+    terminate = signal.getsignal(signal.SIGTERM)
     try:
         two = [s.to_row() for chunk in grow(replicas, tiny_model, task, chunks, settings, verifier, ("grow", 0))
                for s in chunk]
@@ -123,4 +125,5 @@ def test_grow_on_two_ray_replicas_equals_one_engine_row_for_row(sampler, tiny_mo
     finally:
         replicas.close()
     assert len(one) == 12 * 4 and two == one
+    assert signal.getsignal(signal.SIGTERM) is terminate  # not ray.init's sys.exit(15): SIGTERM ends a run in one line
     assert [s["prompts"] for s in stats] == [7, 5] and [s["engine_starts"] for s in stats] == [1, 1]

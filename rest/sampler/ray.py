@@ -40,6 +40,7 @@ from rest.errors import UserError
 from rest.sampler.placement import check_address, check_replicas, placement_error, replica_cores, shares
 from rest.sampler.settings import Completion, SamplingSettings
 from rest.sampler.vllm import LOOKAHEAD, RELEASES, release_action
+from rest.stop import sigterm_handler_kept
 
 log = logging.getLogger(__name__)
 GCS_RETRIES = "5"  # Ray's own connection attempts (about a second each) once the address answers
@@ -187,13 +188,15 @@ class RaySampler:
             return
         if self.address is None:
             start = time.perf_counter()
-            ray.init(num_cpus=len(os.sched_getaffinity(0)), include_dashboard=False, logging_level=logging.WARNING)
+            with sigterm_handler_kept():
+                ray.init(num_cpus=len(os.sched_getaffinity(0)), include_dashboard=False, logging_level=logging.WARNING)
             self._started_ray = True
             log.info("Ray started on this machine in %.1fs", time.perf_counter() - start)
             return
         os.environ.setdefault("RAY_gcs_server_port_wait_time_s", GCS_RETRIES)
         try:
-            ray.init(address=self.address, logging_level=logging.WARNING)
+            with sigterm_handler_kept():
+                ray.init(address=self.address, logging_level=logging.WARNING)
         except (ConnectionError, RuntimeError, ValueError) as err:
             message = f"sampler.address={self.address}: cannot join the Ray cluster ({err})"
             raise UserError(message.splitlines()[0]) from None
