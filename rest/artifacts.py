@@ -4,6 +4,7 @@ is always complete, and a stage whose artifact exists is skipped on rerun."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -41,6 +42,11 @@ def read_json(path: str | Path):
 def write_jsonl(path: str | Path, rows: list[dict]) -> None:
     """Write JSON lines atomically."""
     write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+
+
+def sha256_of(path: str | Path) -> str:
+    """The file's SHA-256, hex: what a kept result was made from."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def write_text(path: str | Path, text: str) -> None:

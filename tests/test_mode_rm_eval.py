@@ -96,3 +96,30 @@ def test_kept_samples_and_scores_of_other_settings_are_made_again(tmp_path, tiny
         rm_eval_in_process(tmp_path, tiny_model, {"endogenous_sum": same, "endogenous_mean": Stopping(1)},
                            "mode.scorers.endogenous_sum.alpha=0.5", "verifier.rel_tol=0.01")
     assert ScriptedSampler.calls == [4] and same.calls == [12]  # another verifier: sampled and judged again
+
+
+def test_a_killed_pairs_rerun_skips_finished_scorers_and_a_changed_file_is_scored_again(tmp_path, tiny_model):
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps({"prompt": "q", "chosen": "x" * i, "rejected": "y" * (5 - i)}) + "\n"
+                             for i in range(1, 5)))
+    whole = {"endogenous_sum": LengthScorer(), "endogenous_mean": LengthScorer()}
+    assert rm_eval_in_process(tmp_path / "whole", tiny_model, whole, f"mode.pairs={pairs}") == 0
+    with pytest.raises(KeyboardInterrupt):
+        rm_eval_in_process(tmp_path / "run", tiny_model, {"endogenous_sum": Stopping(), "endogenous_mean": Stopping(1)},
+                           f"mode.pairs={pairs}")
+    first, second = Stopping(), Stopping()
+    assert rm_eval_in_process(tmp_path / "run", tiny_model, {"endogenous_sum": first, "endogenous_mean": second},
+                              f"mode.pairs={pairs}") == 0
+    assert first.calls == [] and second.calls == [8]
+    for name in ("rm_eval.json", "rm_eval.md"):
+        assert (tmp_path / "run" / name).read_text() == (tmp_path / "whole" / name).read_text()
+    assert not (tmp_path / "run" / "rm_eval.parts").exists()
+    with pytest.raises(KeyboardInterrupt):
+        rm_eval_in_process(tmp_path / "again", tiny_model, {"endogenous_sum": Stopping(), "endogenous_mean": Stopping(1)},
+                           f"mode.pairs={pairs}")
+    pairs.write_text(pairs.read_text() + json.dumps({"prompt": "q", "chosen": "z", "rejected": "zz"}) + "\n")
+    again = Stopping()
+    with pytest.raises(KeyboardInterrupt):
+        rm_eval_in_process(tmp_path / "again", tiny_model, {"endogenous_sum": again, "endogenous_mean": Stopping(1)},
+                           f"mode.pairs={pairs}")
+    assert again.calls == [10]  # another file: its pairs, every scorer again

@@ -7,10 +7,11 @@
     the same problem, best-of-N accuracy (N in `mode.best_of`) beside random pick, majority vote and the
     verifier as oracle, and the correlation of the score with completion length.
 Writes rm_eval.json and rm_eval.md (and, for (b), the scored samples as rm_eval_samples.jsonl) in the run dir.
-(b) keeps its work in `rm_eval.parts/` until those are written: the judged samples, then the samples again after
-each scorer. A rerun of a killed or interrupted command samples nothing when the policy, split, limit, n, Grow
-settings, seed, task, verifier and model are the same (`plan.json`), and skips each scorer already done with the
-same settings; otherwise what was kept is made again.
+Both keep their work in `rm_eval.parts/` until those are written: the samples (judged, for (b)), then the samples
+again after each scorer. A rerun of a killed or interrupted command skips each scorer already done with the same
+settings, and (b) samples nothing, when what the samples came from is the same (`plan.json`: (a) the pairs file and
+its SHA-256, the policy; (b) the policy, split, limit, n, Grow settings and seed; both the task, verifier and
+model); otherwise what was kept is made again.
 """
 
 from __future__ import annotations
@@ -26,14 +27,14 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from rest import ranking
-from rest.artifacts import read_json, write_json, write_jsonl, write_text
+from rest.artifacts import read_json, sha256_of, write_json, write_jsonl, write_text
 from rest.contracts import Judge, Scorer, ScoringContext
 from rest.errors import UserError, is_whole
 from rest.evaluate import majority_answer
 from rest.models import check_model_path
 from rest.modes.generate import read_jsonl
 from rest.records import Sample
-from rest.rows import read_rows, report_bad_rows
+from rest.rows import Row, read_rows, report_bad_rows
 from rest.run import Run
 from rest.sampler.settings import sampling_error
 from rest.stages.grow import grow, keep_parts_of
@@ -77,12 +78,13 @@ class RmEval:
             check_model_path(self.policy, "mode.policy")
         scorers = run.build_scorers(self.scorers, "mode.scorers")
         policy = self.policy or run.base_model
-        if self.pairs:
-            result = _pairs(self.pairs, scorers, run, policy)
+        rows = _pair_rows(self.pairs) if self.pairs else None  # a file that cannot be read: one line, nothing kept
+        parts = run.dir / PARTS
+        keep_parts_of(parts, self.plan(run, policy))
+        if rows is not None:
+            result = _pairs(rows, scorers, self.scorers, run, policy, parts)
             table = _pairs_table(result)
         else:
-            parts = run.dir / PARTS
-            keep_parts_of(parts, self.plan(run, policy))
             samples = self.sampled(run, policy, parts)
             samples = score_kept(samples, scorers, self.scorers, run.context(policy), run, parts)
             result = _best_of_n(samples, scorers, policy, self.n, self.best_of, run.verifier)
@@ -90,14 +92,15 @@ class RmEval:
             write_jsonl(run.dir / "rm_eval_samples.jsonl", [s.to_row() for s in samples])
         write_json(run.dir / "rm_eval.json", result)
         write_text(run.dir / "rm_eval.md", table)
-        if not self.pairs:
-            shutil.rmtree(run.dir / PARTS)  # the outputs hold everything now
+        shutil.rmtree(parts)  # the outputs hold everything now
         log.info("rm_eval written to %s\n%s", run.dir / "rm_eval.md", table)
         return 1 if result.get("bad_rows") else 0
 
     def plan(self, run: Run, policy: str) -> dict:
-        """What the kept samples were drawn and judged with."""
+        """What the kept samples were drawn (or read) and judged with."""
         settings = {key: OmegaConf.to_container(run.cfg[key], resolve=True) for key in ("task", "verifier", "model")}
+        if self.pairs:
+            return {"pairs_sha256": sha256_of(str(self.pairs)), "policy": policy, **settings}
         return {"policy": policy, "split": self.split, "limit": self.limit, "n": self.n, "seed": run.cfg.seed,
                 "sampling": asdict(run.grow_settings), **settings}
 
@@ -122,15 +125,20 @@ class RmEval:
         return samples
 
 
-def _pairs(path: str, scorers: dict[str, Scorer], run: Run, policy: str) -> dict:
-    rows = read_rows(path, {"prompt": (str,), "chosen": (str,), "rejected": (str,)}, non_empty=("chosen", "rejected"))
+def _pair_rows(path: str) -> list[Row]:
+    return read_rows(path, {"prompt": (str,), "chosen": (str,), "rejected": (str,)}, non_empty=("chosen", "rejected"))
+
+
+def _pairs(rows: list[Row], scorers: dict[str, Scorer], settings: dict, run: Run, policy: str, parts: Path) -> dict:
     bad = report_bad_rows(rows)
     good = [row.data for row in rows if not row.problem]
-    samples = [_pair_sample(i, r["prompt"], r[side]) for side in ("chosen", "rejected") for i, r in enumerate(good)]
+    if (parts / SAMPLES).exists():
+        samples = _read_samples(parts / SAMPLES)
+    else:
+        samples = [_pair_sample(i, r["prompt"], r[side]) for side in ("chosen", "rejected") for i, r in enumerate(good)]
+    samples = score_kept(samples, scorers, settings, run.context(policy), run, parts)
     result = {"pairs": len(good), "bad_rows": bad, "scorers": {}}
-    for name, scorer in scorers.items():
-        score_all(samples, name, scorer, run.context(policy))
-        run.free_accelerator()  # one judge model in memory at a time
+    for name in scorers:
         chosen, rejected = [s.scores[name] for s in samples[: len(good)]], [s.scores[name] for s in samples[len(good) :]]
         by_domain = defaultdict(list)
         for row, c, r in zip(good, chosen, rejected):

@@ -16,7 +16,6 @@ scored again.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -25,7 +24,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from rest.artifacts import write_text
+from rest.artifacts import sha256_of, write_text
 from rest.code.tests import BadTests, CodeTests
 from rest.errors import UserError, is_whole
 from rest.records import Sample
@@ -80,8 +79,7 @@ class Score:
     def plan(self, cfg: DictConfig) -> dict:
         """What the kept chunks were scored from and with."""
         settings = {key: OmegaConf.to_container(cfg[key], resolve=True) for key in ("scorers", "verifier", "model", "task")}
-        digest = hashlib.sha256(Path(self.input).read_bytes()).hexdigest()
-        return {"input_sha256": digest, "chunk_size": self.chunk_size, **settings}
+        return {"input_sha256": sha256_of(self.input), "chunk_size": self.chunk_size, **settings}
 
 
 def _score_chunk(run: Run, rows: list[Row]) -> None:
