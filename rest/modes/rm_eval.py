@@ -9,8 +9,8 @@
 Writes rm_eval.json and rm_eval.md (and, for (b), the scored samples as rm_eval_samples.jsonl) in the run dir.
 Both keep their work in `rm_eval.parts/` until those are written: the samples (judged, for (b)), then the samples
 again after each scorer. A rerun of a killed or interrupted command skips each scorer already done with the same
-settings, and (b) samples nothing, when what the samples came from is the same (`plan.json`: (a) the pairs file and
-its SHA-256, the policy; (b) the policy, split, limit, n, Grow settings and seed; both the task, verifier and
+settings, and (b) samples nothing, when what the samples came from is the same (`plan.json`: (a) the pairs file's
+SHA-256, the policy; (b) the policy, split, limit, n, Grow settings and seed; both the task, verifier and
 model); otherwise what was kept is made again.
 """
 
