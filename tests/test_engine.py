@@ -80,6 +80,20 @@ def test_an_engine_start_logs_its_dtype_once_and_no_per_weight_warning(tiny_mode
     assert "Attempted to load weight" not in out + err
 
 
+def test_a_reload_warns_of_no_layer_whose_weights_a_checkpoint_does_not_hold(checkpoints, capfd):
+    """The rotary embedding (computed from the config) and a tied lm_head (it shares embed_tokens, and its packed
+    weight is rebuilt) load nothing of their own; vLLM's "Failed to load weights" for them would alarm for nothing."""
+    engine = build(config().sampler.engine, gpu_memory_utilization=0.1)
+    try:
+        for policy in checkpoints:
+            greedy_tokens(engine, policy)
+        assert engine.policy_loads == 1
+    finally:
+        engine.close()
+    out, err = capfd.readouterr()
+    assert "Failed to load weights" not in out + err
+
+
 def test_deterministic_scheduling_runs_vllms_engine_core_in_this_process(tiny_model):
     """vLLM's reproducibility recipe: the engine core in this process. The setting of one engine start holds for
     the next although vLLM freezes its environment settings once a core starts in this process."""

