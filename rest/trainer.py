@@ -36,6 +36,22 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+class _NoDdpWarningForOneProcess(logging.Filter):
+    """vLLM's engine, when its core runs in this process, starts a torch.distributed group of one process; HF's
+    TrainingArguments then warns that a group is initialized but DDP is not in use ("launch your script with
+    torch.distributed.launch"), which means nothing for one process. The warning stays for a group of several."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        import torch.distributed as dist
+
+        if not str(record.msg).startswith("torch.distributed process group is initialized, but parallel_mode"):
+            return True
+        return not (dist.is_initialized() and dist.get_world_size() == 1)
+
+
+logging.getLogger("transformers.training_args").addFilter(_NoDdpWarningForOneProcess())
+
+
 class SFT:
     """`train(examples, init_from, out_dir, report)` fine-tunes `init_from` on prompt/completion pairs and
     writes an HF checkpoint (model + tokenizer) to `out_dir` atomically; returns `out_dir`. `report`: extra

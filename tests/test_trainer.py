@@ -1,10 +1,14 @@
 """The M-step trainer: completion-only loss, and a checkpoint that transformers can load."""
 
+import logging
+
 import torch
+import torch.distributed as dist
 from conftest import config
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from rest.config import build
+from rest.trainer import sft_config
 
 
 def SFT(**settings):
@@ -49,3 +53,18 @@ def test_with_args_changes_the_sft_config_of_a_copy_only(tiny_model, tmp_path):
     original = trainer.build(EXAMPLES, tiny_model, tmp_path / "run").args
     assert (original.learning_rate, original.num_train_epochs) == (config().trainer.learning_rate,
                                                                    config().trainer.num_train_epochs)
+
+
+def test_a_one_process_torch_distributed_group_such_as_vllms_draws_no_ddp_warning(tmp_path):
+    warned = []
+    handler = logging.Handler()
+    handler.emit = lambda record: warned.append(record.getMessage())
+    logger = logging.getLogger("transformers.training_args")
+    logger.addHandler(handler)
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1)
+    try:
+        assert sft_config(tmp_path, 0, {"use_cpu": True}).device.type == "cpu"  # where the group is checked
+    finally:
+        dist.destroy_process_group()
+        logger.removeHandler(handler)
+    assert not [message for message in warned if "torch.distributed" in message]
