@@ -6,6 +6,7 @@ from conftest import TINY, config, sampling
 from rest.base_model import init_tiny_llama
 from rest.config import build
 from rest.errors import UserError
+from rest.sampler import vllm as vllm_sampler
 from rest.sampler.hardware import cpu_has_native_bf16, engine_dtype, in_process_cpu_kv_cache_bytes
 
 PROMPTS = [f"Compute {i} + {i + 1} - 3.\n" for i in range(12)]
@@ -92,6 +93,26 @@ def test_a_reload_warns_of_no_layer_whose_weights_a_checkpoint_does_not_hold(che
         engine.close()
     out, err = capfd.readouterr()
     assert "Failed to load weights" not in out + err
+
+
+def test_prompts_reach_the_engine_rendered_as_vllm_asks_not_raw(tiny_model, monkeypatch):
+    """vLLM deprecates a text prompt to `add_request` ("Passing raw prompts to InputProcessor is deprecated"): the
+    sampler renders each prompt first, as vLLM itself would, and samples what it sampled before."""
+    engine = build(config().sampler.engine, gpu_memory_utilization=0.1)
+    received = []
+    try:
+        with monkeypatch.context() as as_before:  # the text itself, which vLLM renders (and warns of)
+            as_before.setattr(vllm_sampler, "prompt_renderer", lambda llm_engine: lambda prompt: prompt)
+            raw = greedy_tokens(engine, tiny_model)
+        llm_engine = engine._llm.llm_engine
+        add_request = llm_engine.add_request
+        monkeypatch.setattr(llm_engine, "add_request", lambda request_id, prompt, *args, **kwargs: (
+            received.append(prompt), add_request(request_id, prompt, *args, **kwargs))[1])
+        rendered = greedy_tokens(engine, tiny_model)
+    finally:
+        engine.close()
+    assert len(received) == len(PROMPTS) and all(isinstance(p, dict) and "prompt_token_ids" in p for p in received)
+    assert rendered == raw
 
 
 def test_deterministic_scheduling_runs_vllms_engine_core_in_this_process(tiny_model):

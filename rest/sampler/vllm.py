@@ -18,7 +18,8 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -208,10 +209,10 @@ class VLLMSampler:
                  owner: dict[str, Batch]) -> Batch:
         shared = params(settings, None) if seeds is None else None
         batch = Batch(ids=[str(next(self._request_ids)) for _ in prompts])
-        refused, skipped = refused_request_error(), []
+        refused, skipped, render = refused_request_error(), [], prompt_renderer(engine)
         for i, (request_id, prompt) in enumerate(zip(batch.ids, prompts)):
             try:
-                engine.add_request(request_id, prompt, shared if seeds is None else params(settings, seeds[i]))
+                engine.add_request(request_id, render(prompt), shared if seeds is None else params(settings, seeds[i]))
             except refused as err:  # e.g. a prompt longer than the engine's context
                 first = str(err).strip().splitlines()[0]
                 if not settings.skip_refused:
@@ -224,6 +225,17 @@ class VLLMSampler:
         if skipped:
             log.warning("vLLM refused %d of %d prompts, left out (no samples): %s", len(skipped), len(prompts), skipped[0])
         return batch
+
+
+def prompt_renderer(engine) -> Callable[[str], Any]:
+    """What `LLMEngine.add_request` takes for a text prompt: the renderer's output, made as vLLM makes it from a raw
+    prompt (which it deprecates since it has renderers), or the text itself for a vLLM without them."""
+    try:
+        from vllm.renderers.inputs.preprocess import parse_model_prompt
+    except ImportError:
+        return lambda prompt: prompt
+    renderer, tokenize = engine.renderer, engine.renderer.default_cmpl_tok_params
+    return lambda prompt: renderer.render_cmpl([parse_model_prompt(engine.model_config, prompt)], tokenize)[0]
 
 
 def refused_request_error() -> type[Exception]:
