@@ -19,13 +19,15 @@ class _DropCastWarnings(logging.Filter):
         return not str(record.msg).startswith("Attempted to load weight")
 
 
-class _DropExpectedReloadWarnings(logging.Filter):
+class _ExpectedReloadWarnings(logging.Filter):
     """A reload warns "Failed to load weights" for each layer that loads nothing of its own and keeps its old
     tensors: a rotary embedding (its cache is computed from the config, which a reload does not change; class
-    names end in RotaryEmbedding) always, and a tied `lm_head` (repaired in `load_policy`). Those are expected; the
+    names end in RotaryEmbedding) always, and a tied `lm_head` (repaired in `load_policy`). Those are dropped; the
     warning for any other layer is kept."""
 
-    tied_head = False  # whether the model being reloaded ties its lm_head to embed_tokens
+    def __init__(self, tied_head: bool) -> None:
+        super().__init__()
+        self.tied_head = tied_head
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.msg != "%s: Failed to load weights" or not record.args:
@@ -35,8 +37,7 @@ class _DropExpectedReloadWarnings(logging.Filter):
 
 
 logging.getLogger("vllm.model_executor.models.utils").addFilter(_DropCastWarnings())
-_reload_warnings = _DropExpectedReloadWarnings()
-logging.getLogger("vllm.model_executor.model_loader.reload.layerwise").addFilter(_reload_warnings)
+_RELOAD_LOG = logging.getLogger("vllm.model_executor.model_loader.reload.layerwise")
 
 
 class PolicyLoader:
@@ -45,8 +46,12 @@ class PolicyLoader:
     def load_policy(self, path: str) -> None:
         model = self.model_runner.get_model()
         tied = getattr(model.config, "tie_word_embeddings", False) and hasattr(model, "lm_head")
-        _reload_warnings.tied_head = tied
-        self.model_runner.reload_weights(weights_path=path, is_checkpoint_format=True)
+        expected = _ExpectedReloadWarnings(tied_head=tied)
+        _RELOAD_LOG.addFilter(expected)
+        try:
+            self.model_runner.reload_weights(weights_path=path, is_checkpoint_format=True)
+        finally:
+            _RELOAD_LOG.removeFilter(expected)
         if tied:
             model = self.model_runner.get_model()
             model.lm_head.quant_method.process_weights_after_loading(model.lm_head)
