@@ -13,6 +13,7 @@ from rest import stop
 from rest.config import CONFIG_DIR
 from rest.config_check import config_error
 from rest.errors import UserError
+from rest.hub import log_hub_once
 
 log = logging.getLogger("rest")
 RERUN = "rerun the same command to go on from what it kept (run directory: {})"
@@ -24,6 +25,7 @@ def main(cfg: DictConfig) -> None:
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     stop.install()
+    log_hub_once()
     try:
         status = execute(cfg, run_dir)
     except UserError as err:

@@ -166,7 +166,7 @@ def write_rows(path: Path, rows: list[dict], columns=("question", "answer")) -> 
 @pytest.mark.parametrize(("name", "rows", "message"), [
     ("data.jsonl", [{"question": "1+1?", "solution": "#### 2"}], "has no field(s) ['answer']"),
     ("data.jsonl", [], "has an empty data file"),
-    ("data.parquet", [], "cannot load 'parquet' split 'train': Instruction \"train\" corresponds to no data"),
+    ("data.parquet", [], "data.parquet): Instruction \"train\" corresponds to no data"),
 ], ids=["missing-field", "empty-file", "empty-split"])
 def test_a_bad_data_source_fails_before_sampling(tmp_path, name, rows, message):
     data = tmp_path / name

@@ -38,6 +38,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from rest.code.tests import BadTests, CodeTests
 from rest.errors import UserError
+from rest.hub import load_split
 from rest.records import Problem
 from rest.tasks import checked_limits
 from rest.tasks.chat import chat_formatter
@@ -228,7 +229,7 @@ class CodeDatasetTask:
 
     def _load(self, split: str) -> list[Problem]:
         source = self.splits[split]
-        rows, where = self._read(source), f"task: {self._source_name(source)} split {source!r}"
+        rows, where = load_split(self.path, self.name, self.data_files, source), f"task: {self._source_name(source)} split {source!r}"
         missing = {f for f in [*self.fields.values(), *self.where] if f} - set(rows.column_names)
         if missing:
             raise UserError(f"{where} has no field(s) {sorted(missing)} (task.fields / task.where of the "
@@ -263,18 +264,6 @@ class CodeDatasetTask:
                           answer=parsed.tests.to_json(), solution=parsed.solution)
         self._prompt_fields[problem] = parsed.prompt_fields
         return problem
-
-    def _read(self, source: str):
-        import datasets
-
-        try:
-            return datasets.load_dataset(self.path, self.name, data_files=self.data_files, split=source)
-        except (FileNotFoundError, ValueError, ConnectionError, RuntimeError,
-                datasets.exceptions.DatasetNotFoundError) as err:
-            message = (str(err).strip() or type(err).__name__).splitlines()[0]
-            raise UserError(f"task: cannot load {self.path!r} split {source!r}: {message}") from None
-        except StopIteration:  # datasets' json builder finds no first row to read the columns from
-            raise UserError(f"task: {self.path!r} has an empty data file (data_files={self.data_files})") from None
 
     def _source_name(self, source: str) -> str:
         """The file behind a dataset split (`train[:50%]`: the `train` file) when it is one file, else the path."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from rest.errors import UserError
+from rest.hub import load_split
 from rest.records import Problem
 from rest.tasks import checked_limits
 from rest.tasks.chat import chat_formatter
@@ -55,15 +56,8 @@ class DatasetTask:
         return self._chat(text) if self._chat else text
 
     def _load(self, split: str) -> list[Problem]:
-        import datasets
-
         source = self.splits[split]
-        try:
-            rows = datasets.load_dataset(self.path, self.name, data_files=self.data_files, split=source)
-        except (FileNotFoundError, ValueError, ConnectionError, datasets.exceptions.DatasetNotFoundError) as err:
-            raise UserError(f"task: cannot load {self.path!r} split {source!r}: {err}") from None
-        except StopIteration:  # datasets' json builder finds no first row to read the columns from
-            raise UserError(f"task: {self.path!r} has an empty data file (data_files={self.data_files})") from None
+        rows = load_split(self.path, self.name, self.data_files, source)
         limit = self.limits.get(split)
         if limit:
             rows = rows.select(range(min(limit, len(rows))))

@@ -1,0 +1,70 @@
+"""Reading a dataset from the Hugging Face Hub, or from local files, through `datasets`, with one line for what
+goes wrong: a missing or unreadable file, a dataset the hub does not have, and a hub that cannot be reached (a
+compute node without network: the client's own connection error, not an OSError, passes through `datasets`
+untranslated when it lists `hf://` files).
+
+Run once where there is network (the dataset is cached under HF_HOME, e.g. ~/.cache/huggingface), then with
+HF_HUB_OFFLINE=1 on the node without: the cache is read and nothing is retried.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+
+from rest.errors import UserError
+
+CACHE_IT = "load it once where there is network (it is cached under HF_HOME)"
+LOCAL_FILES = "or set task.data_files to local files"
+
+
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """The hub client's errors for a request that reached no server: httpx2's (huggingface_hub >= 2) and httpx's
+    (1.x); requests' (0.x) are OSErrors."""
+    return tuple(importlib.import_module(name).TransportError
+                 for name in ("httpx2", "httpx") if importlib.util.find_spec(name))
+
+
+UNREACHABLE = (ConnectionError, *_transport_errors())
+
+
+def load_split(path: str, name: str | None, data_files: dict | str | None, split: str):
+    """`datasets.load_dataset(path, name, data_files=..., split=split)`, or one UserError line."""
+    import datasets
+
+    files = data_files.get(split.split("[")[0]) if isinstance(data_files, dict) else data_files
+    where = f"task: cannot load {path!r} split {split!r}" + (f" ({files})" if files else "")
+    try:
+        return datasets.load_dataset(path, name, data_files=data_files, split=split)
+    except UNREACHABLE as err:
+        raise UserError(f"{where}: {unreachable(err)}") from None
+    except (OSError, ValueError, RuntimeError, datasets.exceptions.DatasetNotFoundError) as err:
+        raise UserError(f"{where}: {first_line(err)}") from None
+    except StopIteration:  # datasets' json builder finds no first row to read the columns from
+        raise UserError(f"task: {path!r} has an empty data file (data_files={data_files})") from None
+
+
+def unreachable(err: BaseException) -> str:
+    """Why the hub gave nothing, and what to do: offline mode found no cached copy, or no server answered."""
+    from huggingface_hub.constants import is_offline_mode
+
+    if is_offline_mode():
+        return f"not in the local cache, and HF_HUB_OFFLINE is set ({first_line(err)}); {CACHE_IT}, {LOCAL_FILES}"
+    return (f"the Hugging Face Hub cannot be reached ({first_line(err)}); {CACHE_IT} and set HF_HUB_OFFLINE=1 "
+            f"where there is none, {LOCAL_FILES}")
+
+
+def first_line(err: BaseException) -> str:
+    return (str(err).strip() or type(err).__name__).splitlines()[0]
+
+
+def log_hub_once() -> None:
+    """huggingface_hub gives its logger a handler of its own and lets records propagate too: each of its warnings
+    (a retry when the hub cannot be reached) was printed twice, once bare. Its records now go only through the
+    root logger's handlers (Hydra's console and the run's log file), as its `enable_propagation` asks."""
+    import huggingface_hub.utils.logging  # noqa: F401  (it adds its handler on import)
+
+    hub = logging.getLogger("huggingface_hub")
+    for handler in [h for h in hub.handlers if type(h) is logging.StreamHandler]:
+        hub.removeHandler(handler)

@@ -1,0 +1,54 @@
+"""A dataset on the Hugging Face Hub, read where there is no network (a compute node): one line that says so and
+what to do, whichever task reads it, and each of the hub client's retry warnings printed once."""
+
+import os
+import subprocess
+import sys
+
+import datasets
+import httpx2
+import huggingface_hub.constants
+import pytest
+from conftest import ROOT, make_task
+
+from rest.errors import UserError
+
+PRESETS = ["gsm8k", "math", "mbpp", "humaneval", "apps"]
+
+
+def no_server(*args, **kwargs):
+    """What `datasets` lets through when it lists `hf://` files and no server answers (task=apps's default)."""
+    raise httpx2.ConnectError("[Errno -2] Name or service not known")
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_a_hub_that_cannot_be_reached_is_one_line_saying_how_to_run_offline(preset, monkeypatch):
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)  # tests run offline (conftest)
+    monkeypatch.setattr(datasets, "load_dataset", no_server)
+    task = make_task(f"task={preset}")
+    with pytest.raises(UserError) as caught:
+        task.problems("test")
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith("task: cannot load"), message
+    assert "the Hugging Face Hub cannot be reached ([Errno -2] Name or service not known)" in message, message
+    assert "HF_HUB_OFFLINE=1" in message and "task.data_files" in message, message
+
+
+def test_offline_mode_without_a_cached_copy_stops_the_run_in_one_line_without_retrying(tmp_path):
+    """HF_HUB_OFFLINE=1 makes no request at all: the default APPS files are not cached here, so the run stops at
+    once, naming the file."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "task=apps", f"hydra.run.dir={tmp_path / 'run'}"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1, lines
+    assert "(hf://datasets/codeparrot/apps/test.jsonl): not in the local cache, and HF_HUB_OFFLINE is set" in lines[0]
+
+
+def test_a_hub_warning_is_printed_once_through_the_root_handlers():
+    """huggingface_hub's own handler printed each retry warning a second time, bare, beside Hydra's line."""
+    script = ("import logging; logging.basicConfig(format='root: %(message)s'); "
+              "from rest.hub import log_hub_once; log_hub_once(); "
+              "logging.getLogger('huggingface_hub.utils._http').warning('Retrying in 1s [Retry 1/5].')")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.stderr.splitlines() == ["root: Retrying in 1s [Retry 1/5]."], result.stderr
