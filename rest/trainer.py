@@ -156,8 +156,9 @@ def sft_config(work_dir: str | Path, seed: int, args: dict[str, Any], key: str =
     field it lacks or a value it refuses is a one-line UserError."""
     from trl import SFTConfig
 
-    # TRL defaults to bf16, which a CPU lacks; it reports nowhere unless the run's logger says where
-    args = {"bf16": _bf16_available(), "report_to": [], **args}
+    # TRL defaults to bf16, which a CPU lacks, and to pinned memory, which without an accelerator torch does not
+    # use and warns about at every Train; it reports nowhere unless the run's logger says where
+    args = {"bf16": _bf16_available(), "dataloader_pin_memory": _accelerator_available(), "report_to": [], **args}
     try:
         return SFTConfig(output_dir=str(work_dir), seed=seed, completion_only_loss=True, save_strategy="no", **args)
     except TypeError as err:
@@ -230,6 +231,12 @@ def _bf16_available() -> bool:
     import torch
 
     return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+
+
+def _accelerator_available() -> bool:
+    import torch
+
+    return torch.accelerator.is_available()
 
 
 def _is_field(config_class: type, name: str) -> bool:

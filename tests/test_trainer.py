@@ -45,6 +45,12 @@ def test_train_writes_a_loadable_checkpoint_that_learned(tiny_model, tmp_path):
     assert not (tmp_path / "ckpt.tmp").exists()
 
 
+def test_train_without_an_accelerator_draws_no_pin_memory_warning(tiny_model, tmp_path, recwarn):
+    """torch warned at every Train on CPU that TRL's pinned memory would not be used."""
+    SFT(max_steps=1, per_device_train_batch_size=2, max_length=128).train(EXAMPLES, tiny_model, tmp_path / "ckpt")
+    assert not [w for w in recwarn if "pin_memory" in str(w.message)]
+
+
 def test_with_args_changes_the_sft_config_of_a_copy_only(tiny_model, tmp_path):
     trainer = SFT(per_device_train_batch_size=2, max_length=128)
     judge = trainer.with_args({"learning_rate": 1.5e-5, "num_train_epochs": 7})

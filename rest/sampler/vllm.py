@@ -17,6 +17,7 @@ import itertools
 import logging
 import os
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -165,8 +166,13 @@ class VLLMSampler:
         log.info("starting vLLM engine for %s (dtype %s: %s)", policy, dtype, why)
         start = time.perf_counter()
         sleep_mode = {"enable_sleep_mode": True} if self.action == "sleep" else {}
-        self._llm = LLM(model=policy, seed=self.seed, dtype=dtype, worker_extension_cls="rest.sampler.worker.PolicyLoader",
-                        **memory, **sleep_mode, **self.engine_kwargs)
+        with warnings.catch_warnings():
+            # vLLM's Triton dispatcher scans every loaded module's attributes as the engine starts and so touches
+            # the deprecated `torch.distributed.reduce_op`: torch's FutureWarning is about vLLM's scan, not this run
+            warnings.filterwarnings("ignore", message="`torch.distributed.reduce_op` is deprecated", category=FutureWarning)
+            self._llm = LLM(model=policy, seed=self.seed, dtype=dtype,
+                            worker_extension_cls="rest.sampler.worker.PolicyLoader", **memory, **sleep_mode,
+                            **self.engine_kwargs)
         self._policy, self._identity, self.state = policy, engine_identity(policy), "awake"
         if self.deterministic_scheduling:
             _in_process.append(self)
