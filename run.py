@@ -13,7 +13,7 @@ from rest import stop
 from rest.config import CONFIG_DIR
 from rest.config_check import config_error
 from rest.errors import UserError
-from rest.hub import log_hub_once
+from rest.library_logging import route_to_root
 
 log = logging.getLogger("rest")
 RERUN = "rerun the same command to go on from what it kept (run directory: {})"
@@ -25,7 +25,7 @@ def main(cfg: DictConfig) -> None:
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     stop.install()
-    log_hub_once()
+    route_to_root()  # transformers', datasets' and the hub's records: once, also in run.log
     try:
         status = execute(cfg, run_dir)
     except UserError as err:

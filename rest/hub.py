@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import logging
 
 from rest.errors import UserError
 
@@ -58,13 +57,3 @@ def unreachable(err: BaseException) -> str:
 def first_line(err: BaseException) -> str:
     return (str(err).strip() or type(err).__name__).splitlines()[0]
 
-
-def log_hub_once() -> None:
-    """huggingface_hub gives its logger a handler of its own and lets records propagate too: each of its warnings
-    (a retry when the hub cannot be reached) was printed twice, once bare. Its records now go only through the
-    root logger's handlers (Hydra's console and the run's log file), as its `enable_propagation` asks."""
-    import huggingface_hub.utils.logging  # noqa: F401  (it adds its handler on import)
-
-    hub = logging.getLogger("huggingface_hub")
-    for handler in [h for h in hub.handlers if type(h) is logging.StreamHandler]:
-        hub.removeHandler(handler)

@@ -44,11 +44,3 @@ def test_offline_mode_without_a_cached_copy_stops_the_run_in_one_line_without_re
     assert result.returncode == 2 and len(lines) == 1, lines
     assert "(hf://datasets/codeparrot/apps/test.jsonl): not in the local cache, and HF_HUB_OFFLINE is set" in lines[0]
 
-
-def test_a_hub_warning_is_printed_once_through_the_root_handlers():
-    """huggingface_hub's own handler printed each retry warning a second time, bare, beside Hydra's line."""
-    script = ("import logging; logging.basicConfig(format='root: %(message)s'); "
-              "from rest.hub import log_hub_once; log_hub_once(); "
-              "logging.getLogger('huggingface_hub.utils._http').warning('Retrying in 1s [Retry 1/5].')")
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert result.stderr.splitlines() == ["root: Retrying in 1s [Retry 1/5]."], result.stderr
