@@ -13,6 +13,8 @@ from rest.config import build
 from rest.errors import UserError
 
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+WEIGHTS = ("*.safetensors", "pytorch_model*.bin")
+TOKENIZER = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model")
 
 
 def resolve_base_model(model_cfg: DictConfig, task) -> str:
@@ -32,6 +34,10 @@ def check_model_path(path: str, key: str = "model.path") -> str:
     if local.exists():
         if not (local / "config.json").exists():
             raise UserError(f"{key} {path!r} exists but is not a Hugging Face checkpoint (no config.json)")
+        missing = checkpoint_gaps(local)
+        if missing:
+            raise UserError(f"{key} {path!r} is not a whole Hugging Face checkpoint: it has no "
+                            f"{' and no '.join(missing)}")
         return str(local.resolve())
     if not _HUB_ID.match(path):
         raise UserError(f"{key} {path!r} does not exist")
@@ -43,6 +49,17 @@ def check_model_path(path: str, key: str = "model.path") -> str:
         first_line = str(err).strip().splitlines()[0]
         raise UserError(f"{key} {path!r} is neither a local directory nor a reachable hub model: {first_line}")
     return path
+
+
+def checkpoint_gaps(directory: Path) -> list[str]:
+    """What a checkpoint directory with a config.json lacks for vLLM and transformers to load it (a partial copy or
+    download): its weights, its tokenizer."""
+    gaps = []
+    if not any(next(directory.glob(pattern), None) for pattern in WEIGHTS):
+        gaps.append(f"weights ({' or '.join(WEIGHTS)})")
+    if not any((directory / name).exists() for name in TOKENIZER):
+        gaps.append(f"tokenizer ({', '.join(TOKENIZER)})")
+    return gaps
 
 
 def make_from_source(model_cfg: DictConfig) -> None:

@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -260,3 +261,21 @@ def test_a_prompt_template_that_hydra_reads_as_a_number_is_one_line(task):
     with pytest.raises(UserError, match=re.escape("task.prompt_template must be text (a template with {question}), "
                                                   "got 5")):
         make_task(f"task={task}", "task.prompt_template=5")
+
+
+@pytest.mark.parametrize(("removed", "missing"), [
+    (["model.safetensors"], "it has no weights (*.safetensors or pytorch_model*.bin)"),
+    (["tokenizer.json", "tokenizer_config.json"], "it has no tokenizer (tokenizer.json, tokenizer_config.json"),
+], ids=["no-weights", "no-tokenizer"])
+def test_a_partly_copied_checkpoint_is_one_line_naming_what_it_lacks_before_any_engine(removed, missing, tiny_model,
+                                                                                      tmp_path):
+    """A checkpoint with its config.json but not its weights or tokenizer (a copy or download cut short) failed in
+    vLLM's engine start, with a traceback."""
+    partial = Path(shutil.copytree(tiny_model, tmp_path / "partial"))
+    for name in removed:
+        (partial / name).unlink()
+    result = run(f"model.path={partial}", f"hydra.run.dir={tmp_path / 'run'}")
+    lines = error_lines(result)
+    assert result.returncode == 2 and len(lines) == 1, lines
+    assert f"model.path '{partial}' is not a whole Hugging Face checkpoint: {missing}" in lines[0], lines
+    assert "Traceback" not in result.stdout + result.stderr
