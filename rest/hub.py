@@ -1,10 +1,10 @@
 """Reading a dataset from the Hugging Face Hub, or from local files, through `datasets`, with one line for what
 goes wrong: a missing or unreadable file, a dataset the hub does not have, and a hub that cannot be reached (a
 compute node without network: the client's own connection error, not an OSError, passes through `datasets`
-untranslated when it lists `hf://` files).
+untranslated when it lists `hf://` files). `unreachable` also words a hub model's error (rest/models.py).
 
-Run once where there is network (the dataset is cached under HF_HOME, e.g. ~/.cache/huggingface), then with
-HF_HUB_OFFLINE=1 on the node without: the cache is read and nothing is retried.
+Run once where there is network (datasets and models are cached under HF_HOME, e.g. ~/.cache/huggingface), then
+with HF_HUB_OFFLINE=1 on the node without: the cache is read and nothing is retried.
 """
 
 from __future__ import annotations
@@ -37,21 +37,32 @@ def load_split(path: str, name: str | None, data_files: dict | str | None, split
     try:
         return datasets.load_dataset(path, name, data_files=data_files, split=split)
     except UNREACHABLE as err:
-        raise UserError(f"{where}: {unreachable(err)}") from None
+        raise UserError(f"{where}: {unreachable(err, LOCAL_FILES)}") from None
     except (OSError, ValueError, RuntimeError, datasets.exceptions.DatasetNotFoundError) as err:
         raise UserError(f"{where}: {first_line(err)}") from None
     except StopIteration:  # datasets' json builder finds no first row to read the columns from
         raise UserError(f"task: {path!r} has an empty data file (data_files={data_files})") from None
 
 
-def unreachable(err: BaseException) -> str:
-    """Why the hub gave nothing, and what to do: offline mode found no cached copy, or no server answered."""
+def unreachable(err: BaseException, local: str) -> str | None:
+    """Why the hub gave nothing and what to do, when that is why: offline mode is on, or a request reached no
+    server (an error anywhere in `err`'s chain); None for anything else (a name the hub does not have). `local`:
+    the setting that takes local files instead."""
     from huggingface_hub.constants import is_offline_mode
 
     if is_offline_mode():
-        return f"not in the local cache, and HF_HUB_OFFLINE is set ({first_line(err)}); {CACHE_IT}, {LOCAL_FILES}"
-    return (f"the Hugging Face Hub cannot be reached ({first_line(err)}); {CACHE_IT} and set HF_HUB_OFFLINE=1 "
-            f"where there is none, {LOCAL_FILES}")
+        return f"not in the local cache, and HF_HUB_OFFLINE is set ({first_line(err)}); {CACHE_IT}, {local}"
+    if any(isinstance(link, UNREACHABLE) for link in chain(err)):
+        return (f"the Hugging Face Hub cannot be reached ({first_line(err)}); {CACHE_IT} and set HF_HUB_OFFLINE=1 "
+                f"where there is none, {local}")
+    return None
+
+
+def chain(err: BaseException | None):
+    """`err` and the errors it was raised from or during, in turn."""
+    while err is not None:
+        yield err
+        err = err.__cause__ or err.__context__
 
 
 def first_line(err: BaseException) -> str:

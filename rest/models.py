@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 
 from rest.config import build
 from rest.errors import UserError
+from rest.hub import first_line, unreachable
 
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 WEIGHTS = ("*.safetensors", "pytorch_model*.bin")
@@ -46,8 +47,8 @@ def check_model_path(path: str, key: str = "model.path") -> str:
     try:
         AutoConfig.from_pretrained(path)
     except OSError as err:
-        first_line = str(err).strip().splitlines()[0]
-        raise UserError(f"{key} {path!r} is neither a local directory nor a reachable hub model: {first_line}")
+        why = unreachable(err, f"or set {key} to a local directory") or first_line(err)
+        raise UserError(f"{key} {path!r} is neither a local directory nor a reachable hub model: {why}") from None
     return path
 
 
