@@ -32,7 +32,7 @@ def load_split(path: str, name: str | None, data_files: dict | str | None, split
     """`datasets.load_dataset(path, name, data_files=..., split=split)`, or one UserError line."""
     import datasets
 
-    files = data_files.get(split.split("[")[0]) if isinstance(data_files, dict) else data_files
+    files = split_files(data_files, split)
     where = f"task: cannot load {path!r} split {split!r}" + (f" ({files})" if files else "")
     try:
         return datasets.load_dataset(path, name, data_files=data_files, split=split)
@@ -42,6 +42,11 @@ def load_split(path: str, name: str | None, data_files: dict | str | None, split
         raise UserError(f"{where}: {first_line(err)}") from None
     except StopIteration:  # datasets' json builder finds no first row to read the columns from
         raise UserError(f"task: {path!r} has an empty data file (data_files={data_files})") from None
+
+
+def split_files(data_files: dict | str | None, split: str):
+    """The files behind a `datasets` split (`train[:50%]`: the `train` files), or None when none are named."""
+    return data_files.get(split.split("[")[0]) if isinstance(data_files, dict) else data_files
 
 
 def unreachable(err: BaseException, local: str) -> str | None:

@@ -169,7 +169,8 @@ class VLLMSampler:
         with warnings.catch_warnings():
             # vLLM's Triton dispatcher scans every loaded module's attributes as the engine starts and so touches
             # the deprecated `torch.distributed.reduce_op`: torch's FutureWarning is about vLLM's scan, not this run
-            warnings.filterwarnings("ignore", message="`torch.distributed.reduce_op` is deprecated", category=FutureWarning)
+            warnings.filterwarnings("ignore", message="`torch.distributed.reduce_op` is deprecated",
+                                    category=FutureWarning)
             self._llm = LLM(model=policy, seed=self.seed, dtype=dtype,
                             worker_extension_cls="rest.sampler.worker.PolicyLoader", **memory, **sleep_mode,
                             **self.engine_kwargs)

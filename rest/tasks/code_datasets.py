@@ -38,7 +38,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from rest.code.tests import BadTests, CodeTests
 from rest.errors import UserError
-from rest.hub import load_split
+from rest.hub import load_split, split_files
 from rest.records import Problem
 from rest.tasks import checked_limits
 from rest.tasks.chat import chat_formatter
@@ -229,7 +229,8 @@ class CodeDatasetTask:
 
     def _load(self, split: str) -> list[Problem]:
         source = self.splits[split]
-        rows, where = load_split(self.path, self.name, self.data_files, source), f"task: {self._source_name(source)} split {source!r}"
+        rows = load_split(self.path, self.name, self.data_files, source)
+        where = f"task: {self._source_name(source)} split {source!r}"
         missing = {f for f in [*self.fields.values(), *self.where] if f} - set(rows.column_names)
         if missing:
             raise UserError(f"{where} has no field(s) {sorted(missing)} (task.fields / task.where of the "
@@ -267,7 +268,7 @@ class CodeDatasetTask:
 
     def _source_name(self, source: str) -> str:
         """The file behind a dataset split (`train[:50%]`: the `train` file) when it is one file, else the path."""
-        files = self.data_files.get(source.split("[")[0]) if isinstance(self.data_files, dict) else self.data_files
+        files = split_files(self.data_files, source)
         files = files[0] if isinstance(files, list) and len(files) == 1 else files
         return Path(files).name if isinstance(files, str) else "/".join(filter(None, [self.path, self.name]))
 
