@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig
 
@@ -33,6 +34,13 @@ def build(node: DictConfig, **kwargs):
             raise err.__cause__ from None
         cause = err.__cause__ or err
         raise UserError(f"{node.get('_target_', 'config')}: {cause}".splitlines()[0]) from None
+
+
+def plain(node: Any) -> Any:
+    """A config value as plain Python (`datasets` rejects DictConfig and ListConfig); anything else as it is."""
+    from omegaconf import ListConfig, OmegaConf
+
+    return OmegaConf.to_container(node) if isinstance(node, DictConfig | ListConfig) else node
 
 
 def dotted(settings: dict, prefix: str = "") -> dict:

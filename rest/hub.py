@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from pathlib import Path
 
 from rest.errors import UserError
 
@@ -34,6 +35,13 @@ def load_split(path: str, name: str | None, data_files: dict | str | None, split
 
     files = split_files(data_files, split)
     where = f"task: cannot load {path!r} split {split!r}" + (f" ({files})" if files else "")
+    if data_files and not isinstance(data_files, dict) and split.split("[")[0] != "train":
+        raise UserError(f"{where}: task.data_files names files without splits, which `datasets` reads as one "
+                        "'train' split; map splits to files, task.data_files='{train: A.jsonl, test: B.jsonl}', "
+                        "or point task.splits at train")
+    if files and _is_hub_name(path) and all(Path(f).is_file() for f in _listed(files)):
+        raise UserError(f"{where}: these are local files, but task.path={path!r} names a hub dataset; set "
+                        "task.path to their format (json, csv or parquet), e.g. task.path=json")
     try:
         return datasets.load_dataset(path, name, data_files=data_files, split=split)
     except UNREACHABLE as err:
@@ -47,6 +55,15 @@ def load_split(path: str, name: str | None, data_files: dict | str | None, split
 def split_files(data_files: dict | str | None, split: str):
     """The files behind a `datasets` split (`train[:50%]`: the `train` files), or None when none are named."""
     return data_files.get(split.split("[")[0]) if isinstance(data_files, dict) else data_files
+
+
+def _is_hub_name(path: str) -> bool:
+    """`owner/name` that is not a local directory (`datasets`' own loaders, json, csv, parquet, ..., have no `/`)."""
+    return "/" in path and not Path(path).exists()
+
+
+def _listed(files: str | list[str]) -> list[str]:
+    return [files] if isinstance(files, str) else list(files)
 
 
 def unreachable(err: BaseException, local: str) -> str | None:

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, config, make_verifier, sampling, task_from_preset, write_jsonl
+from conftest import ROOT, config, make_task, make_verifier, sampling, task_from_preset, write_jsonl
 from fakes import ScriptedSampler
 
 from rest.artifacts import load_samples
@@ -95,3 +95,28 @@ def test_a_source_that_cannot_be_reached_is_a_one_line_error():
     task = build(config("task=gsm8k").task, path="jsonl", name=None)
     with pytest.raises(UserError, match="cannot load 'jsonl' split 'train'"):
         task.problems("pool")
+
+
+@pytest.mark.parametrize("preset", ["gsm8k", "mbpp"])
+def test_one_file_without_splits_is_the_train_split_as_datasets_reads_it(tmp_path, preset):
+    """`task.data_files=FILE` (no split names): `datasets` calls it `train`; a split mapped to train reads it, one
+    mapped to another split is one line that says how to map them."""
+    data = write_jsonl(tmp_path / "rows.jsonl", GSM8K_ROWS)
+    task = make_task(f"task={preset}", "task.path=json", "task.name=null", f"task.data_files={data}",
+                     "task.splits.test=train")
+    assert len(task.problems("test")) == 2 if preset == "gsm8k" else task.data_files == data
+    unmapped = make_task(f"task={preset}", "task.path=json", "task.name=null", f"task.data_files={data}",
+                         "task.splits.test=test")
+    with pytest.raises(UserError, match="names files without splits, which `datasets` reads as one 'train' split"):
+        unmapped.problems("test")
+
+
+@pytest.mark.parametrize("preset", ["gsm8k", "math", "mbpp", "humaneval"])  # apps reads its hub files as json
+def test_local_files_under_a_hub_dataset_name_say_to_set_the_format(tmp_path, preset):
+    """Forgetting `task.path=json` leaves the preset's hub name: the local files would be looked for in the hub's
+    repository (offline: advice to set task.data_files, which is set)."""
+    data = write_jsonl(tmp_path / "rows.jsonl", GSM8K_ROWS)
+    task = make_task(f"task={preset}", f"task.data_files={{train: {data}, test: {data}}}")
+    with pytest.raises(UserError, match="these are local files, but task.path=.* names a hub dataset; set "
+                                        "task.path to their format .* e.g. task.path=json"):
+        task.problems("test")

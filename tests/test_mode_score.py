@@ -51,6 +51,7 @@ def test_the_verifier_cannot_judge_a_row_without_a_reference(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert [(r["score_exact_answer"], r.get("status")) for r in rows] == [(1.0, "ok"), (None, None), (None, "no_answer")]
     assert "2 of 3 samples could not be scored by exact_answer" in result.stdout + result.stderr
+    assert "verifier: 1 of 3 samples have no reference" in result.stdout + result.stderr  # says why
 
 
 def test_free_form_answers_are_judged_without_overrides(tmp_path):

@@ -8,6 +8,7 @@ handed over in the scoring context.
 
 from __future__ import annotations
 
+import logging
 from types import EllipsisType
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from rest.records import Sample
 if TYPE_CHECKING:
     from rest.contracts import Judge, ScoringContext
 
+log = logging.getLogger(__name__)
 
 class ExactAnswerScorer:
     """Fills `extracted`, `correct` and `verdict` on each sample and returns its score."""
@@ -34,6 +36,10 @@ def label(samples: list[Sample], verifier: Judge, fallback: str | None | Ellipsi
     """Judge every sample that has no verdict yet against its reference (one without a reference stays
     unjudged: its score is None). `fallback`: the task's reading of unmarked answers (`...`: the verifier's)."""
     todo = [s for s in samples if s.verdict is None and s.reference]
+    unreferenced = sum(s.verdict is None and not s.reference for s in samples)
+    if unreferenced:
+        log.warning("verifier: %d of %d samples have no reference (in mode=score: no `reference`, or `tests` for "
+                    "code) and cannot be judged", unreferenced, len(samples))
     verdicts = verifier.verify([s.completion for s in todo], [s.reference for s in todo], fallback)
     for sample, verdict in zip(todo, verdicts):
         sample.extracted, sample.correct, sample.verdict = verdict.extracted, verdict.correct, verdict.status

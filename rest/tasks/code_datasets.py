@@ -34,9 +34,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, ListConfig, OmegaConf
-
 from rest.code.tests import BadTests, CodeTests
+from rest.config import plain
 from rest.errors import UserError
 from rest.hub import load_split, split_files
 from rest.records import Problem
@@ -180,11 +179,6 @@ def as_text(item: Any) -> Any:
     if isinstance(item, list):
         return "\n".join(str(line) for line in item)
     return str(item) if isinstance(item, int | float) and not isinstance(item, bool) else item
-
-
-def plain(node: Any) -> Any:
-    """A config value as plain Python (`datasets` rejects DictConfig)."""
-    return OmegaConf.to_container(node) if isinstance(node, DictConfig | ListConfig) else node
 
 
 class CodeDatasetTask:

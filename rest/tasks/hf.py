@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from rest.config import plain
 from rest.errors import UserError
 from rest.hub import load_split
 from rest.records import Problem
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 class DatasetTask:
     """Settings: conf/task/gsm8k.yaml (and math.yaml); `limits` caps a split's problems (None: all)."""
 
-    def __init__(self, *, path: str, name: str | None, data_files: dict[str, str] | None, splits: dict[str, str],
+    def __init__(self, *, path: str, name: str | None, data_files: dict[str, str] | str | None, splits: dict[str, str],
                  fields: dict[str, str | None], limits: dict[str, int | None], prompt_template: str, few_shot: str,
                  chat_template: bool, system_prompt: str | None, tokenizer: str | None, answer_fallback: str | None,
                  step_delimiter: str):
@@ -36,7 +37,7 @@ class DatasetTask:
         check_fallback(answer_fallback, "task.answer_fallback")
         self.answer_fallback = answer_fallback
         self.step_delimiter = step_delimiter
-        self.data_files = dict(data_files) if data_files else None  # a plain dict: `datasets` rejects DictConfig
+        self.data_files = plain(data_files) or None  # {split: files}, or files for one `train` split, as `datasets` takes
         self.splits, self.fields = dict(splits), dict(fields)
         self.limits = checked_limits(limits)
         self.prompt_template, self.few_shot = prompt_template, few_shot
