@@ -151,6 +151,15 @@ class Trainer(Protocol):
         """The same trainer with these trl.SFTConfig fields replaced."""
 
 
+@runtime_checkable
+class CheckedTrainer(Trainer, Protocol):
+    """A trainer whose settings can only be checked against the model and the prompts it will train on (a LoRA
+    adapter's target modules, a max_length the prompts fill): the loop calls `check` with the base model and the
+    grow split's prompts before any work; bad settings raise one UserError line."""
+
+    def check(self, model: str, prompts: list[str]) -> None: ...
+
+
 class Logger(Protocol):
     """An experiment logger (conf/logger/, rest/loggers.py), built once per run with `run_dir` and the run's
     resolved config as `run_config` (logged at start). `log_metrics` logs the numbers of one iteration's metrics

@@ -13,3 +13,8 @@ def is_whole(value, least: int) -> bool:
 def is_number(value) -> bool:
     """An int or a float, not a bool."""
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none)."""
+    return (str(err).strip() or type(err).__name__).splitlines()[0]

@@ -13,7 +13,7 @@ import importlib
 import importlib.util
 from pathlib import Path
 
-from rest.errors import UserError
+from rest.errors import UserError, first_line
 
 CACHE_IT = "load it once where there is network (it is cached under HF_HOME)"
 LOCAL_FILES = "or set task.data_files to local files"
@@ -85,8 +85,4 @@ def chain(err: BaseException | None):
     while err is not None:
         yield err
         err = err.__cause__ or err.__context__
-
-
-def first_line(err: BaseException) -> str:
-    return (str(err).strip() or type(err).__name__).splitlines()[0]
 

@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from rest.artifacts import STATS, load_samples
 from rest.config import build
 from rest.config_check import semantic_error
-from rest.contracts import Filter, Scorer, Task
+from rest.contracts import CheckedTrainer, Filter, Scorer, Task
 from rest.errors import UserError
 from rest.evaluate import EvalSettings
 from rest.history import previous_pass_rates
@@ -83,6 +83,8 @@ class Loop:
         keep_or_refuse(run.dir, OmegaConf.to_container(cfg))  # a rerun resumes the same run
         progress = Progress(run.dir, run.logger, self.validation.early_stop.min_delta)
         policy = run.base_model
+        if isinstance(run.trainer, CheckedTrainer):  # before any work: a corrected rerun would be refused
+            run.trainer.check(policy, [task.prompt(p) for p in task.problems(grow_split)])
         for step in [None, *steps]:  # None: iteration 0, the base model
             raise_if_stopped()
             iteration = step.iteration if step else 0

@@ -10,8 +10,8 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from rest.config import build
-from rest.errors import UserError
-from rest.hub import first_line, unreachable
+from rest.errors import UserError, first_line
+from rest.hub import unreachable
 
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 WEIGHTS = ("*.safetensors", "pytorch_model*.bin")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from rest import run_dir_lock
 from rest.artifacts import remove_leftovers
 from rest.config import build
 from rest.contracts import Budget, CheckedScorer, Judge, Logger, Mode, Sampler, Scorer, ScoringContext, Task, Trainer
@@ -35,6 +36,7 @@ class Run:
         self._holders: list[Sampler | Scorer] = []  # what may hold accelerator memory between stages
 
     def __enter__(self) -> Run:  # noqa: PYI034  (typing.Self is 3.11+; we support 3.10)
+        self._release.append(run_dir_lock.hold(self.dir))  # first: the leftovers must be this run's to remove
         for leftover in remove_leftovers(self.dir):
             log.info("removed %s, left half-written by an interrupted run", leftover)
         return self

@@ -19,15 +19,15 @@ import copy
 import dataclasses
 import logging
 import time
-from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rest.artifacts import atomic_dir
 from rest.environment import export
-from rest.errors import UserError
+from rest.errors import UserError, first_line
 from rest.process_group import in_process, launch, launch_error
+from rest.train_check import adapter_error, dropped_error, length_error, lora_config, peft_error
 from rest.weighting import settings_error
 
 if TYPE_CHECKING:
@@ -68,6 +68,14 @@ class SFT:
         self.peft = dict(peft) if peft else None
         self.processes, self.launcher, self.accelerate_config = processes, launcher, accelerate_config
         self.args = args
+
+    def check(self, model: str, prompts: list[str]) -> None:
+        """A LoRA adapter that PEFT cannot put on `model`, or a max_length that every prompt fills, is one
+        UserError line (rest/train_check.py)."""
+        problem = (adapter_error(self.peft, model) if self.peft else None) or length_error(
+            self.args.get("max_length"), model, prompts)
+        if problem:
+            raise UserError(problem)
 
     def with_args(self, args: dict[str, Any]) -> SFT:
         """This trainer with some SFTConfig fields replaced (a judge's own learning rate, epochs, batch size)."""
@@ -124,13 +132,17 @@ class SFT:
             rows = [{**row, "weight": float(e.get("weight", 1.0))} for row, e in zip(rows, examples)]
         make = weighted_sft_trainer if self.weighting else SFTTrainer
         with _environment("TENSORBOARD_LOGGING_DIR", logging_dir):  # read when the trainer makes its callbacks
-            return make(
+            trainer = make(
                 model=AutoModelForCausalLM.from_pretrained(init_from),
                 args=config,
                 train_dataset=datasets.Dataset.from_list(rows),
                 processing_class=AutoTokenizer.from_pretrained(init_from),
                 peft_config=self._lora_config(),
             )
+        problem = dropped_error(len(rows), len(trainer.train_dataset), config.max_length)
+        if problem:
+            raise UserError(problem)
+        return trainer
 
     def _lora_config(self):
         return None if self.peft is None else lora_config(self.peft)
@@ -164,7 +176,7 @@ def sft_config(work_dir: str | Path, seed: int, args: dict[str, Any], key: str =
     except TypeError as err:
         raise UserError(f"{key}: {err} (trainer options are trl.SFTConfig fields)") from None
     except ValueError as err:
-        raise UserError(f"{key}: {_first_line(err)}") from None
+        raise UserError(f"{key}: {first_line(err)}") from None
 
 
 CHECKED_NUMBERS = ("learning_rate", "per_device_train_batch_size", "max_length", "gradient_accumulation_steps",
@@ -193,38 +205,6 @@ def options_error(args: dict[str, Any], key: str = "trainer") -> str | None:
     if config.max_steps <= 0 and config.num_train_epochs <= 0:
         return f"{key}.num_train_epochs must be > 0 (or {key}.max_steps > 0), got {config.num_train_epochs}"
     return None
-
-
-def lora_config(peft: dict[str, Any]):
-    """peft.LoraConfig from `trainer.peft`; a field it lacks or a value it refuses is a one-line UserError."""
-    from peft import LoraConfig
-
-    try:
-        return LoraConfig(**peft)
-    except TypeError as err:
-        raise UserError(f"trainer.peft: {err} (its keys are peft.LoraConfig fields)") from None
-    except ValueError as err:
-        raise UserError(f"trainer.peft: {_first_line(err)}") from None
-
-
-def peft_error(peft: Mapping[str, Any] | None) -> str | None:
-    """One line saying what peft.LoraConfig refuses in `trainer.peft`, or None (also when it is null: no LoRA)."""
-    if peft is None:
-        return None
-    if not isinstance(peft, Mapping):
-        return (f"trainer.peft must be null (full fine-tuning) or a map of peft.LoraConfig fields, e.g. "
-                f"trainer.peft='{{r: 16, lora_alpha: 32, target_modules: all-linear}}'; got {peft!r}")
-    try:
-        lora = lora_config(dict(peft))
-    except UserError as err:
-        return str(err)
-    if lora.r < 1:  # LoraConfig accepts it; PEFT refuses it only when it wraps the model, at Train
-        return f"trainer.peft.r must be >= 1, got {lora.r}"
-    return None
-
-
-def _first_line(err: Exception) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def _bf16_available() -> bool:

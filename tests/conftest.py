@@ -23,6 +23,7 @@ from rest.base_model import init_tiny_llama
 from rest.config import build, compose
 from rest.contracts import ScoringContext
 from rest.models import make_from_source
+from rest.run_dir_lock import LOCK_FILE
 from rest.sampler import SamplingSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,6 +84,11 @@ def curve_loop(run_dir: Path, tiny_model: str, right, *overrides: str) -> list[d
     OmegaConf.set_struct(cfg, False)
     assert execute(cfg, run_dir) == 0
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def written(run_dir: Path) -> list[Path]:
+    """What a run left in `run_dir`, besides the lock it holds while it runs (rest/run_dir_lock.py)."""
+    return [path for path in run_dir.iterdir() if path.name != LOCK_FILE]
 
 
 def sampling(**changes) -> SamplingSettings:

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 import torch
-from conftest import ROOT, config, context, make_scorer
+from conftest import ROOT, config, context, make_scorer, written
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from rest.config import CONFIG_DIR, build
@@ -226,7 +226,7 @@ def test_a_bad_answer_word_stops_the_run_before_any_sampling(tiny_model, tmp_pat
     ScriptedSampler.calls.clear()
     with pytest.raises(UserError, match="is 4 tokens"):
         execute(loop_config(tiny_model, "scorers.generative_verifier.yes=' Yes'", mode=mode), tmp_path)
-    assert ScriptedSampler.calls == [] and list(tmp_path.iterdir()) == []
+    assert ScriptedSampler.calls == [] and written(tmp_path) == []
 
 
 def test_a_bad_answer_word_is_one_line_from_the_command_line(tiny_model, tmp_path):

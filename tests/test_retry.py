@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, config, context, sampling
+from conftest import ROOT, config, context, sampling, written
 from fakes import LengthScorer, ScriptedSampler
 
 from rest.artifacts import load_samples
@@ -265,7 +265,7 @@ def test_rationalizing_without_references_fails_before_any_model(tmp_path):
         run.task = NoReferences()
         with pytest.raises(UserError, match="mode.rationalize: the task's pool problems have no reference answers"):
             loop.run(run)
-        assert "sampler" not in vars(run) and "base_model" not in vars(run) and not list(tmp_path.iterdir())
+        assert "sampler" not in vars(run) and "base_model" not in vars(run) and not written(tmp_path)
 
 
 def test_a_bad_retry_setting_on_the_command_line_is_one_line_without_traceback(tmp_path):

@@ -3,9 +3,12 @@ before any work (it would keep the old stages' results under the new settings); 
 computes or how far it goes may change."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
-from conftest import config
+from conftest import ROOT, config
 from omegaconf import OmegaConf
 
 from rest.config import build
@@ -70,3 +73,28 @@ def test_deleting_the_record_reuses_the_finished_stages_under_new_settings(tmp_p
     (tmp_path / FILE).unlink()
     keep_or_refuse(tmp_path, settings("trainer.learning_rate=2e-5"))
     assert json.loads((tmp_path / FILE).read_text())["trainer"]["learning_rate"] == 2e-5
+
+
+def score_in(run_dir) -> subprocess.CompletedProcess:
+    """A run in `run_dir` that stops at once after opening it (its input file does not exist)."""
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=score", "mode.input=missing.jsonl",
+                           "mode.output=out.jsonl", f"hydra.run.dir={run_dir}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_a_second_run_in_a_directory_in_use_stops_in_one_line_and_leaves_the_first_ones_files(tmp_path):
+    """Started twice in one directory, the second run would have deleted the first's half-written files as an
+    interrupted run's leftovers; it stops instead, naming the holder; once the first ends the directory is free."""
+    half_written = tmp_path / "iter_1" / "samples.tmp"
+    with Run(config(), tmp_path):
+        half_written.parent.mkdir()
+        half_written.write_text("the first run is writing this")
+        second = score_in(tmp_path)
+        lines = [line for line in (second.stdout + second.stderr).splitlines() if line.strip()]
+        assert second.returncode == 2 and len(lines) == 1, lines
+        assert f"{tmp_path} is in use by another run (pid {os.getpid()} on " in lines[0], lines
+        assert half_written.exists()
+    after = score_in(tmp_path)
+    said = after.stdout + after.stderr
+    assert after.returncode == 2 and "in use" not in said and "cannot read missing.jsonl" in said, said
+    assert not half_written.exists()  # now a leftover of a run that ended: removed, as a rerun does

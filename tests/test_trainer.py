@@ -1,13 +1,17 @@
 """The M-step trainer: completion-only loss, and a checkpoint that transformers can load."""
 
 import logging
+import subprocess
+import sys
 
+import pytest
 import torch
 import torch.distributed as dist
-from conftest import config
+from conftest import ROOT, config
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from rest.config import build
+from rest.errors import UserError
 from rest.trainer import sft_config
 
 
@@ -74,3 +78,54 @@ def test_a_one_process_torch_distributed_group_such_as_vllms_draws_no_ddp_warnin
         dist.destroy_process_group()
         logger.removeHandler(handler)
     assert not [message for message in warned if "torch.distributed" in message]
+
+
+@pytest.mark.parametrize(("peft", "refused"), [
+    ({"r": 8, "target_modules": ["nosuch"]}, "Target modules ['nosuch'] not found in the base model"),
+    ({"r": 8, "target_modules": ["q_proj"], "layers_to_transform": [99]}, "'layers_to_transform': [99]"),
+    ({"r": 8, "target_modules": "all-linear"}, None),
+    ({"r": 8, "target_modules": ["q_proj", "v_proj"]}, None),
+])
+def test_an_adapter_the_model_cannot_take_is_found_from_its_config_alone(tiny_model, peft, refused):
+    trainer = SFT(peft=peft)
+    if refused is None:
+        trainer.check(tiny_model, [])
+        return
+    with pytest.raises(UserError) as caught:
+        trainer.check(tiny_model, [])
+    assert str(caught.value).startswith("trainer.peft: ") and refused in str(caught.value) and "\n" not in str(caught.value)
+
+
+def prompt_tokens(model: str, prompt: str) -> int:
+    return len(AutoTokenizer.from_pretrained(model)(prompt)["input_ids"])
+
+
+def test_a_max_length_that_every_prompt_fills_is_refused_and_one_that_some_fill_is_a_warning(tiny_model, caplog):
+    short, long = "Compute 1 + 2.\n", "Compute 10 - 4 + 7 - 2 + 5.\n"
+    cut = prompt_tokens(tiny_model, long)  # TRL keeps an example only with a completion token within max_length
+    assert prompt_tokens(tiny_model, short) < cut
+    SFT(max_length=cut + 1).check(tiny_model, [short, long])
+    assert "prompts are at least that long" not in caplog.text
+    SFT(max_length=cut).check(tiny_model, [short, long])
+    assert f"trainer.max_length={cut}: 1 of 2 prompts are at least that long" in caplog.text
+    with pytest.raises(UserError, match=f"trainer.max_length={cut} leaves no completion token to train on"):
+        SFT(max_length=cut).check(tiny_model, [long, long])
+
+
+def test_examples_trl_drops_for_max_length_are_counted_and_none_left_is_one_line(tiny_model, tmp_path, caplog):
+    cut = prompt_tokens(tiny_model, EXAMPLES[1]["prompt"])
+    trainer = SFT(max_length=cut).build(EXAMPLES, tiny_model, tmp_path / "a")
+    assert len(trainer.train_dataset) == 1 and "Train: 1 of 2 examples left out" in caplog.text
+    with pytest.raises(UserError, match="Train: TRL left none of the 2 examples"):
+        SFT(max_length=2).build(EXAMPLES, tiny_model, tmp_path / "b")
+
+
+@pytest.mark.parametrize(("setting", "said"), [("trainer.peft={r: 8, target_modules: [nosuch]}",
+                                                "Target modules ['nosuch'] not found"),
+                                               ("trainer.max_length=4", "leaves no completion token to train on")])
+def test_a_train_setting_the_model_or_prompts_refuse_stops_the_loop_before_any_sampling(tmp_path, setting, said):
+    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "experiment=smoke", setting, f"hydra.run.dir={tmp_path}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    errors = [line for line in (result.stdout + result.stderr).splitlines() if "error" in line.lower()]
+    assert result.returncode == 2 and len(errors) == 1 and said in errors[0], errors
+    assert "Traceback" not in result.stderr and not list(tmp_path.glob("iter_*"))
