@@ -41,9 +41,17 @@ def main(cfg: DictConfig) -> None:
         sys.exit(status)
 
 
-if __name__ == "__main__":
+def start() -> None:
     problem = config_error(CONFIG_DIR, sys.argv[1:])
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         sys.exit(2)  # as for an error found once the run is built: bad input, nothing done
     main()
+
+
+if __name__ == "__main__":
+    try:
+        start()
+    except KeyboardInterrupt:  # Ctrl-C while the overrides are checked and the libraries load: no traceback
+        print("interrupted before the run started: nothing was done", file=sys.stderr)
+        sys.exit(130)

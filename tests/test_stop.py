@@ -1,10 +1,12 @@
 """Ctrl-C and SIGTERM stop the run even where Python swallows the exception their handler raises."""
 
 import signal
+import subprocess
 import sys
 import weakref
 
 import pytest
+from conftest import ROOT
 from fakes import Thing, signal_in_a_weakref_callback
 
 from rest import stop
@@ -52,3 +54,16 @@ def test_a_swallowed_stop_signal_prints_nothing_and_other_unraisable_exceptions_
         del thing
     assert reported == [ValueError]
     assert not isinstance(sys.unraisablehook.wrapped, stop._QuietStop)
+
+
+def test_ctrl_c_while_the_overrides_are_checked_is_one_line_and_status_130():
+    """The first seconds of a run check the overrides (loading TRL and torch); a Ctrl-C there, as right after a
+    typo is seen, printed a traceback of the import under way. It lands inside the check here, every time."""
+    code = ("import runpy, sys, rest.config_check as check\n"
+            "def interrupted(*args, **kwargs): raise KeyboardInterrupt\n"
+            "check.config_error = interrupted\n"
+            "sys.argv = ['run.py', 'experiment=smoke']\n"
+            f"runpy.run_path({str(ROOT / 'run.py')!r}, run_name='__main__')\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 130, result.stderr[-2000:]
+    assert (result.stdout + result.stderr).splitlines() == ["interrupted before the run started: nothing was done"]
