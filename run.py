@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 from rest import stop
 from rest.config import CONFIG_DIR
 from rest.config_check import config_error
-from rest.errors import UserError
+from rest.errors import UserError, first_line, out_of_space
 from rest.library_logging import route_to_root
 
 log = logging.getLogger("rest")
@@ -37,6 +37,12 @@ def main(cfg: DictConfig) -> None:
     except KeyboardInterrupt:  # the run has closed its engine and workers on the way out
         log.error("interrupted; %s", RERUN.format(run_dir))
         sys.exit(130)  # 128 + SIGINT, as a shell reports it
+    except Exception as err:
+        if not out_of_space(err):
+            raise
+        log.error("no space left on the device (%s); free some where the run writes, then %s", first_line(err),
+                  RERUN.format(run_dir))
+        sys.exit(1)
     if status:
         sys.exit(status)
 

@@ -1,4 +1,8 @@
-"""The one exception type for bad user input: run.py prints it as a single line and exits non-zero."""
+"""The one exception type for bad user input: run.py prints it as a single line and exits non-zero; and what
+run.py reads off other exceptions to say them in one line."""
+
+import errno
+import os
 
 
 class UserError(Exception):
@@ -18,3 +22,21 @@ def is_number(value) -> bool:
 def first_line(err: BaseException) -> str:
     """The first line of an exception's message (its type's name when it has none)."""
     return (str(err).strip() or type(err).__name__).splitlines()[0]
+
+
+def chain(err: BaseException | None):
+    """`err` and the errors it was raised from or during, in turn."""
+    while err is not None:
+        yield err
+        err = err.__cause__ or err.__context__
+
+
+OUT_OF_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def out_of_space(err: BaseException) -> bool:
+    """A write failed for want of space (a full disk, a quota) anywhere in `err`'s chain: an OSError saying so, or
+    a library's own error that carries the system's words (safetensors: "No space left on device (os error 28)")."""
+    words = [os.strerror(code) for code in OUT_OF_SPACE]
+    return any((isinstance(link, OSError) and link.errno in OUT_OF_SPACE) or any(w in str(link) for w in words)
+               for link in chain(err))

@@ -13,7 +13,7 @@ import importlib
 import importlib.util
 from pathlib import Path
 
-from rest.errors import UserError, first_line
+from rest.errors import UserError, chain, first_line
 
 CACHE_IT = "load it once where there is network (it is cached under HF_HOME)"
 LOCAL_FILES = "or set task.data_files to local files"
@@ -78,11 +78,4 @@ def unreachable(err: BaseException, local: str) -> str | None:
         return (f"the Hugging Face Hub cannot be reached ({first_line(err)}); {CACHE_IT} and set HF_HUB_OFFLINE=1 "
                 f"where there is none, {local}")
     return None
-
-
-def chain(err: BaseException | None):
-    """`err` and the errors it was raised from or during, in turn."""
-    while err is not None:
-        yield err
-        err = err.__cause__ or err.__context__
 

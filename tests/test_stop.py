@@ -1,5 +1,8 @@
-"""Ctrl-C and SIGTERM stop the run even where Python swallows the exception their handler raises."""
+"""Ctrl-C and SIGTERM stop the run even where Python swallows the exception their handler raises; a run stopped
+before it started, or by a full disk, says so in one line."""
 
+import errno
+import os
 import signal
 import subprocess
 import sys
@@ -10,6 +13,7 @@ from conftest import ROOT
 from fakes import Thing, signal_in_a_weakref_callback
 
 from rest import stop
+from rest.errors import out_of_space
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # what the callback raised
@@ -56,14 +60,42 @@ def test_a_swallowed_stop_signal_prints_nothing_and_other_unraisable_exceptions_
     assert not isinstance(sys.unraisablehook.wrapped, stop._QuietStop)
 
 
+def run_with(patch: str, *args: str) -> subprocess.CompletedProcess:
+    """run.py as a user runs it, with the Python `patch` applied first: a failure injected where it lands every time."""
+    code = (f"import runpy, sys\n{patch}\nsys.argv = ['run.py', *{list(args)!r}]\n"
+            f"runpy.run_path({str(ROOT / 'run.py')!r}, run_name='__main__')\n")
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
 def test_ctrl_c_while_the_overrides_are_checked_is_one_line_and_status_130():
     """The first seconds of a run check the overrides (loading TRL and torch); a Ctrl-C there, as right after a
     typo is seen, printed a traceback of the import under way. It lands inside the check here, every time."""
-    code = ("import runpy, sys, rest.config_check as check\n"
-            "def interrupted(*args, **kwargs): raise KeyboardInterrupt\n"
-            "check.config_error = interrupted\n"
-            "sys.argv = ['run.py', 'experiment=smoke']\n"
-            f"runpy.run_path({str(ROOT / 'run.py')!r}, run_name='__main__')\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = run_with("import rest.config_check as check\n"
+                      "def interrupted(*args, **kwargs): raise KeyboardInterrupt\n"
+                      "check.config_error = interrupted", "experiment=smoke")
     assert result.returncode == 130, result.stderr[-2000:]
     assert (result.stdout + result.stderr).splitlines() == ["interrupted before the run started: nothing was done"]
+
+
+def test_a_full_disk_is_one_line_that_says_to_free_space_and_rerun(tmp_path):
+    result = run_with("import errno, os, rest.run\n"
+                      "def full(*args): raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), 'model.safetensors')\n"
+                      "rest.run.execute = full", "experiment=smoke", f"hydra.run.dir={tmp_path}")
+    lines = (result.stdout + result.stderr).splitlines()
+    assert result.returncode == 1 and len(lines) == 1, lines
+    assert "no space left on the device ([Errno 28] No space left on device: 'model.safetensors'); free some" in lines[0]
+    assert f"rerun the same command to go on from what it kept (run directory: {tmp_path})" in lines[0]
+
+
+def test_a_want_of_space_is_read_anywhere_in_the_chain_and_in_a_librarys_own_words():
+    def raised_from(cause: BaseException) -> RuntimeError:
+        try:
+            raise RuntimeError("saving the checkpoint failed") from cause
+        except RuntimeError as err:
+            return err
+
+    assert out_of_space(OSError(errno.EDQUOT, os.strerror(errno.EDQUOT)))
+    assert out_of_space(raised_from(OSError(errno.ENOSPC, "")))
+    assert out_of_space(RuntimeError("Error while serializing: I/O error: No space left on device (os error 28)"))
+    assert not out_of_space(raised_from(OSError(errno.EACCES, os.strerror(errno.EACCES))))
+    assert not out_of_space(ValueError("num_samples should be a positive integer value"))
