@@ -72,8 +72,8 @@ class SFT:
     def check(self, model: str, prompts: list[str]) -> None:
         """A LoRA adapter that PEFT cannot put on `model`, or a max_length that every prompt fills, is one
         UserError line (rest/train_check.py)."""
-        problem = (adapter_error(self.peft, model) if self.peft else None) or length_error(
-            self.args.get("max_length"), model, prompts)
+        max_length = sft_config("unused", self.seed, dict(self.args)).max_length  # TRL's default when not set
+        problem = (adapter_error(self.peft, model) if self.peft else None) or length_error(max_length, model, prompts)
         if problem:
             raise UserError(problem)
 

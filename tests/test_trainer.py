@@ -112,6 +112,14 @@ def test_a_max_length_that_every_prompt_fills_is_refused_and_one_that_some_fill_
         SFT(max_length=cut).check(tiny_model, [long, long])
 
 
+def test_a_trainer_without_max_length_is_checked_against_trls_default(tiny_model):
+    from rest.trainer import SFT as Plain
+
+    trainer = Plain(seed=0, peft=None, processes=1, launcher="auto", accelerate_config=None)  # no max_length set
+    with pytest.raises(UserError, match="trainer.max_length=1024 leaves no completion token"):
+        trainer.check(tiny_model, ["Compute " + "1 + " * 300 + "1.\n"])
+
+
 def test_examples_trl_drops_for_max_length_are_counted_and_none_left_is_one_line(tiny_model, tmp_path, caplog):
     cut = prompt_tokens(tiny_model, EXAMPLES[1]["prompt"])
     trainer = SFT(max_length=cut).build(EXAMPLES, tiny_model, tmp_path / "a")
