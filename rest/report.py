@@ -1,7 +1,8 @@
 """Human-readable summaries: a run's metrics table, and `python -m rest.report DIR` for a sweep.
 
-The report reads every run under DIR (a Hydra multirun directory, or a single run directory): its
-`.hydra/overrides.yaml` and `metrics.jsonl`. Keys whose values differ between runs (other than `seed`) are the
+The report reads every run under DIR (a Hydra multirun directory, or a single run directory): its overrides
+(`run_overrides.yaml`, which the run keeps from its last start that was not refused; else Hydra's
+`.hydra/overrides.yaml`) and `metrics.jsonl`. Keys whose values differ between runs (other than `seed`) are the
 swept settings; runs of one setting are averaged. It writes report.md and report.csv (one row per setting,
 held-out pass@1 per iteration as mean ± std over seeds) and report.png (pass@1 by iteration, a line per setting).
 """
@@ -21,6 +22,7 @@ from omegaconf import OmegaConf
 
 from rest.artifacts import write_text
 from rest.errors import UserError
+from rest.run_settings import OVERRIDES
 
 COLUMNS = [
     ("iteration", "iter", "{}"),
@@ -70,7 +72,9 @@ def collect_runs(root: Path) -> list[dict]:
     runs = []
     for metrics_file in sorted(root.glob("metrics.jsonl")) + sorted(root.glob("*/metrics.jsonl")):
         run_dir = metrics_file.parent
-        overrides_file = run_dir / ".hydra" / "overrides.yaml"
+        overrides_file = run_dir / OVERRIDES
+        if not overrides_file.exists():  # a run of an older rest, or one refused at its first start
+            overrides_file = run_dir / ".hydra" / "overrides.yaml"
         overrides = OmegaConf.to_container(OmegaConf.load(overrides_file)) if overrides_file.exists() else []
         values = dict(o.lstrip("+~").split("=", 1) for o in overrides if "=" in o)
         metrics = [json.loads(line) for line in metrics_file.read_text().splitlines() if line.strip()]

@@ -8,6 +8,10 @@ them, except those that say how the run computes or how far it goes rather than 
 (`MAY_CHANGE`). Settings that only one of the two has (a newer version of rest added them) are not compared.
 Deleting the file is the way to reuse finished stages under other settings on purpose (e.g. retrain an
 iteration's kept samples with another learning rate after deleting its checkpoint).
+
+A start that is not refused also copies Hydra's `.hydra/overrides.yaml` to `run_overrides.yaml`, which
+`python -m rest.report` reads: Hydra writes its own copy before the run starts, also for a rerun refused here or
+a second run refused by the directory's lock, whose overrides would otherwise label this run's results.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rest.artifacts import write_json
+from rest.artifacts import write_json, write_text
 from rest.config import dotted
 from rest.errors import UserError
 
 FILE = "run_settings.json"
+OVERRIDES = "run_overrides.yaml"  # the command-line overrides of the last start that was not refused (rest.report)
 MAY_CHANGE = ("algorithm.iterations", "mode.validation.early_stop", "logger", "sampler.engine", "trainer.processes",
               "trainer.launcher", "trainer.accelerate_config", "trainer.logging_steps", "verifier.workers")
 SHOWN = 3  # differences named in the error
@@ -35,6 +40,9 @@ def keep_or_refuse(run_dir: Path, settings: dict[str, Any]) -> None:
         if changed:
             raise UserError(refusal(run_dir, changed))
     write_json(path, settings)
+    hydras = run_dir / ".hydra" / "overrides.yaml"  # Hydra rewrites it at every start, refused ones included
+    if hydras.exists():
+        write_text(run_dir / OVERRIDES, hydras.read_text())
 
 
 def differences(before: dict, now: dict) -> list[tuple[str, Any, Any]]:

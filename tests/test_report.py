@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from rest.errors import UserError
 from rest.report import collect_runs, summarize, write_report
+from rest.run_settings import keep_or_refuse
 
 ROOT = Path(__file__).resolve().parents[1]
 PASS = {("0.3", "0"): [0.2, 0.30, 0.40], ("0.3", "1"): [0.2, 0.34, 0.44],
@@ -58,3 +60,19 @@ def test_a_directory_without_runs_is_one_line(tmp_path):
     result = subprocess.run([sys.executable, "-m", "rest.report", str(tmp_path)], cwd=ROOT, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 2 and result.stderr.strip().startswith("error: no metrics.jsonl")
+
+
+def test_the_overrides_of_the_runs_last_accepted_start_label_it_not_those_of_a_refused_rerun(tmp_path):
+    """Hydra rewrites .hydra/overrides.yaml at every start, before the run can refuse it (other settings, or the
+    directory in use); the run keeps the overrides of its last start that was not refused."""
+    root = fabricate(tmp_path)
+    for job in ("0", "1"):
+        run = root / job
+        keep_or_refuse(run, {"filter": {"threshold": job}})  # accepted: no iteration directory yet
+        (run / "iter_0").mkdir()
+        with pytest.raises(UserError):
+            keep_or_refuse(run, {"filter": {"threshold": "0.9"}})  # refused, after Hydra wrote its overrides
+        (run / ".hydra" / "overrides.yaml").write_text("- filter.threshold=0.9\n- seed=5\n")
+    swept, rows = summarize(collect_runs(root))
+    assert swept == ["filter.threshold"]
+    assert {row["setting"]["filter.threshold"]: row["runs"] for row in rows} == {"0.3": 2, "0.7": 2}
