@@ -38,7 +38,8 @@ def load_split(path: str, name: str | None, data_files: dict | str | None, split
     if data_files and not isinstance(data_files, dict) and split.split("[")[0] != "train":
         raise UserError(f"{where}: task.data_files names files without splits, which `datasets` reads as one "
                         "'train' split; map splits to files, task.data_files='{train: A.jsonl, test: B.jsonl}', "
-                        "or carve the loop's splits out of it, task.splits.pool='train[:90%]' task.splits.test='train[90%:]'")
+                        "or carve the loop's splits out of it, task.splits.pool='train[:90%]' "
+                        "task.splits.test='train[90%:]'")
     if files and _is_hub_name(path) and all(Path(f).is_file() for f in _listed(files)):
         raise UserError(f"{where}: these are local files, but task.path={path!r} names a hub dataset; set "
                         "task.path to their format (json, csv or parquet), e.g. task.path=json")

@@ -83,7 +83,8 @@ def test_a_full_disk_is_one_line_that_says_to_free_space_and_rerun(tmp_path):
                       "rest.run.execute = full", "experiment=smoke", f"hydra.run.dir={tmp_path}")
     lines = (result.stdout + result.stderr).splitlines()
     assert result.returncode == 1 and len(lines) == 1, lines
-    assert "no space left on the device ([Errno 28] No space left on device: 'model.safetensors'); free some" in lines[0]
+    said = "no space left on the device ([Errno 28] No space left on device: 'model.safetensors'); free some"
+    assert said in lines[0], lines
     assert f"rerun the same command to go on from what it kept (run directory: {tmp_path})" in lines[0]
 
 

@@ -93,7 +93,8 @@ def test_an_adapter_the_model_cannot_take_is_found_from_its_config_alone(tiny_mo
         return
     with pytest.raises(UserError) as caught:
         trainer.check(tiny_model, [])
-    assert str(caught.value).startswith("trainer.peft: ") and refused in str(caught.value) and "\n" not in str(caught.value)
+    message = str(caught.value)
+    assert message.startswith("trainer.peft: ") and refused in message and "\n" not in message
 
 
 def prompt_tokens(model: str, prompt: str) -> int:
@@ -132,8 +133,8 @@ def test_examples_trl_drops_for_max_length_are_counted_and_none_left_is_one_line
                                                 "Target modules ['nosuch'] not found"),
                                                ("trainer.max_length=4", "leaves no completion token to train on")])
 def test_a_train_setting_the_model_or_prompts_refuse_stops_the_loop_before_any_sampling(tmp_path, setting, said):
-    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "experiment=smoke", setting, f"hydra.run.dir={tmp_path}"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    command = [sys.executable, str(ROOT / "run.py"), "experiment=smoke", setting, f"hydra.run.dir={tmp_path}"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     errors = [line for line in (result.stdout + result.stderr).splitlines() if "error" in line.lower()]
     assert result.returncode == 2 and len(errors) == 1 and said in errors[0], errors
     assert "Traceback" not in result.stderr and not list(tmp_path.glob("iter_*"))

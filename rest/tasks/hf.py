@@ -37,7 +37,7 @@ class DatasetTask:
         check_fallback(answer_fallback, "task.answer_fallback")
         self.answer_fallback = answer_fallback
         self.step_delimiter = step_delimiter
-        self.data_files = plain(data_files) or None  # {split: files}, or files for one `train` split, as `datasets` takes
+        self.data_files = plain(data_files) or None  # {split: files}, or the files of one `train` split
         self.splits, self.fields = dict(splits), dict(fields)
         self.limits = checked_limits(limits)
         self.prompt_template, self.few_shot = prompt_template, few_shot
