@@ -100,8 +100,8 @@ def _missing_keys(node, prefix: str) -> list[str]:
 
 def _seed_error(cfg) -> str | None:
     seed = cfg.get("seed")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        return f"seed must be a whole number, got {seed!r}"
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        return f"seed must be a whole number from 0 to 2**32 - 1 (numpy's and vLLM's range), got {seed!r}"
     return None
 
 
