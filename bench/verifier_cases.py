@@ -4,8 +4,9 @@
 
 The cases are the tests' own, read from their parametrize marks, so this reports on exactly what the tests pin:
 - tests/test_real_outputs.py: whole completions as strong models write them, one table per class;
-- tests/test_equivalence_cases.py: extracted answer vs reference, one test per class; each answer is handed to
-  both graders as the completion `\\boxed{answer}`; a case's own settings (`percent`, `rel_tol`) go to ours;
+- tests/test_equivalence_cases.py and test_equivalence_structures.py: extracted answer vs reference, one test per
+  class; each answer is handed to both graders as the completion `\\boxed{answer}`; a case's own settings
+  (`percent`, `rel_tol`) go to ours;
 - tests/test_extraction.py: completions whose answer a test names; graded against that answer (all labels True;
   cases with no answer are left out). Cases with a `fallback` of their own are graded with it by ours.
 
@@ -58,7 +59,8 @@ def cases() -> list[Case]:
     from test_real_outputs import TABLES
 
     out = [Case(f"real: {group}", c.id, *c.values, {}) for group, table in TABLES.items() for c in table]
-    for test, names, case in parametrized("test_equivalence_cases"):
+    answer_tables = [*parametrized("test_equivalence_cases"), *parametrized("test_equivalence_structures")]
+    for test, names, case in answer_tables:
         values = dict(zip(names, case.values))
         settings = {k: values[k] for k in ("percent", "rel_tol") if k in values}
         out.append(Case(f"old: {test}", case.id, f"\\boxed{{{values['predicted']}}}", values["reference"],

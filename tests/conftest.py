@@ -25,6 +25,7 @@ from rest.contracts import ScoringContext
 from rest.models import make_from_source
 from rest.run_dir_lock import LOCK_FILE
 from rest.sampler import SamplingSettings
+from rest.verifier.equivalence import equivalent
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 1,
@@ -53,6 +54,13 @@ def make_verifier(**settings):
 def judge_settings() -> dict:
     """The verifier's equivalence settings (rel_tol, percent) as configured."""
     return {key: config().verifier[key] for key in ("rel_tol", "percent")}
+
+
+def check_equivalent(predicted: str, reference: str, expected: bool, **settings) -> None:
+    """The answer verifier's equivalence under the configured settings (and `settings` over them) is `expected`."""
+    got = equivalent(predicted, reference, **{**judge_settings(), **settings})
+    assert isinstance(got, bool), f"equivalent() returned {got!r}, not a bool"
+    assert got is expected, f"equivalent({predicted!r}, {reference!r}, {settings}) = {got}, expected {expected}"
 
 
 def make_task(*overrides: str):
