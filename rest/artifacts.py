@@ -6,11 +6,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
+log = logging.getLogger(__name__)
 STATS = "stats.json"  # a samples artifact's counts and timings, inside its directory
 
 
@@ -28,6 +32,24 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         raise
     shutil.rmtree(path, ignore_errors=True)
     os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def one_maker(path: str | Path) -> Iterator[None]:
+    """Hold `<path>.lock` while making a shared cache entry at `path` (a base model built or converted on first use):
+    the jobs of a parallel sweep or a Slurm array that need the same one make it once; the others wait, then find
+    it made. The lock is the operating system's, dropped however its holder ends."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(f"{path}.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.info("waiting for another process to finish making %s", path)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def write_json(path: str | Path, obj) -> None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from rest.artifacts import atomic_dir
+from rest.artifacts import atomic_dir, one_maker
 from rest.contracts import Task
 from rest.errors import UserError
 from rest.process_group import IN_PROCESS
@@ -76,14 +77,22 @@ class TinyBaseModel:
     def build(self, task: Task) -> str:
         examples = self.examples(task)
         out = self.cache_dir / f"tiny-llama-{self._fingerprint(examples)}"
-        if (out / "config.json").exists():
-            log.info("base model: cached at %s", out)
-            return str(out)
+        if not (out / "config.json").exists():
+            with one_maker(out):  # parallel jobs on a fresh checkout build it once; the others wait for it
+                if not (out / "config.json").exists():
+                    self._make(examples, out)
+        log.info("base model: %s", out)
+        return str(out)
+
+    def _make(self, examples: list[dict[str, str]], out: Path) -> None:
         log.info("base model: building a tiny Llama and training it on %d seed problems", len(examples))
-        init = self.cache_dir / "init.tmp"
+        init = out.with_name(f"{out.name}.init")
         with atomic_dir(init) as tmp:
             init_tiny_llama(tmp, self.architecture, self.seed)
-        return SFT(seed=self.seed, peft=None, **IN_PROCESS, **self.train_args).train(examples, str(init), out)
+        try:
+            SFT(seed=self.seed, peft=None, **IN_PROCESS, **self.train_args).train(examples, str(init), out)
+        finally:
+            shutil.rmtree(init, ignore_errors=True)
 
     def examples(self, task: Task) -> list[dict[str, str]]:
         """What the model is trained on: the seed split's worked solutions, then the hinted share of them again."""

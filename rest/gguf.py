@@ -11,7 +11,7 @@ import importlib.metadata
 import logging
 from pathlib import Path
 
-from rest.artifacts import atomic_dir
+from rest.artifacts import atomic_dir, one_maker
 from rest.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -29,11 +29,13 @@ class GGUFCheckpoint:
         if (out / "config.json").exists():
             return str(out)
         gguf_file = self.locate()
-        log.info("model: converting %s to an HF checkpoint at %s (once)", gguf_file, out)
-        model, tokenizer = _read(gguf_file)
-        with atomic_dir(out) as tmp:
-            _plain_copy(model).save_pretrained(tmp)
-            tokenizer.save_pretrained(tmp)
+        with one_maker(out):  # parallel jobs on a fresh checkout convert it once
+            if not (out / "config.json").exists():
+                log.info("model: converting %s to an HF checkpoint at %s (once)", gguf_file, out)
+                model, tokenizer = _read(gguf_file)
+                with atomic_dir(out) as tmp:
+                    _plain_copy(model).save_pretrained(tmp)
+                    tokenizer.save_pretrained(tmp)
         return str(out)
 
     def locate(self) -> Path:

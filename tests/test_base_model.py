@@ -1,11 +1,16 @@
 """The tiny base model's training data: the seed split's worked solutions, and optionally a share of them again with
-the reference answer as a hint in the question (a model that can read a hint, for rationalization)."""
+the reference answer as a hint in the question (a model that can read a hint, for rationalization); and its cache
+entry, made once when parallel jobs need it at the same time."""
 
+import multiprocessing
 import re
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import pytest
 from conftest import config, make_task
 
+from rest.artifacts import one_maker
 from rest.config import build
 from rest.errors import UserError
 from rest.stages.train import seed_examples
@@ -48,3 +53,31 @@ def test_the_hint_template_follows_the_rationalization_template():
 def test_a_bad_hint_setting_is_one_line(overrides, message):
     with pytest.raises(UserError, match=re.escape(message)):
         base_model(*overrides)
+
+
+def make_marked(path: str, marker: str) -> None:
+    """In a child process: make the cache entry `path` under its lock (writing `marker` once inside)."""
+    with one_maker(path):
+        Path(marker).write_text("made")
+
+
+def test_a_second_maker_of_a_cache_entry_waits_for_the_first(tmp_path):
+    entry, marker = tmp_path / "models" / "entry", tmp_path / "second_inside"
+    with one_maker(entry):
+        second = multiprocessing.get_context("spawn").Process(target=make_marked, args=(str(entry), str(marker)))
+        second.start()
+        second.join(timeout=8)
+        assert second.is_alive() and not marker.exists()  # blocked while the first holds it
+    second.join(timeout=60)
+    assert second.exitcode == 0 and marker.read_text() == "made"
+
+
+def build_base_model(cache_dir: str) -> str:
+    return base_model(f"model.build.cache_dir={cache_dir}", "+model.build.train.max_steps=2").build(make_task())
+
+
+def test_two_processes_building_the_same_base_model_at_once_both_get_it_and_leave_no_temporary_files(tmp_path):
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        paths = list(pool.map(build_base_model, [str(tmp_path)] * 2))
+    assert paths[0] == paths[1] and (Path(paths[0]) / "model.safetensors").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([Path(paths[0]).name, f"{Path(paths[0]).name}.lock"])
