@@ -94,6 +94,14 @@ def curve_loop(run_dir: Path, tiny_model: str, right, *overrides: str) -> list[d
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
+def run_results(run_dir: Path) -> list[dict]:
+    """metrics.jsonl without what depends on the process rather than the result: timings, and engine starts (a
+    resumed run starts its engine again); the run's directory reads RUN."""
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [json.loads(json.dumps({k: v for k, v in row.items() if not k.startswith("seconds_") and k != "engine_starts"})
+                       .replace(str(run_dir), "RUN")) for row in rows]
+
+
 def written(run_dir: Path) -> list[Path]:
     """What a run left in `run_dir`, besides the lock it holds while it runs (rest/run_dir_lock.py)."""
     return [path for path in run_dir.iterdir() if path.name != LOCK_FILE]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import datasets
 import pytest
-from conftest import ROOT
+from conftest import ROOT, run_results
 
 PRESET = ["task.limits.pool=16", "task.limits.test=16", "sampler.grow.n=4", "mode.eval.k=2", "algorithm.iterations=2",
           "scorer=implicit_prm", "scorers.implicit_prm.update=true",
@@ -75,14 +75,6 @@ def sigint_not_ignored():
         signal.signal(signal.SIGINT, previous)
 
 
-def metrics(run_dir: Path) -> list[dict]:
-    """The rows without what depends on the process rather than the result: timings, and engine starts (a resumed
-    run starts its engine again)."""
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return [json.loads(json.dumps({k: v for k, v in row.items() if not k.startswith("seconds_") and k != "engine_starts"})
-                       .replace(str(run_dir), "RUN")) for row in rows]
-
-
 def artifacts(run_dir: Path) -> dict:
     """Every samples dataset and eval of the run, as plain data."""
     found = {}
@@ -113,7 +105,7 @@ def test_a_run_killed_in_every_stage_resumes_to_the_uninterrupted_result(uninter
         delay = rng.uniform(0, 0.9 * seconds[iteration][stage_seconds])
         assert kill_inside(run_dir, marker, after, delay), f"no kill landed between {marker!r} and {after!r}"
     run_to_end(run_dir)
-    assert metrics(run_dir) == metrics(uninterrupted)
+    assert run_results(run_dir) == run_results(uninterrupted)
     assert artifacts(run_dir) == artifacts(uninterrupted)
     assert not list(run_dir.rglob("*.tmp"))
 
@@ -152,5 +144,5 @@ def test_ctrl_c_or_sigterm_ends_the_run_in_one_line_and_the_rerun_reaches_the_un
     errors = [line for line in output.splitlines() if "ERROR" in line]
     assert status == code and len(errors) == 1 and says in errors[0] and "Traceback" not in output, output[-3000:]
     run_to_end(tmp_path)
-    assert metrics(tmp_path) == metrics(uninterrupted) and artifacts(tmp_path) == artifacts(uninterrupted)
+    assert run_results(tmp_path) == run_results(uninterrupted) and artifacts(tmp_path) == artifacts(uninterrupted)
     assert not list(tmp_path.rglob("*.tmp"))

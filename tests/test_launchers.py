@@ -1,13 +1,21 @@
 """Sweep launchers: the Slurm config renders the sbatch options it promises, without a cluster (submitit writes
-the script it would submit; nothing is submitted)."""
+the script it would submit; nothing is submitted); a submitit job signalled before its time limit is requeued and
+resumes."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, run_results
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from rest.config import CONFIG_DIR
+from rest.run_dir_lock import LOCK_FILE
 
 submitit = pytest.importorskip("submitit")
 launcher_config = pytest.importorskip("hydra_plugins.hydra_submitit_launcher.config")
@@ -36,7 +44,7 @@ def sbatch_script(folder: Path, *overrides: str) -> str:
 def test_the_slurm_config_renders_one_task_per_node_and_its_resources(tmp_path):
     script = sbatch_script(tmp_path)
     for option in ("--ntasks-per-node=1", "--nodes=1", "--gpus-per-node=1", "--cpus-per-task=16", "--mem=128GB",
-                   "--time=720"):
+                   "--time=720", "--signal=USR2@120"):
         assert f"#SBATCH {option}" in script.splitlines(), option
     assert "--partition" not in script
 
@@ -71,3 +79,25 @@ def test_a_job_of_the_joblib_launcher_can_spawn_processes():
 
     (method, exitcode), = Parallel(n_jobs=2)(delayed(job)() for _ in range(1))
     assert method in ("loky", "spawn") and exitcode == 0
+
+
+def test_a_submitit_job_signalled_before_its_time_limit_is_requeued_and_resumes_to_the_uninterrupted_result(tmp_path):
+    """submitit signals a job (SIGUSR2) before its time limit, or when it is preempted; Hydra's submitit launcher
+    then requeues it, and the requeued job resumes the run from what it kept. Here hydra/launcher=submitit_local
+    (the path hydra/launcher=slurm takes, as local processes) is signalled as the first Train starts."""
+    overrides, sweep = ["experiment=smoke", "algorithm.iterations=2"], tmp_path / "sweep"
+    launcher = subprocess.Popen([sys.executable, "run.py", "-m", "hydra/launcher=submitit_local", *overrides,
+                                 f"hydra.sweep.dir={sweep}"], cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+    job_log, deadline = sweep / "0" / "run.log", time.time() + 600
+    while not (job_log.exists() and "iteration 1: Train:" in job_log.read_text()):
+        assert launcher.poll() is None and time.time() < deadline, launcher.stdout.read()[-3000:]
+        time.sleep(0.05)
+    job_pid = int((sweep / "0" / LOCK_FILE).read_text().split()[1])  # "pid N on HOST, since ..."
+    os.kill(job_pid, signal.SIGUSR2)
+    output = launcher.communicate(timeout=600)[0]
+    said = "".join(path.read_text() for path in sweep.glob(".submitit/*/*_log.out"))
+    assert launcher.returncode == 0 and "Requeued job" in said and "Traceback" not in said, output[-3000:]
+    plain = subprocess.run([sys.executable, "run.py", *overrides, f"hydra.run.dir={tmp_path / 'plain'}"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=600)
+    assert plain.returncode == 0 and run_results(sweep / "0") == run_results(tmp_path / "plain")
