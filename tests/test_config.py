@@ -26,7 +26,7 @@ def documented_commands() -> list[tuple[str, list[str]]]:
         for line in source.read_text().replace("\\\n", " ").splitlines():  # shell line continuations joined
             for match in COMMAND.finditer(line):
                 text = _placeholders(match.group(1).replace("\\", ""))
-                args = [a for a in shlex.split(text) if a not in ("&&", "|")]
+                args = [a for a in shlex.split(text) if a not in ("&&", "|", "&")]
                 found.append((f"{source.relative_to(ROOT)}: {match.group(0).strip()}", args))
     return found
 
