@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from rest.records import Problem
 from rest.sampler import SamplingSettings, sample_seed
-from rest.verifier.equivalence import normalize
+from rest.verifier.equivalence import vote_key
 
 if TYPE_CHECKING:
     from rest.contracts import Judge, Sampler, Task
@@ -55,12 +55,13 @@ def evaluate(sampler: Sampler, model_path: str, task: Task, settings: EvalSettin
 
 
 def majority_answer(answers: list[str | None]) -> str | None:
-    """Most frequent extracted answer (same text after normalisation); ties go to the earliest; None never votes."""
-    votes = Counter(normalize(a).key for a in answers if a is not None)
+    """Most frequent extracted answer (the same number, or the same text after normalisation: `vote_key`); ties go
+    to the earliest; None never votes."""
+    votes = Counter(vote_key(a) for a in answers if a is not None)
     if not votes:
         return None
     winner = max(votes, key=votes.__getitem__)
-    return next(a for a in answers if a is not None and normalize(a).key == winner)
+    return next(a for a in answers if a is not None and vote_key(a) == winner)
 
 
 def _judge(problems: list[Problem], greedy: list[str], sampled: list[list[str]], verifier: Judge,

@@ -2,8 +2,9 @@
 example's SFT loss by how unsure the model was about its problem.
 
 Per problem, the iteration's n grown samples are grouped by their extracted answer, compared as maj@k compares them
-(rest/evaluate.py: the verifier's `normalize(a).key`); a sample with no answer is a group of its own. The entropy of
-the group sizes, divided by log n, is h in [0, 1] (0: every sample agrees; 1: all differ). n = 1 is an error: one
+(rest/evaluate.py: the verifier's `vote_key`, a plain number's value or the normalised text); a sample with no
+answer is a group of its own. The entropy of the group sizes, divided by log n, is h in [0, 1] (0: every sample
+agrees; 1: all differ). n = 1 is an error: one
 sample has no distribution. The weight is the paper's mapping, w = h^a (the authors' code, mandyyyyii/east
 train/sft_trainer.py, divides entropy^a by a constant chosen so that the weights average 1; here that constant is the
 mean over the kept examples, so the weights of the kept examples average exactly 1):
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 
 from rest.errors import UserError
 from rest.records import Sample
-from rest.verifier.equivalence import normalize
+from rest.verifier.equivalence import vote_key
 
 log = logging.getLogger(__name__)
 WEIGHTINGS = ("east",)  # trainer.weighting: null (off) or one of these
@@ -85,7 +86,7 @@ def _entropy(answers: list[str | None], problem: str) -> float:
     if n < 2:
         raise UserError(f"trainer.weighting=east: problem {problem} has {n} grown sample(s); the answer entropy needs "
                         "at least 2 per problem (sampler.grow.n >= 2)")
-    keys = [normalize(a).key if a is not None else ("no answer", i) for i, a in enumerate(answers)]
+    keys = [vote_key(a) if a is not None else ("no answer", i) for i, a in enumerate(answers)]
     h = -sum(c / n * math.log(c / n) for c in Counter(keys).values())
     return min(1.0, max(0.0, h / math.log(n)))  # rounding can leave [0, 1] (-0.0 when every answer agrees)
 

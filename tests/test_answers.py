@@ -55,6 +55,12 @@ def test_majority_vote_ignores_missing_answers_and_normalises():
     assert majority_answer([None, None]) is None
 
 
+def test_majority_vote_counts_one_number_written_in_several_ways_as_one_answer():
+    assert majority_answer(["7", "0.5", "\\frac{1}{2}"]) == "0.5"  # 1/2 twice; 7 once
+    assert majority_answer(["999", "1000", "1,000.0", "$1000$"]) == "1000"
+    assert majority_answer(["x+1", "1+x", "y"]) == "x+1"  # expressions vote by their text: a tie, the earliest wins
+
+
 def test_a_closed_box_is_found_behind_many_unclosed_ones():
     text = "first \\boxed{7} then a degenerate loop " + "\\boxed{" * 5000 + "and no closing brace"
     assert extract_answer(text) == "7"

@@ -2,6 +2,7 @@
 examples) written beside the samples, and an SFT loss in which each example counts by its weight."""
 
 import json
+import math
 
 import pytest
 import torch
@@ -38,6 +39,12 @@ def test_answer_entropy_is_0_when_all_agree_1_when_all_differ_and_counts_no_answ
     h = answer_entropy(samples({**MIXED, "silent": [None, None]}))
     # "mixed": groups of 2, 1, 1 of 4 samples: 1.5 bits of at most 2
     assert h == pytest.approx({"agree": 0.0, "differ": 1.0, "mixed": 0.75, "silent": 1.0})
+
+
+def test_one_number_written_in_several_ways_is_one_answer_of_the_distribution():
+    h = answer_entropy(samples({"halves": ["1/2", "0.5", "\\frac{1}{2}", "4"], "thousands": ["1,000", "1000.0"]}))
+    three_and_one = -(0.75 * math.log(0.75) + 0.25 * math.log(0.25)) / math.log(4)
+    assert h == pytest.approx({"halves": three_and_one, "thousands": 0.0})
 
 
 def test_weights_are_entropy_to_the_a_with_mean_one_over_the_kept_samples():

@@ -138,6 +138,18 @@ def normalize(answer: str) -> Answer:
     return Answer(text=text, key=key, percent=bool(n_percent))
 
 
+def vote_key(answer: str) -> str | Fraction:
+    r"""What a majority vote groups an answer by: a plain number's exact value (`12`, `12.0`, `1,000`, `1/2`,
+    `\frac{1}{2}` and `0.5` each count as one number), otherwise the normalised text (`x+1` and `1+x` stay two).
+
+    >>> [vote_key(a) for a in ("12", "12.0", "$1,000$", "1000", "\\frac{1}{2}", "0.5", "x+1")]
+    [Fraction(12, 1), Fraction(12, 1), Fraction(1000, 1), Fraction(1000, 1), Fraction(1, 2), Fraction(1, 2), 'x+1']
+    """
+    key = normalize(answer).key
+    number = plain_number(key)
+    return key if number is None else number
+
+
 def _without_unit(text: str) -> str:
     """`5 cm`, `1,000.99m²`, `12 \\text{inches}` -> the number; anything else as it is (`5m` may be 5 times m)."""
     match = _NUMBER_UNIT.fullmatch(text)
