@@ -13,26 +13,19 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
 from datasets import load_from_disk
 from omegaconf import OmegaConf
 
+from rest.evaluate import majority_answer
 from rest.verifier import Verifier
 from rest.verifier.equivalence import normalize, vote_key
 
 log = logging.getLogger("bench")
 GROUPINGS: dict[str, Callable] = {"text": lambda answer: normalize(answer).key, "value": vote_key}
-
-
-def majority(answers: list[str | None], key: Callable) -> str | None:
-    votes = Counter(key(a) for a in answers if a is not None)
-    if not votes:
-        return None
-    winner = max(votes, key=votes.__getitem__)
-    return next(a for a in answers if a is not None and key(a) == winner)
 
 
 def partition(answers: list[str | None], key: Callable) -> list[list[int]]:
@@ -59,7 +52,7 @@ def maj_at_k(run: Path, verifier: Verifier) -> dict[str, dict]:
     for evaluated in sorted(run.glob("iter_*/eval_problems.jsonl")):
         rows = [json.loads(line) for line in evaluated.read_text().splitlines()]
         references = [row["reference"] for row in rows]
-        picks = {name: [majority(row["sampled_extracted"], key) for row in rows] for name, key in GROUPINGS.items()}
+        picks = {name: [majority_answer(row["sampled_extracted"], key) for row in rows] for name, key in GROUPINGS.items()}
         found[evaluated.parent.name] = {
             **{name: sum(v.correct for v in verifier.judge(chosen, references)) / len(rows)
                for name, chosen in picks.items()},

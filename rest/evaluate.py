@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from itertools import accumulate, pairwise
 from typing import TYPE_CHECKING
@@ -54,14 +55,15 @@ def evaluate(sampler: Sampler, model_path: str, task: Task, settings: EvalSettin
     return metrics, rows
 
 
-def majority_answer(answers: list[str | None]) -> str | None:
-    """Most frequent extracted answer (the same number, or the same text after normalisation: `vote_key`); ties go
-    to the earliest; None never votes."""
-    votes = Counter(vote_key(a) for a in answers if a is not None)
+def majority_answer(answers: list[str | None], key: Callable[[str], Hashable] = vote_key) -> str | None:
+    """Most frequent extracted answer (by `key`: the same number, or the same text after normalisation); ties go to
+    the earliest; None never votes."""
+    keyed = [(key(a), a) for a in answers if a is not None]
+    votes = Counter(k for k, _ in keyed)
     if not votes:
         return None
     winner = max(votes, key=votes.__getitem__)
-    return next(a for a in answers if a is not None and vote_key(a) == winner)
+    return next(a for k, a in keyed if k == winner)
 
 
 def _judge(problems: list[Problem], greedy: list[str], sampled: list[list[str]], verifier: Judge,

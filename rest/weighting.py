@@ -4,8 +4,7 @@ example's SFT loss by how unsure the model was about its problem.
 Per problem, the iteration's n grown samples are grouped by their extracted answer, compared as maj@k compares them
 (rest/evaluate.py: the verifier's `vote_key`, a plain number's value or the normalised text); a sample with no
 answer is a group of its own. The entropy of the group sizes, divided by log n, is h in [0, 1] (0: every sample
-agrees; 1: all differ). n = 1 is an error: one
-sample has no distribution. The weight is the paper's mapping, w = h^a (the authors' code, mandyyyyii/east
+agrees; 1: all differ). n = 1 is an error: one sample has no distribution. The weight is the paper's mapping, w = h^a (the authors' code, mandyyyyii/east
 train/sft_trainer.py, divides entropy^a by a constant chosen so that the weights average 1; here that constant is the
 mean over the kept examples, so the weights of the kept examples average exactly 1):
 
