@@ -52,7 +52,8 @@ def maj_at_k(run: Path, verifier: Verifier) -> dict[str, dict]:
     for evaluated in sorted(run.glob("iter_*/eval_problems.jsonl")):
         rows = [json.loads(line) for line in evaluated.read_text().splitlines()]
         references = [row["reference"] for row in rows]
-        picks = {name: [majority_answer(row["sampled_extracted"], key) for row in rows] for name, key in GROUPINGS.items()}
+        picks = {name: [majority_answer(row["sampled_extracted"], key) for row in rows]
+                 for name, key in GROUPINGS.items()}
         found[evaluated.parent.name] = {
             **{name: sum(v.correct for v in verifier.judge(chosen, references)) / len(rows)
                for name, chosen in picks.items()},
