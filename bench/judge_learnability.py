@@ -21,7 +21,7 @@ lines as not), and a held-out sample's score is its weakest line's (the whole co
 judge that learned one line's arithmetic would rank as `step_check` does.
 --loss letter: cross-entropy of the answer letter over the whole vocabulary (the loop's update trains this,
 plus the end-of-sequence token); --loss pair: binary cross-entropy of logit(yes) - logit(no). The judge prompt
-and answer words are the tiny model's defaults (conf/scorer/generative_verifier.yaml, conf/model/tiny.yaml).
+and answer words are the tiny model's defaults (rest/conf/scorer/generative_verifier.yaml, rest/conf/model/tiny.yaml).
 It needs only torch and transformers when every input is a JSONL file.
 Results: bench/results/judge_learnability_gpu.json.
 """

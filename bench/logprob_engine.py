@@ -29,7 +29,7 @@ DEFAULT_MODEL = "data/models/tiny-llama-7f493d043a8a"
 
 
 def rows(count: int) -> tuple[list[str], list[str]]:
-    """The default task's prompts and worked solutions (conf/task/arithmetic.yaml, `count` seed problems)."""
+    """The default task's prompts and worked solutions (rest/conf/task/arithmetic.yaml, `count` seed problems)."""
     task = build(compose().task, sizes={"seed": count, "pool": 1, "test": 1})
     problems = task.problems("seed")
     return [task.prompt(p) for p in problems], [p.solution for p in problems]

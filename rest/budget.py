@@ -1,4 +1,4 @@
-"""How many samples the loop's Grow draws per problem (conf/budget/): a fixed n, or an adaptive budget.
+"""How many samples the loop's Grow draws per problem (rest/conf/budget/): a fixed n, or an adaptive budget.
 
 `Fixed` is ReST-EM as published: `sampler.grow.n` samples of every problem, in one round.
 `Adaptive` samples in rounds. The first round draws `per_round` samples of every problem; after each round the

@@ -1,4 +1,5 @@
-"""Where the configuration lives (conf/, beside this package) and how code outside run.py composes it."""
+"""Where the configuration lives (rest/conf/, inside this package) and how code outside the command line
+composes it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "conf"
+CONFIG_DIR = Path(__file__).resolve().parent / "conf"
 
 
 def compose(overrides: list[str] = ()) -> DictConfig:

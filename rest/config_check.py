@@ -1,4 +1,4 @@
-"""Check command-line overrides against conf/ before Hydra runs, so that a typo in a key or a group
+"""Check command-line overrides against rest/conf/ before Hydra runs, so that a typo in a key or a group
 option ends in one clear line (Hydra's own report spans several lines)."""
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def _weighting_error(cfg) -> str | None:
 
 
 def _budget_error(cfg) -> str | None:
-    """Grow's budget (conf/budget/) checks its own settings when built: a plain object, no model or engine."""
+    """Grow's budget (rest/conf/budget/) checks its own settings when built: a plain object, no model or engine."""
     from rest.config import build
 
     if "budget" not in cfg:
@@ -182,7 +182,7 @@ def _sampler_error(sampler, machine: Machine | None) -> str | None:
 
 
 def _engine_numbers_error(engine) -> str | None:
-    """The engine's settings whose conf/ default (null, auto) gives the type check nothing to compare with."""
+    """The engine's settings whose rest/conf/ default (null, auto) gives the type check nothing to compare with."""
     length, reserved = engine.get("max_model_len"), engine.get("cpu_reserved_cores", "auto")
     if length is not None and not is_whole(length, 1):
         return f"sampler.engine.max_model_len must be null (the model's own) or a whole number >= 1, got {length!r}"
@@ -259,7 +259,7 @@ def _one_line(err: BaseException) -> str:
 
 
 def _list_hint(message: str) -> str:
-    """What to write instead when an override gives a list where conf/ has a map (`mode.scorers=[...]`)."""
+    """What to write instead when an override gives a list where rest/conf/ has a map (`mode.scorers=[...]`)."""
     found = re.search(r"Error merging override \+*([\w.]+)=", message)
     if not found or "Cannot merge DictConfig with ListConfig" not in message:
         return ""

@@ -1,6 +1,6 @@
 """The seams of the framework, as Protocols: what the run hands each stage, and what a new part must offer.
 
-A new part is a class with these methods and a YAML file naming it by `_target_` (conf/<group>/<name>.yaml);
+A new part is a class with these methods and a YAML file naming it by `_target_` (rest/conf/<group>/<name>.yaml);
 it inherits from nothing. Runtime inputs (the verifier, the base model, the current policy) reach scorers
 through `ScoringContext`, handed over by the run on every call.
 """
@@ -117,7 +117,7 @@ class CheckedScorer(Scorer, Protocol):
 
 
 class Budget(Protocol):
-    """How many samples the loop's Grow draws of each problem (rest/budget.py, conf/budget/): `plan` returns the
+    """How many samples the loop's Grow draws of each problem (rest/budget.py, rest/conf/budget/): `plan` returns the
     next round's requests from what each problem has so far, or nothing when Grow is done; `total` is the most
     samples it draws of `problems` problems."""
 
@@ -161,7 +161,7 @@ class CheckedTrainer(Trainer, Protocol):
 
 
 class Logger(Protocol):
-    """An experiment logger (conf/logger/, rest/loggers.py), built once per run with `run_dir` and the run's
+    """An experiment logger (rest/conf/logger/, rest/loggers.py), built once per run with `run_dir` and the run's
     resolved config as `run_config` (logged at start). `log_metrics` logs the numbers of one iteration's metrics
     (step = iteration); `log_samples` a table of its samples' rows (Sample.to_row()); `trainer_args` the SFTConfig
     fields that make TRL report its loss curve to the same place (handed to `Trainer.train` as `report`)."""
@@ -176,7 +176,7 @@ class Logger(Protocol):
 
 
 class Mode(Protocol):
-    """What `python run.py mode=NAME` runs: built from conf/mode/NAME.yaml (its settings), then given the run.
+    """What `python run.py mode=NAME` runs: built from rest/conf/mode/NAME.yaml (its settings), then given the run.
     Returns the exit status."""
 
     def run(self, run: Run) -> int: ...

@@ -1,5 +1,5 @@
-"""The one exception type for bad user input: run.py prints it as a single line and exits non-zero; and what
-run.py reads off other exceptions to say them in one line."""
+"""The one exception type for bad user input: the command line (rest/cli.py) prints it as a single line and exits
+non-zero; and what it reads off other exceptions to say them in one line."""
 
 import errno
 import os

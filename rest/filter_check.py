@@ -1,5 +1,5 @@
 """Config check of the loop's filters (rest/config_check.py calls these before any work): the filter chain
-(conf/filter/) and each retry source's `check` build, and read only the scores that the run's scorers give."""
+(rest/conf/filter/) and each retry source's `check` build, and read only the scores that the run's scorers give."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ LOOP = "rest.loop.Loop"
 
 
 def filter_error(cfg) -> str | None:
-    """The filter chain (conf/filter/) checks its own settings when built: plain objects, no model. The loop's
+    """The filter chain (rest/conf/filter/) checks its own settings when built: plain objects, no model. The loop's
     filters read scores that its scorers give."""
     from rest.config import build
 

@@ -1,5 +1,5 @@
 """Improve: filters are small, pure, order-preserving callables `list[Sample] -> list[Sample]`,
-chained in the order the config lists them (`conf/filter/*.yaml`)."""
+chained in the order the config lists them (`rest/conf/filter/*.yaml`)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 transformers reads GGUF (with the `gguf` package) but marks the result as quantized and refuses to save it; a
 fresh model of the same config given the dequantized weights saves as a plain checkpoint that transformers,
-TRL and vLLM load. Done once: `model.source` in a model file (conf/model/smollm2.yaml) makes `model.path`.
+TRL and vLLM load. Done once: `model.source` in a model file (rest/conf/model/smollm2.yaml) makes `model.path`.
 """
 
 from __future__ import annotations

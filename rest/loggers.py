@@ -47,7 +47,7 @@ WANDB_MODES = ("online", "offline", "disabled")
 
 
 def make_logger(node: DictConfig, run_dir: str | Path, run_config: dict) -> Logger:
-    """The logger `node` (conf/logger/NAME.yaml) names, for the run in `run_dir` configured by `run_config`; a
+    """The logger `node` (rest/conf/logger/NAME.yaml) names, for the run in `run_dir` configured by `run_config`; a
     missing package or a bad setting is one UserError line, raised before any work."""
     make = build(node, _partial_=True)  # run_config is handed over afterwards, untouched by Hydra
     try:

@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Loop:
-    """Settings: conf/mode/loop.yaml (`eval`, `reward`, `rationalize`, `reflect`, `validation`, `pairs*`); the
+    """Settings: rest/conf/mode/loop.yaml (`eval`, `reward`, `rationalize`, `reflect`, `validation`, `pairs*`); the
     algorithm, filter, budget, scorers and logger are config groups."""
 
     eval: dict
@@ -169,7 +169,7 @@ def warn_if_worse(metrics: list[dict]) -> None:
     """Self-training can make a policy worse (too high a learning rate, too few kept samples): say so."""
     if len(metrics) > 1 and metrics[-1]["pass@1"] < metrics[-2]["pass@1"]:
         log.warning("iteration %d: held-out greedy pass@1 fell from %.3f to %.3f; check the kept samples and the "
-                    "model's training settings (conf/model/)", metrics[-1]["iteration"], metrics[-2]["pass@1"],
+                    "model's training settings (rest/conf/model/)", metrics[-1]["iteration"], metrics[-2]["pass@1"],
                     metrics[-1]["pass@1"])
 
 

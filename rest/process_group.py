@@ -4,7 +4,7 @@ rank entry point (rest/train_job.py) under a launcher and waits for it.
 - `launcher: auto` trains inside the calling process when `processes` is 1 (no start-up cost) and under
   torchrun otherwise. `torchrun` (`python -m torch.distributed.run --standalone`): DDP, or FSDP / DeepSpeed through
   trl.SFTConfig's own `fsdp` / `deepspeed` fields. `accelerate`: `accelerate launch --config_file` with one of
-  conf/accelerate/ (FSDP2, DeepSpeed ZeRO-3), which save a full state dict that vLLM loads.
+  rest/conf/accelerate/ (`fsdp2`, `deepspeed_zero3`: a name or a file), which save a full state dict that vLLM loads.
 - Ports: torchrun's `--standalone` rendezvous and accelerate's `--main_process_port` get a free port each,
   so parallel sweep jobs on one node do not collide.
 - On a machine with no accelerator, ranks run on CPU with gloo (`ACCELERATE_USE_CPU=true`; without it every rank
@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from rest.artifacts import read_json, write_json, write_jsonl
+from rest.config import CONFIG_DIR
 from rest.errors import is_whole
 from rest.machine import Machine
 
@@ -37,6 +38,7 @@ _LAUNCHER_NEEDS = {"auto": "a torch build with torch.distributed", "torchrun": "
                    "accelerate": "pip install accelerate"}
 IN_PROCESS = {"processes": 1, "launcher": "auto", "accelerate_config": None}  # the launch settings of in-process Train
 SPEC, EXAMPLES, DONE = "train_spec.json", "train_examples.jsonl", "train_done.json"
+SHIPPED_ACCELERATE_CONFIGS = CONFIG_DIR / "accelerate"
 
 
 def in_process(processes: int, launcher: str) -> bool:
@@ -73,15 +75,25 @@ def _processes_error(processes: int, machine: Machine) -> str | None:
     return None
 
 
+def accelerate_config_file(config: str) -> Path:
+    """The accelerate config file `config` names: a file path, or the name of one shipped in rest/conf/accelerate/
+    (`fsdp2`, `deepspeed_zero3`), so that an installed rest finds them from any directory."""
+    path = Path(config)
+    if path.is_file():
+        return path
+    return SHIPPED_ACCELERATE_CONFIGS / f"{config}.yaml"
+
+
 def _accelerate_error(config: str | None, machine: Machine | None) -> str | None:
+    shipped = sorted(p.stem for p in SHIPPED_ACCELERATE_CONFIGS.glob("*.yaml"))
     if config is None:
-        return "trainer.launcher=accelerate needs trainer.accelerate_config (e.g. conf/accelerate/fsdp2.yaml)"
-    if not Path(str(config)).is_file():
-        return f"trainer.accelerate_config: no such file {config!r} (shipped: conf/accelerate/)"
+        return f"trainer.launcher=accelerate needs trainer.accelerate_config: a file, or one of {shipped}"
+    if not accelerate_config_file(str(config)).is_file():
+        return f"trainer.accelerate_config: no such file {config!r}, nor a shipped config; shipped: {shipped}"
     if (machine or Machine.here()).gpus == 0:
         return ("trainer.launcher=accelerate runs FSDP / DeepSpeed, which need GPUs; this machine has none "
                 "(on CPU use trainer.launcher=torchrun)")
-    if yaml.safe_load(Path(config).read_text()).get("distributed_type") == "DEEPSPEED":
+    if yaml.safe_load(accelerate_config_file(str(config)).read_text()).get("distributed_type") == "DEEPSPEED":
         return _deepspeed_error(None, "trainer.accelerate_config")
     return None
 
@@ -135,7 +147,8 @@ def launch(spec: dict[str, Any], examples: list[dict[str, str]], work_dir: Path,
 def _command(processes: int, launcher: str, accelerate_config: str | None, spec: Path) -> list[str]:
     entry = ["-m", "rest.train_job", str(spec)]
     if launcher == "accelerate":
-        return [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(accelerate_config),
+        config_file = accelerate_config_file(str(accelerate_config))
+        return [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_file),
                 "--num_processes", str(processes), "--main_process_port", str(free_port()), *entry]
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes),
             *entry]

@@ -79,12 +79,12 @@ class Run:
 
     @cached_property
     def budget(self) -> Budget:
-        """How many samples the loop's Grow draws per problem (conf/budget/)."""
+        """How many samples the loop's Grow draws per problem (rest/conf/budget/)."""
         return build(self.cfg.budget)
 
     @cached_property
     def logger(self) -> Logger:
-        """Where metrics, sample tables and loss curves go (conf/logger/): none, TensorBoard or W&B."""
+        """Where metrics, sample tables and loss curves go (rest/conf/logger/): none, TensorBoard or W&B."""
         logger = make_logger(self.cfg.logger, self.dir, OmegaConf.to_container(self.cfg, resolve=True))
         self._release.append(logger.close)
         return logger
@@ -121,7 +121,7 @@ class Run:
 
 
 def execute(cfg: DictConfig, run_dir: Path) -> int:
-    """Build the configured mode (conf/mode/) and run it inside one `Run`; returns the exit status."""
+    """Build the configured mode (rest/conf/mode/) and run it inside one `Run`; returns the exit status."""
     standard_start_method()
     mode: Mode = build(cfg.mode, _recursive_=False, _convert_="all")
     with Run(cfg, run_dir) as run:

@@ -9,7 +9,7 @@ timeout / memory / syntax_error / no_code; null when the sandbox failed and the 
 `passed` (true / false) added. A line that is not a JSON object, lacks a field or has tests that cannot run is
 reported with its line number on stderr and written with `verdict: "bad_row"`; the rest are still judged, and the
 exit code is 1. OUT is written atomically once every row is judged. The settings the options do not give are the
-run's (conf/verifier/code_tests.yaml).
+run's (rest/conf/verifier/code_tests.yaml).
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def _judge(verifier: CodeVerifier, rows: list[Row], tests: dict[int, CodeTests |
 
 
 def _verifier(args: argparse.Namespace) -> CodeVerifier:
-    """The run's code verifier settings (conf/verifier/code_tests.yaml), with the options given on the command line."""
+    """The run's code verifier settings (rest/conf/verifier/code_tests.yaml), with the options given on the command line."""
     settings = compose(["verifier=code_tests"]).verifier
     limits = dict(settings.limits)
     limits.update({name: getattr(args, name) for name in LIMIT_OPTIONS if getattr(args, name) is not None})

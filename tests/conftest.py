@@ -1,4 +1,4 @@
-"""Shared fixtures and builders: components are built from the shipped config (conf/), so tests run with the
+"""Shared fixtures and builders: components are built from the shipped config (rest/conf/), so tests run with the
 defaults users get; a random tiny Llama (no network); one vLLM engine for the whole session."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _composed(overrides: tuple[str, ...]) -> DictConfig:
 
 
 def make_scorer(name: str, **settings):
-    """The scorer of conf/scorer/NAME.yaml, with some settings changed."""
+    """The scorer of rest/conf/scorer/NAME.yaml, with some settings changed."""
     return build(config(f"scorer={name}").scorers[name], **settings)
 
 
@@ -73,7 +73,7 @@ def write_jsonl(path: Path, rows: list[dict]) -> str:
 
 
 def task_from_preset(preset: str, data: str, *overrides: str):
-    """A dataset task preset (conf/task/PRESET.yaml) reading the local JSONL file `data` for every split."""
+    """A dataset task preset (rest/conf/task/PRESET.yaml) reading the local JSONL file `data` for every split."""
     return make_task(f"task={preset}", "task.path=json", "task.name=null",
                      f"task.data_files={{train: {data}, test: {data}}}", *overrides)
 

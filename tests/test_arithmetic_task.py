@@ -37,7 +37,7 @@ def test_splits_have_requested_sizes_and_share_no_question():
 
 
 def test_the_configured_difficulty_is_what_the_task_generates():
-    task = build(config().task)  # conf/task/arithmetic.yaml, with no value from Python
+    task = build(config().task)  # rest/conf/task/arithmetic.yaml, with no value from Python
     numbers = [int(n) for p in task.problems("pool") for n in p.question[len("Compute "):-1].split() if n.isdigit()]
     assert max(numbers) == config().task.max_operand == 9
 

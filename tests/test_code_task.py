@@ -3,10 +3,10 @@
 import json
 
 import pytest
-from conftest import ROOT, config, context, make_scorer, make_task
+from conftest import config, context, make_scorer, make_task
 
 from rest.code.tests import CodeTests
-from rest.config import build
+from rest.config import CONFIG_DIR, build
 from rest.config_check import config_error
 from rest.errors import UserError
 from rest.records import Problem, Sample
@@ -81,7 +81,7 @@ def test_task_code_selects_the_unit_test_verifier_and_scorer():
     (["scorer=code_tests"], "scorer=code_tests runs programs"),
 ])
 def test_a_scorer_that_cannot_judge_the_task_stops_the_run_in_one_line(args, message):
-    problem = config_error(ROOT / "conf", args)
+    problem = config_error(CONFIG_DIR, args)
     assert problem and message in problem and "\n" not in problem
 
 

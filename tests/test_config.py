@@ -15,11 +15,12 @@ from rest.config import CONFIG_DIR
 from rest.config_check import config_error
 from rest.machine import Machine
 
-COMMAND = re.compile(r"(?:\.venv/bin/)?python run\.py ([^#`\n]*)")
+# python run.py ..., python -m rest ..., and the installed command: `rest ...` or at the start of a line
+COMMAND = re.compile(r"(?:(?:\.venv/bin/)?python (?:run\.py|-m rest)|(?:^|`)\s*(?:\.venv/bin/)?rest) ([^#`\n]*)")
 
 
 def documented_commands() -> list[tuple[str, list[str]]]:
-    """(where, arguments) of every `python run.py ...` in the README and in the comments of conf/."""
+    """(where, arguments) of every `python run.py ...` (or `rest ...`) in the README and the comments of rest/conf/."""
     sources = [ROOT / "README.md", *sorted(CONFIG_DIR.rglob("*.yaml"))]
     found = []
     for source in sources:

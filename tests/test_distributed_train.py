@@ -7,12 +7,12 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, config, make_task, sampling
+from conftest import config, make_task, sampling
 from transformers import AutoModelForCausalLM
 
-from rest.config import build
+from rest.config import CONFIG_DIR, build
 from rest.machine import Machine
-from rest.process_group import launch_error
+from rest.process_group import accelerate_config_file, launch_error
 from rest.stages.train import seed_examples
 
 LOSS_TOLERANCE = 1e-4  # relative: the ranks see the global batch the single process sees (measured here: 1.2e-8)
@@ -70,7 +70,7 @@ def test_a_rank_that_finds_itself_alone_refuses_to_train(examples, tiny_model, t
 
 
 CPU_ONLY, GPU_NODE = Machine(gpus=0, cores=2), Machine(gpus=8, cores=64)
-FSDP2, ZERO3 = (str(ROOT / "conf" / "accelerate" / name) for name in ("fsdp2.yaml", "deepspeed_zero3.yaml"))
+FSDP2 = str(CONFIG_DIR / "accelerate" / "fsdp2.yaml")  # a file path; the shipped ones also go by name
 
 
 @pytest.mark.parametrize(("settings", "machine", "message"), [
@@ -92,8 +92,18 @@ def test_bad_launch_settings_are_one_line(settings, machine, message):
 
 def test_launch_settings_that_fit_the_machine_pass(monkeypatch):
     monkeypatch.setattr("rest.process_group.installed", lambda module: True)  # as after `pip install deepspeed`
-    zero3 = {"launcher": "accelerate", "accelerate_config": ZERO3}
+    zero3 = {"launcher": "accelerate", "accelerate_config": "deepspeed_zero3"}
     assert launch_error(2, "auto", None, {}, CPU_ONLY) is None
     assert launch_error(8, **zero3, args={}, machine=GPU_NODE) is None
+    assert launch_error(8, "accelerate", FSDP2, {}, GPU_NODE) is None
+    assert launch_error(8, "accelerate", "fsdp2", {}, GPU_NODE) is None
     monkeypatch.setattr("rest.process_group.installed", lambda module: module != "deepspeed")
     assert "DeepSpeed, which is not installed" in launch_error(8, **zero3, args={}, machine=GPU_NODE)
+
+
+def test_a_shipped_accelerate_config_goes_by_name_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert accelerate_config_file("fsdp2") == CONFIG_DIR / "accelerate" / "fsdp2.yaml"
+    (tmp_path / "fsdp2").write_text("distributed_type: FSDP\n")  # a file of that name is the user's own
+    assert accelerate_config_file("fsdp2").resolve() == (tmp_path / "fsdp2").resolve()
+    assert not accelerate_config_file("fsdp3").is_file()

@@ -11,7 +11,7 @@ from fakes import ScriptedSampler
 from trl import SFTTrainer
 
 from rest.artifacts import load_samples
-from rest.config import build
+from rest.config import CONFIG_DIR, build
 from rest.config_check import config_error
 from rest.errors import UserError
 from rest.filters import KeepCorrect
@@ -69,11 +69,11 @@ def test_negative_a_favours_confident_problems_with_a_finite_weight_at_zero_entr
 
 
 def test_one_sample_per_problem_is_one_line_before_any_work():
-    problem = config_error("conf", ["trainer.weighting=east", "sampler.grow.n=1"])
+    problem = config_error(CONFIG_DIR, ["trainer.weighting=east", "sampler.grow.n=1"])
     assert "sampler.grow.n" in problem and "\n" not in problem
-    assert "budget.per_round" in config_error("conf", ["trainer.weighting=east", "budget=adaptive"])
-    assert "east" in config_error("conf", ["trainer.weighting=entropy"])
-    assert config_error("conf", ["trainer.weighting=east", "trainer.east_a=-1"]) is None
+    assert "budget.per_round" in config_error(CONFIG_DIR, ["trainer.weighting=east", "budget=adaptive"])
+    assert "east" in config_error(CONFIG_DIR, ["trainer.weighting=entropy"])
+    assert config_error(CONFIG_DIR, ["trainer.weighting=east", "trainer.east_a=-1"]) is None
     with pytest.raises(UserError, match="sampler.grow.n >= 2"):
         answer_entropy(samples({"alone": ["3"]}))
 

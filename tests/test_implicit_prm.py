@@ -68,7 +68,7 @@ def test_aggregations(how, expected):
 def test_steps_end_at_the_task_delimiter_unless_the_scorer_sets_its_own(tiny_model, other_model, task_delimiter, steps):
     lines = "3 + 4 = 7\n7 - 2 = 5\n#### 5"  # the built-in task's layout: one step per line
     follows_task = make_scorer("implicit_prm", model=other_model, ref_model=tiny_model, keep_step_rewards=True)
-    assert follows_task.step_delimiter is None  # the default: the task's (conf/task/*.yaml step_delimiter)
+    assert follows_task.step_delimiter is None  # the default: the task's (rest/conf/task/*.yaml step_delimiter)
     own = make_scorer("implicit_prm", model=other_model, ref_model=tiny_model, keep_step_rewards=True,
                       step_delimiter="=")
     by_task, by_own = sample(lines), sample(lines)

@@ -1,4 +1,4 @@
-"""The experiment loggers (conf/logger/): what each writes where, offline, and a missing package as one line."""
+"""The experiment loggers (rest/conf/logger/): what each writes where, offline, and a missing package as one line."""
 
 from __future__ import annotations
 

@@ -8,12 +8,12 @@ import pytest
 from conftest import curve_loop
 
 from rest.artifacts import load_samples
+from rest.config import CONFIG_DIR
 from rest.config_check import config_error
 from rest.errors import UserError
 from rest.records import Sample
 from rest.reference_answer import ReferenceAnswer, from_config
 
-CONF = "conf"
 REWRITE = ReferenceAnswer("####", "#### {reference}")
 
 
@@ -50,9 +50,9 @@ def test_the_marker_and_template_are_the_answer_likelihood_scorers():
     (["algorithm.answer=reference"], "add it (scorer=answer_likelihood"),
 ])
 def test_bad_answer_settings_are_one_line_before_any_work(args, says):
-    problem = config_error(CONF, args)
+    problem = config_error(CONFIG_DIR, args)
     assert says in problem and "\n" not in problem
-    assert config_error(CONF, ["experiment=verifier_free", "algorithm.answer=reference"]) is None
+    assert config_error(CONFIG_DIR, ["experiment=verifier_free", "algorithm.answer=reference"]) is None
 
 
 @pytest.mark.parametrize("answer", ["own", "reference"])

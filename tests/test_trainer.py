@@ -16,7 +16,7 @@ from rest.trainer import sft_config
 
 
 def SFT(**settings):
-    """The configured trainer (conf/trainer/sft.yaml with the tiny model's settings), some settings changed."""
+    """The configured trainer (rest/conf/trainer/sft.yaml with the tiny model's settings), some settings changed."""
     return build(config().trainer, **settings)
 
 EXAMPLES = [{"prompt": "Compute 1 + 2.\n", "completion": "1 + 2 = 3\n#### 3"},

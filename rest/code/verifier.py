@@ -1,6 +1,6 @@
 """The code verifier: a completion is correct when the program extracted from it passes every test of its problem.
 
-The run's judge for code tasks (conf/verifier/code_tests.yaml), with the exact-answer Verifier's shape: references
+The run's judge for code tasks (rest/conf/verifier/code_tests.yaml), with the exact-answer Verifier's shape: references
 are the problems' tests as `CodeTests.to_json()` text. Each distinct (program, tests) pair runs once per call, in a
 sandboxed subprocess (rest/code/sandbox.py); `workers` threads wait on those subprocesses in parallel. Outcomes are
 also kept in a bounded in-memory cache across calls (a sandbox failure is not cached: it is retried).
@@ -48,7 +48,7 @@ class CodeVerifier:
     """`verify(completions, references)` extracts and judges; `judge(programs, references)` only judges;
     `outcomes(completions, references)` runs every test, for pass fractions.
 
-    Settings (meaning: conf/verifier/code_tests.yaml): `limits` of one sandboxed run, `workers` runs at once
+    Settings (meaning: rest/conf/verifier/code_tests.yaml): `limits` of one sandboxed run, `workers` runs at once
     (None: one per core).
     """
 

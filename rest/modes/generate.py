@@ -48,7 +48,7 @@ SAMPLE_FIELDS = ("problem_id", "sample_index", "prompt", "completion", "referenc
 
 @dataclass
 class Generate:
-    """Settings: conf/mode/generate.yaml."""
+    """Settings: rest/conf/mode/generate.yaml."""
 
     split: str
     policy: str | None

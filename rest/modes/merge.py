@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Merge:
-    """Settings: conf/mode/merge.yaml."""
+    """Settings: rest/conf/mode/merge.yaml."""
 
     shards: list[str]
 

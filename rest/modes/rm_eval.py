@@ -47,7 +47,7 @@ PARTS, SAMPLES, SCORED = "rm_eval.parts", "samples.jsonl", "scored.json"  # what
 
 @dataclass
 class RmEval:
-    """Settings: conf/mode/rm_eval.yaml."""
+    """Settings: rest/conf/mode/rm_eval.yaml."""
 
     pairs: str | None
     policy: str | None

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Score:
-    """Settings: conf/mode/score.yaml."""
+    """Settings: rest/conf/mode/score.yaml."""
 
     input: str | None
     output: str | None

@@ -70,7 +70,7 @@ def sequence_logprobs(engine: LogProbEngine, rows: list[tuple[str, str, str]]) -
 
 class AnswerLikelihoodScorer:
     """Scores a sample's rationale by the judge's log-likelihood of its reference answer. Settings:
-    conf/scorer/answer_likelihood.yaml."""
+    rest/conf/scorer/answer_likelihood.yaml."""
 
     bounded = False  # log-probs: thresholds see their percentile rank within the Improve step
 

@@ -24,7 +24,7 @@ CANNOT_JUDGE = "error"  # the verdict of a program the sandbox could not run
 
 
 class CodeTestsScorer:
-    """Settings: conf/scorer/code_tests.yaml."""
+    """Settings: rest/conf/scorer/code_tests.yaml."""
 
     bounded = True  # 0/1, or a fraction in [0, 1]
 

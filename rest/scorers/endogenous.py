@@ -39,7 +39,7 @@ def reduce_rewards(rewards: list[float], reduction: str) -> float | None:
 
 
 class EndogenousScorer:
-    """Scores samples under a judge model (`model`; None: the policy being improved). Settings: conf/scorer/endogenous.yaml."""
+    """Scores samples under a judge model (`model`; None: the policy being improved). Settings: rest/conf/scorer/endogenous.yaml."""
 
     bounded = False  # unbounded: thresholds see its percentile rank within the Improve step
 

@@ -54,7 +54,7 @@ class UpdateSettings:
 
 
 class GenerativeVerifierScorer:
-    """Scores samples by a judge's yes to "is this correct?". Settings: conf/scorer/generative_verifier.yaml."""
+    """Scores samples by a judge's yes to "is this correct?". Settings: rest/conf/scorer/generative_verifier.yaml."""
 
     bounded = False  # unbounded (log-probabilities): thresholds see its percentile rank within the Improve step
 

@@ -74,7 +74,7 @@ def aggregate(rewards: list[float], how: str) -> float | None:
 
 class ImplicitPRMScorer:
     """pi_phi starts as `model` (None: the base model) and pi_ref is `ref_model` (None: the base model).
-    Settings: conf/scorer/implicit_prm.yaml."""
+    Settings: rest/conf/scorer/implicit_prm.yaml."""
 
     bounded = False  # unbounded: thresholds see its percentile rank within the Improve step
 

@@ -29,7 +29,7 @@ from rest.scorers.exact_answer import label
 
 log = logging.getLogger(__name__)
 CHUNK = 512  # problems per engine batch in the loop's Grow (only how work overlaps; results do not depend on it)
-FIXED = Fixed()  # today's Grow: sampler.grow.n samples per problem (conf/budget/fixed.yaml)
+FIXED = Fixed()  # today's Grow: sampler.grow.n samples per problem (rest/conf/budget/fixed.yaml)
 PARTS = ".parts"  # iter_N/grown.parts/: the finished chunks of an unfinished Grow
 
 

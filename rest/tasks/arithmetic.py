@@ -41,7 +41,7 @@ class ArithmeticTask:
     """Arithmetic problems of `min_operands`..`max_operands` numbers in [0, `max_operand`].
 
     `sizes` fixes what is generated (and so the seed split the base model is trained on); `limits`
-    only trims a split, e.g. for a quick run that keeps the same base model. Settings: conf/task/arithmetic.yaml.
+    only trims a split, e.g. for a quick run that keeps the same base model. Settings: rest/conf/task/arithmetic.yaml.
     """
 
     def __init__(self, *, sizes: dict[str, int], min_operands: int, max_operands: int, max_operand: int,

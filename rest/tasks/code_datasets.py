@@ -1,5 +1,5 @@
 """Code problems from any `datasets` source (a hub name or local JSONL / Parquet / CSV files) in one of three
-layouts, with a field map (`task.fields`: role -> the dataset's field; defaults in conf/task/{mbpp,humaneval,apps}).
+layouts, with a field map (`task.fields`: role -> the dataset's field; defaults in rest/conf/task/{mbpp,humaneval,apps}).
 
 - **mbpp** (roles id, question, solution, tests, setup = MBPP's `task_id`, `text`, `code`, `test_list`,
   `test_setup_code`): `tests` is a list of asserts, run after `setup` (text or a list of lines); the entry point
@@ -182,7 +182,7 @@ def as_text(item: Any) -> Any:
 
 
 class CodeDatasetTask:
-    """Settings: conf/task/mbpp.yaml, humaneval.yaml, apps.yaml; `limits` caps a split's problems (None: all),
+    """Settings: rest/conf/task/mbpp.yaml, humaneval.yaml, apps.yaml; `limits` caps a split's problems (None: all),
     `where` keeps only rows whose field has one of the given values (e.g. APPS difficulty)."""
 
     def __init__(self, *, path: str, name: str | None, data_files: dict[str, str] | str | None, layout: str,

@@ -50,7 +50,7 @@ OPERATIONS = {
 
 class FunctionsTask:
     """Problems of `min_steps`..`max_steps` operations with constants in [2, `max_constant`], tested on
-    `test_inputs`. Settings: conf/task/code.yaml."""
+    `test_inputs`. Settings: rest/conf/task/code.yaml."""
 
     def __init__(self, *, sizes: dict[str, int], min_steps: int, max_steps: int, max_constant: int,
                  operations: list[str], test_inputs: list[int], prompt_template: str, seed: int,

@@ -1,7 +1,7 @@
 """Any `datasets` source as a task: a hub name or local JSONL / Parquet / CSV files, with a field map.
 
 GSM8K (`question`, `answer` = worked solution ending in `#### 72`) and MATH (`problem`, `solution` with a
-boxed answer) are presets in conf/task/. When no answer field is mapped, the final answer is extracted
+boxed answer) are presets in rest/conf/task/. When no answer field is mapped, the final answer is extracted
 from the solution field. A row without an answer is a UserError naming the split and the row.
 """
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 class DatasetTask:
-    """Settings: conf/task/gsm8k.yaml (and math.yaml); `limits` caps a split's problems (None: all)."""
+    """Settings: rest/conf/task/gsm8k.yaml (and math.yaml); `limits` caps a split's problems (None: all)."""
 
     def __init__(self, *, path: str, name: str | None, data_files: dict[str, str] | str | None, splits: dict[str, str],
                  fields: dict[str, str | None], limits: dict[str, int | None], prompt_template: str, few_shot: str,

@@ -5,7 +5,7 @@ or boxed). Every row is written back in the same order, all its fields kept, wit
 `correct` and `status` (ok / no_answer / timeout / parse_error / error) added. A line that is not a JSON
 object, or lacks a field, is reported with its line number on stderr and written as `status: "bad_row"`;
 the rest are still judged, and the exit code is 1. OUT is written atomically once every row is judged.
-The settings the options do not give are the run's (`verifier` in conf/config.yaml).
+The settings the options do not give are the run's (`verifier` in rest/conf/config.yaml).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def _judge(verifier: Verifier, rows: list[Row]) -> None:
 
 
 def _verifier(args: argparse.Namespace) -> Verifier:
-    """The run's verifier settings (conf/config.yaml), with the options given on the command line."""
+    """The run's verifier settings (rest/conf/config.yaml), with the options given on the command line."""
     given = {name: getattr(args, name) for name in OPTIONS if getattr(args, name) is not None}
     if given.get("fallback") == "none":
         given["fallback"] = None

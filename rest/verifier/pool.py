@@ -47,7 +47,7 @@ def judge_pair(answer: str, reference: str, rel_tol: float, percent: bool) -> tu
 class Verifier:
     """`verify(completions, references)` extracts and judges; `judge(answers, references)` only judges.
 
-    Settings (defaults and meaning: the `verifier` node of conf/config.yaml): `timeout` seconds per pair,
+    Settings (defaults and meaning: the `verifier` node of rest/conf/config.yaml): `timeout` seconds per pair,
     `workers` processes (None: one per core; 0: in-process, no limit), `fallback` extraction, `rel_tol`, `percent`.
     """
 
