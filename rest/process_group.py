@@ -4,7 +4,8 @@ rank entry point (rest/train_job.py) under a launcher and waits for it.
 - `launcher: auto` trains inside the calling process when `processes` is 1 (no start-up cost) and under
   torchrun otherwise. `torchrun` (`python -m torch.distributed.run --standalone`): DDP, or FSDP / DeepSpeed through
   trl.SFTConfig's own `fsdp` / `deepspeed` fields. `accelerate`: `accelerate launch --config_file` with one of
-  rest/conf/accelerate/ (`fsdp2`, `deepspeed_zero3`: a name or a file), which save a full state dict that vLLM loads.
+  rest/accelerate_configs/ (`fsdp2`, `deepspeed_zero3`: by name, or a file), which save a full state dict that
+  vLLM loads.
 - Ports: torchrun's `--standalone` rendezvous and accelerate's `--main_process_port` get a free port each,
   so parallel sweep jobs on one node do not collide.
 - On a machine with no accelerator, ranks run on CPU with gloo (`ACCELERATE_USE_CPU=true`; without it every rank
@@ -28,7 +29,6 @@ from typing import Any
 import yaml
 
 from rest.artifacts import read_json, write_json, write_jsonl
-from rest.config import CONFIG_DIR
 from rest.errors import is_whole
 from rest.machine import Machine
 
@@ -38,7 +38,7 @@ _LAUNCHER_NEEDS = {"auto": "a torch build with torch.distributed", "torchrun": "
                    "accelerate": "pip install accelerate"}
 IN_PROCESS = {"processes": 1, "launcher": "auto", "accelerate_config": None}  # the launch settings of in-process Train
 SPEC, EXAMPLES, DONE = "train_spec.json", "train_examples.jsonl", "train_done.json"
-SHIPPED_ACCELERATE_CONFIGS = CONFIG_DIR / "accelerate"
+SHIPPED_ACCELERATE_CONFIGS = Path(__file__).resolve().parent / "accelerate_configs"
 
 
 def in_process(processes: int, launcher: str) -> bool:
@@ -76,8 +76,8 @@ def _processes_error(processes: int, machine: Machine) -> str | None:
 
 
 def accelerate_config_file(config: str) -> Path:
-    """The accelerate config file `config` names: a file path, or the name of one shipped in rest/conf/accelerate/
-    (`fsdp2`, `deepspeed_zero3`), so that an installed rest finds them from any directory."""
+    """The accelerate config file `config` names: a file path, or the name of one shipped in
+    rest/accelerate_configs/ (`fsdp2`, `deepspeed_zero3`), so that an installed rest finds them from any directory."""
     path = Path(config)
     if path.is_file():
         return path

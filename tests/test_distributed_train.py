@@ -10,9 +10,9 @@ import pytest
 from conftest import config, make_task, sampling
 from transformers import AutoModelForCausalLM
 
-from rest.config import CONFIG_DIR, build
+from rest.config import build
 from rest.machine import Machine
-from rest.process_group import accelerate_config_file, launch_error
+from rest.process_group import SHIPPED_ACCELERATE_CONFIGS, accelerate_config_file, launch_error
 from rest.stages.train import seed_examples
 
 LOSS_TOLERANCE = 1e-4  # relative: the ranks see the global batch the single process sees (measured here: 1.2e-8)
@@ -70,7 +70,7 @@ def test_a_rank_that_finds_itself_alone_refuses_to_train(examples, tiny_model, t
 
 
 CPU_ONLY, GPU_NODE = Machine(gpus=0, cores=2), Machine(gpus=8, cores=64)
-FSDP2 = str(CONFIG_DIR / "accelerate" / "fsdp2.yaml")  # a file path; the shipped ones also go by name
+FSDP2 = str(SHIPPED_ACCELERATE_CONFIGS / "fsdp2.yaml")  # a file path; the shipped ones also go by name
 
 
 @pytest.mark.parametrize(("settings", "machine", "message"), [
@@ -103,7 +103,7 @@ def test_launch_settings_that_fit_the_machine_pass(monkeypatch):
 
 def test_a_shipped_accelerate_config_goes_by_name_from_any_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert accelerate_config_file("fsdp2") == CONFIG_DIR / "accelerate" / "fsdp2.yaml"
+    assert accelerate_config_file("fsdp2") == SHIPPED_ACCELERATE_CONFIGS / "fsdp2.yaml"
     (tmp_path / "fsdp2").write_text("distributed_type: FSDP\n")  # a file of that name is the user's own
     assert accelerate_config_file("fsdp2").resolve() == (tmp_path / "fsdp2").resolve()
     assert not accelerate_config_file("fsdp3").is_file()

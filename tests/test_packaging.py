@@ -2,14 +2,13 @@
 run a job from a directory that holds no checkout."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, run_results
-
-from rest.config import CONFIG_DIR
 
 QUICK_RUN = ["experiment=smoke", "task.limits.pool=8", "task.limits.test=8", "sampler.grow.n=2",
              f"model.build.cache_dir={ROOT / 'data' / 'models'}"]  # the committed base model: no build
@@ -18,9 +17,12 @@ QUICK_RUN = ["experiment=smoke", "task.limits.pool=8", "task.limits.test=8", "sa
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
     """A directory holding rest installed from its wheel (not the checkout's editable install)."""
-    wheels, target = tmp_path_factory.mktemp("wheels"), tmp_path_factory.mktemp("site")
+    source, wheels, target = (tmp_path_factory.mktemp(name) for name in ("source", "wheels", "site"))
+    for part in ("pyproject.toml", "README.md"):  # built from a copy: the checkout gets no build/ of stale files
+        shutil.copy(ROOT / part, source)
+    shutil.copytree(ROOT / "rest", source / "rest", ignore=shutil.ignore_patterns("__pycache__"))
     pip = [sys.executable, "-m", "pip", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT)], check=True,
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(source)], check=True,
                    capture_output=True, timeout=300)
     (wheel,) = wheels.glob("rest-*.whl")
     subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True,
@@ -34,9 +36,10 @@ def from_the_wheel(command: list[str], site: Path, cwd: Path) -> subprocess.Comp
 
 
 def test_the_wheel_carries_every_config_file_and_the_rest_command(installed):
-    shipped = {p.relative_to(CONFIG_DIR) for p in CONFIG_DIR.rglob("*.yaml")}
-    wheel_conf = installed / "rest" / "conf"
-    assert shipped and {p.relative_to(wheel_conf) for p in wheel_conf.rglob("*.yaml")} == shipped
+    package = ROOT / "rest"
+    shipped = {p.relative_to(package) for p in package.rglob("*.yaml")}  # rest/conf/, rest/accelerate_configs/
+    assert {p.parent.name for p in shipped} >= {"mode", "accelerate_configs"}
+    assert {p.relative_to(installed / "rest") for p in (installed / "rest").rglob("*.yaml")} == shipped
     (entry_points,) = installed.glob("rest-*.dist-info/entry_points.txt")
     assert "rest = rest.cli:start" in entry_points.read_text()
 
@@ -56,3 +59,10 @@ def test_the_rest_command_checks_overrides_before_any_work(installed, tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["error: sampler.grow.n must be a number, got 'two'"]
     assert not (tmp_path / "outputs").exists()
+
+
+def test_rest_help_says_what_it_is_and_lists_the_config_groups(installed, tmp_path):
+    result = from_the_wheel([str(installed / "bin" / "rest"), "--help"], installed, tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.startswith("rest: self-training for language models")
+    assert "mode: generate, loop, merge, rm_eval, score" in result.stdout
