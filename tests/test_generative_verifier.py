@@ -136,6 +136,20 @@ def test_update_balances_labels_and_caps_examples(tiny_model, tmp_path, balance,
     assert again.calls[0][0] == examples  # seeded
 
 
+@pytest.mark.parametrize(("layers", "refused"), [([1], False), ([3], True)])
+def test_a_judge_that_cannot_take_the_runs_lora_adapter_is_refused_before_any_work(other_model, layers, refused):
+    """The loop checks the policy against trainer.peft; a judge of its own (here 2 layers) is checked here."""
+    lora = f"trainer.peft={{r: 4, target_modules: [q_proj], layers_to_transform: {layers}}}"
+    ctx = context(None, trainer=build(config(lora).trainer))
+    scorer = make_scorer("generative_verifier", model=other_model, update=True)
+    if refused:
+        with pytest.raises(UserError, match=rf"^trainer.peft: .*layers.* \(the model: {other_model}\)$"):
+            scorer.check(ctx)
+    else:
+        scorer.check(ctx)
+    make_scorer("generative_verifier", model=other_model, update=False).check(ctx)  # not trained: not checked
+
+
 def test_after_an_update_the_judge_is_the_checkpoint_and_training_continues_from_it(tiny_model, other_model, tmp_path):
     scorer = make_scorer("generative_verifier", update=True)
     ctx = context(None, policy=tiny_model, trainer=CopyTrainer(other_model))

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rest.contracts import CheckedTrainer
 from rest.errors import UserError
 from rest.models import check_model_path
 from rest.records import Sample
@@ -37,7 +38,7 @@ from rest.scorers.logprobs import HeldEngine
 from rest.trainer import options_error
 
 if TYPE_CHECKING:
-    from rest.contracts import ScoringContext
+    from rest.contracts import ScoringContext, Trainer
 
 log = logging.getLogger(__name__)
 KEY = "scorers.generative_verifier"
@@ -90,7 +91,8 @@ class GenerativeVerifierScorer:
         return self.updated or self.model or context.policy()
 
     def check(self, context: ScoringContext) -> None:
-        """Before any work: each answer word is one token of the judge's tokenizer."""
+        """Before any work: each answer word is one token of the judge's tokenizer; a judge other than the policy
+        that `update` trains takes the trainer's LoRA adapter (`trainer.peft`)."""
         from transformers import AutoTokenizer
 
         judge = self.current(context)
@@ -102,6 +104,14 @@ class GenerativeVerifierScorer:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise UserError(f"{KEY}: cannot load the judge's tokenizer from {judge!r}: {first}") from None
         self.word_ids(tokenizer)
+        trainer = self.trainer(context) if self.learns and self.model else None  # the loop checks the policy's
+        if isinstance(trainer, CheckedTrainer):
+            trainer.check(self.model, [])
+
+    def trainer(self, context: ScoringContext) -> Trainer:
+        """The run's trainer, with `train_args` replacing its SFTConfig fields for the judge's update."""
+        trainer = context.trainer()
+        return trainer.with_args(self.train_args) if self.train_args else trainer
 
     def word_ids(self, tokenizer) -> tuple[int, int]:
         """The token ids of `yes` and `no`; a UserError naming what a word tokenizes to when it is not one token."""
@@ -144,10 +154,7 @@ class GenerativeVerifierScorer:
         self.release()  # the trainer needs the memory
         log.info("generative verifier: training the judge %s on %d examples (%d yes, %d no)", judge, len(examples),
                  yes, len(examples) - yes)
-        trainer = context.trainer()
-        if self.train_args:  # a judge other than the policy trains with its own model's settings
-            trainer = trainer.with_args(self.train_args)
-        trainer.train(examples, init_from=judge, out_dir=out)
+        self.trainer(context).train(examples, init_from=judge, out_dir=out)
         self.use(str(out))
         return {"examples": len(examples), "yes": yes, "no": len(examples) - yes}
 
