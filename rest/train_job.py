@@ -30,12 +30,12 @@ def main(spec_path: str) -> None:
     examples = [json.loads(line) for line in (out / spec["examples"]).read_text().splitlines()]
     sft = SFT(seed=spec["seed"], peft=spec["peft"], **IN_PROCESS, weighting=spec.get("weighting"),
               east_a=spec.get("east_a", 0.0), **spec["args"])
-    trainer = sft.build(examples, spec["init_from"], out / "work")
+    trainer = sft.build(examples, spec["init_from"], spec["work_dir"])  # <checkpoint>.state when Train saves its own
     world_size = trainer.accelerator.num_processes
     if world_size != spec["processes"]:
         sys.exit(f"rank {trainer.accelerator.process_index}: world size {world_size}, expected "
                  f"{spec['processes']} (on CPU the ranks need ACCELERATE_USE_CPU=true)")
-    result = trainer.train()
+    result = trainer.train(resume_from_checkpoint=spec["resume_from"])
     save_full_checkpoint(trainer, out, spec["peft"] is not None, spec["init_from"])
     if trainer.accelerator.is_main_process:
         shutil.rmtree(out / "work", ignore_errors=True)

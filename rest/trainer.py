@@ -28,6 +28,7 @@ from rest.environment import export
 from rest.errors import UserError, first_line
 from rest.process_group import in_process, launch, launch_error
 from rest.train_check import adapter_error, dropped_error, length_error, lora_config, peft_error
+from rest.train_state import fingerprint, finish, no_final_save, resume_point, state_dir
 from rest.weighting import settings_error
 
 if TYPE_CHECKING:
@@ -58,16 +59,18 @@ class SFT:
     SFTConfig fields from the run's logger (None: TRL reports nowhere)."""
 
     def __init__(self, *, seed: int, peft: dict[str, Any] | None, processes: int, launcher: str,
-                 accelerate_config: str | None, weighting: str | None = None, east_a: float = 0.0, **args: Any):
+                 accelerate_config: str | None, save_strategy: str, weighting: str | None = None, east_a: float = 0.0,
+                 **args: Any):
         problem = settings_problem(peft=peft, processes=processes, launcher=launcher,
-                                   accelerate_config=accelerate_config, weighting=weighting, east_a=east_a, **args)
+                                   accelerate_config=accelerate_config, weighting=weighting, east_a=east_a,
+                                   save_strategy=save_strategy, **args)
         if problem:
             raise UserError(problem)
         self.weighting, self.east_a = weighting, east_a
         self.seed = seed
         self.peft = dict(peft) if peft else None
         self.processes, self.launcher, self.accelerate_config = processes, launcher, accelerate_config
-        self.args = args
+        self.args = {**args, "save_strategy": save_strategy}  # "no", or Train keeps its own state (train_state.py)
 
     def check(self, model: str, prompts: list[str]) -> None:
         """A LoRA adapter that PEFT cannot put on `model`, or a max_length that every prompt fills, is one
@@ -89,27 +92,43 @@ class SFT:
         if not examples:
             raise ValueError("no examples to train on")
         start = time.perf_counter()
+        state = state_dir(out_dir) if self.saves_state else None  # Train's own checkpoints (rest/train_state.py)
+        resume = resume_point(state, self.fingerprint(examples, init_from)) if state else None
         with atomic_dir(out_dir) as tmp:
             if in_process(self.processes, self.launcher):
-                loss = self._train_here(examples, init_from, tmp, report)
+                loss = self._train_here(examples, init_from, tmp, report, state, resume)
             else:
-                loss = self.train_in_group(examples, init_from, tmp, report)["training_loss"]
+                loss = self.train_in_group(examples, init_from, tmp, report, state, resume)["training_loss"]
+        if state:
+            finish(state)
         log.info("trained %s on %d examples in %.1fs (mean train loss %.4f) -> %s",
                  init_from, len(examples), time.perf_counter() - start, loss, out_dir)
         return str(out_dir)
 
-    def _train_here(self, examples: list[dict[str, str]], init_from: str, out: Path,
-                    report: dict[str, Any] | None) -> float:
-        trainer = self.build(examples, init_from, out, report)
-        result = trainer.train()
+    @property
+    def saves_state(self) -> bool:
+        return self.args["save_strategy"] != "no"
+
+    def fingerprint(self, examples: list[dict[str, str]], init_from: str) -> dict[str, Any]:
+        """What a saved Train state must have trained to be resumed (how often it saves may change)."""
+        args = {k: v for k, v in self.args.items() if not k.startswith(("save_", "logging_"))}
+        return fingerprint(examples, init_from=init_from, seed=self.seed, args=args, peft=self.peft,
+                           processes=self.processes, weighting=self.weighting, east_a=self.east_a)
+
+    def _train_here(self, examples: list[dict[str, str]], init_from: str, out: Path, report: dict[str, Any] | None,
+                    state: Path | None, resume: str | None) -> float:
+        trainer = self.build(examples, init_from, state or out, report)
+        result = trainer.train(resume_from_checkpoint=resume)
         self.save(trainer, out)
         return result.training_loss
 
     def train_in_group(self, examples: list[dict[str, str]], init_from: str, out: Path,
-                       report: dict[str, Any] | None = None) -> dict[str, Any]:
+                       report: dict[str, Any] | None = None, state: Path | None = None,
+                       resume: str | None = None) -> dict[str, Any]:
         """Train in a process group writing the checkpoint into `out`; returns rank 0's completion marker."""
         spec = {"init_from": init_from, "seed": self.seed, "peft": self.peft, "args": {**self.args, **(report or {})},
-                "weighting": self.weighting, "east_a": self.east_a}
+                "weighting": self.weighting, "east_a": self.east_a, "work_dir": str(state or out / "work"),
+                "resume_from": resume}
         done = launch(spec, examples, out, self.processes, self.launcher, self.accelerate_config)
         log.info("Train's process group: world size %d, global batch %d, %d steps",
                  done["world_size"], done["global_batch_size"], done["global_step"])
@@ -142,6 +161,8 @@ class SFT:
         problem = dropped_error(len(rows), len(trainer.train_dataset), config.max_length)
         if problem:
             raise UserError(problem)
+        if config.save_strategy != "no":
+            trainer.add_callback(no_final_save())
         return trainer
 
     def _lora_config(self):
@@ -164,15 +185,15 @@ def settings_problem(machine: Machine | None = None, *, peft: dict[str, Any] | N
 
 
 def sft_config(work_dir: str | Path, seed: int, args: dict[str, Any], key: str = "trainer"):
-    """trl.SFTConfig for the trainer options `args` (set under `key`), loss on completions, no intermediate saves; a
-    field it lacks or a value it refuses is a one-line UserError."""
+    """trl.SFTConfig for the trainer options `args` (set under `key`), loss on completions; a field it lacks or a
+    value it refuses is a one-line UserError."""
     from trl import SFTConfig
 
     # TRL defaults to bf16, which a CPU lacks, and to pinned memory, which without an accelerator torch does not
     # use and warns about at every Train; it reports nowhere unless the run's logger says where
     args = {"bf16": _bf16_available(), "dataloader_pin_memory": _accelerator_available(), "report_to": [], **args}
     try:
-        return SFTConfig(output_dir=str(work_dir), seed=seed, completion_only_loss=True, save_strategy="no", **args)
+        return SFTConfig(output_dir=str(work_dir), seed=seed, completion_only_loss=True, **args)
     except TypeError as err:
         raise UserError(f"{key}: {err} (trainer options are trl.SFTConfig fields)") from None
     except ValueError as err:
@@ -204,6 +225,17 @@ def options_error(args: dict[str, Any], key: str = "trainer") -> str | None:
         return f"{key}.gradient_accumulation_steps must be >= 1, got {config.gradient_accumulation_steps}"
     if config.max_steps <= 0 and config.num_train_epochs <= 0:
         return f"{key}.num_train_epochs must be > 0 (or {key}.max_steps > 0), got {config.num_train_epochs}"
+    return _save_error(config, key)
+
+
+def _save_error(config, key: str) -> str | None:
+    """What keeps Train's own checkpoints (rest/train_state.py) from being saved or kept as asked."""
+    if config.save_strategy == "best":
+        return f"{key}.save_strategy must be no, steps or epoch: Train has no evaluation set to find a best state by"
+    if config.save_strategy == "steps" and not config.save_steps > 0:
+        return f"{key}.save_steps must be > 0 (optimizer steps between saves of Train's state), got {config.save_steps}"
+    if config.save_total_limit is not None and config.save_total_limit < 1:
+        return f"{key}.save_total_limit must be >= 1 (null: keep every state), got {config.save_total_limit}"
     return None
 
 

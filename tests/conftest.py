@@ -32,6 +32,22 @@ TINY = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "nu
         "num_key_value_heads": 1, "max_position_embeddings": 128}
 
 
+# rest.trainer.SFT's settings besides trl.SFTConfig's, for a trainer made without the config: in this process, full
+# fine-tuning, no state of its own
+PLAIN_SFT = {"seed": 0, "peft": None, "processes": 1, "launcher": "auto", "accelerate_config": None,
+             "save_strategy": "no"}
+
+
+def rank_spec(directory: Path, init_from: str, examples: list[dict], **changes) -> Path:
+    """A training spec as rest/process_group.py writes it for the ranks (rest/train_job.py), with `changes`."""
+    (directory / "examples.jsonl").write_text("".join(json.dumps(e) + "\n" for e in examples))
+    spec = {"init_from": init_from, "seed": 0, "peft": None, "args": {"max_length": 64, "save_strategy": "no"},
+            "processes": 1, "examples": "examples.jsonl", "weighting": None, "east_a": 0.0,
+            "work_dir": str(directory / "work"), "resume_from": None, **changes}
+    (directory / "spec.json").write_text(json.dumps(spec))
+    return directory / "spec.json"
+
+
 def config(*overrides: str) -> DictConfig:
     """The run configuration as `python run.py OVERRIDES` composes it (a copy: callers may change it)."""
     return copy.deepcopy(_composed(overrides))

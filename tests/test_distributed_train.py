@@ -5,15 +5,19 @@ settings are one line."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from conftest import config, make_task, sampling
+import torch
+from conftest import config, make_task, rank_spec, sampling
+from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM
 
 from rest.config import build
 from rest.machine import Machine
 from rest.process_group import SHIPPED_ACCELERATE_CONFIGS, accelerate_config_file, launch_error
 from rest.stages.train import seed_examples
+from rest.train_state import FINGERPRINT, state_dir
 
 LOSS_TOLERANCE = 1e-4  # relative: the ranks see the global batch the single process sees (measured here: 1.2e-8)
 
@@ -50,6 +54,25 @@ def test_a_lora_adapter_trained_by_two_ranks_is_merged_into_a_plain_checkpoint(e
     assert changed and not any("lora" in name for name, _ in trained.named_parameters())
 
 
+def test_the_ranks_resume_from_the_state_an_interrupted_train_saved(examples, tiny_model, tmp_path):
+    """The state is made here by one process and its weights are then zeroed: ranks that resumed from it end far
+    from a fresh start's weights (a fresh start ends at them exactly), and the state is gone afterwards."""
+    saves = {"save_strategy": "steps", "save_steps": 2}
+    fresh = SFT(processes=2, per_device_train_batch_size=8, **saves).train(examples, tiny_model, tmp_path / "fresh")
+    two = SFT(processes=2, per_device_train_batch_size=8, **saves)
+    state = state_dir(tmp_path / "policy")
+    one = SFT(per_device_train_batch_size=16, max_steps=3, **saves).build(examples, tiny_model, state)
+    one.train()  # saves the state of step 2 (not of step 3, its last)
+    (checkpoint,) = state.glob("checkpoint-*")
+    zeroed = {name: torch.zeros_like(t) for name, t in load_file(str(checkpoint / "model.safetensors")).items()}
+    save_file(zeroed, str(checkpoint / "model.safetensors"), metadata={"format": "pt"})
+    (state / FINGERPRINT).write_text(json.dumps(two.fingerprint(examples, tiny_model)))
+    out = two.train(examples, tiny_model, tmp_path / "policy")
+    assert not state.exists()
+    a, b = (load_file(str(Path(path) / "model.safetensors")) for path in (fresh, out))
+    assert max((a[name] - b[name]).abs().max().item() for name in a) > 0.1
+
+
 def test_a_failed_process_group_leaves_no_checkpoint_and_names_its_log(examples, tmp_path):
     with pytest.raises(RuntimeError, match=r"exit code [1-9].*policy\.train\.log"):
         SFT(processes=2).train(examples, str(tmp_path / "no-such-model"), tmp_path / "policy")
@@ -58,11 +81,8 @@ def test_a_failed_process_group_leaves_no_checkpoint_and_names_its_log(examples,
 
 
 def test_a_rank_that_finds_itself_alone_refuses_to_train(examples, tiny_model, tmp_path):
-    (tmp_path / "examples.jsonl").write_text("".join(json.dumps(e) + "\n" for e in examples))
-    spec = {"init_from": tiny_model, "seed": 0, "peft": None, "args": {"max_length": 64}, "processes": 2,
-            "examples": "examples.jsonl"}
-    (tmp_path / "spec.json").write_text(json.dumps(spec))
-    result = subprocess.run([sys.executable, "-m", "rest.train_job", str(tmp_path / "spec.json")],
+    spec = rank_spec(tmp_path, tiny_model, examples, processes=2)
+    result = subprocess.run([sys.executable, "-m", "rest.train_job", str(spec)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
     assert "world size 1, expected 2" in result.stderr

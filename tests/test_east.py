@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from conftest import config, context, make_scorer, sampling
+from conftest import config, context, make_scorer, rank_spec, sampling
 from fakes import ScriptedSampler
 from trl import SFTTrainer
 
@@ -200,11 +200,9 @@ def test_the_rank_entry_point_builds_the_weighted_trainer(tiny_model, tmp_path, 
     built = []
     original = Trainer.build
     monkeypatch.setattr(Trainer, "build", lambda self, *a, **k: built.append(original(self, *a, **k)) or built[-1])
-    (tmp_path / "examples.jsonl").write_text(json.dumps({**EXAMPLES[0], "weight": 2.0}) + "\n")
-    spec = {"init_from": tiny_model, "seed": 0, "peft": None, "processes": 1, "examples": "examples.jsonl",
-            "weighting": "east", "east_a": 1.0, "args": {"max_steps": 1, "max_length": 128, "report_to": []}}
-    (tmp_path / "spec.json").write_text(json.dumps(spec))
-    train_job.main(str(tmp_path / "spec.json"))
+    args = {"max_steps": 1, "max_length": 128, "report_to": [], "save_strategy": "no"}
+    spec = rank_spec(tmp_path, tiny_model, [{**EXAMPLES[0], "weight": 2.0}], weighting="east", east_a=1.0, args=args)
+    train_job.main(str(spec))
     assert type(built[0]).__name__ == "WeightedSFTTrainer" and (tmp_path / "train_done.json").exists()
 
 

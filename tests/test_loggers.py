@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import config, make_task
+from conftest import PLAIN_SFT, config, make_task
 from omegaconf import OmegaConf
 
 from rest.config import build
@@ -61,7 +61,7 @@ def test_tensorboard_receives_the_trainers_loss_curve(tmp_path, tiny_model):
     logger = logger_for("tensorboard", tmp_path / "run")
     report = logger.trainer_args(2)
     assert report["logging_dir"] == str(tmp_path / "run" / "tensorboard" / "train" / "iter_2")
-    sft = SFT(seed=0, peft=None, processes=1, launcher="auto", accelerate_config=None, logging_steps=1,
+    sft = SFT(**PLAIN_SFT, logging_steps=1,
               max_steps=3, per_device_train_batch_size=2, learning_rate=1e-3, use_cpu=True)
     examples = [{"prompt": f"{a}+{a}=", "completion": f"{2 * a}"} for a in range(6)]
     sft.train(examples, tiny_model, tmp_path / "policy", report=report)
@@ -72,7 +72,7 @@ def test_tensorboard_receives_the_trainers_loss_curve(tmp_path, tiny_model):
 
 
 def test_trainer_reports_nowhere_without_a_logger(tmp_path, tiny_model):
-    sft = SFT(seed=0, peft=None, processes=1, launcher="auto", accelerate_config=None, use_cpu=True)
+    sft = SFT(**PLAIN_SFT, use_cpu=True)
     trainer = sft.build([{"prompt": "1+1=", "completion": "2"}], tiny_model, tmp_path)
     assert trainer.args.report_to == []
 
@@ -141,7 +141,7 @@ def test_wandb_keeps_one_run_through_train(tmp_path, tiny_model, monkeypatch):
     for name, value in {"WANDB_SILENT": "true", "WANDB_DISABLE_GIT": "true", "WANDB_CONSOLE": "off"}.items():
         monkeypatch.setenv(name, value)
     logger = logger_for("wandb", tmp_path / "run", "logger.mode=offline")
-    sft = SFT(seed=0, peft=None, processes=1, launcher="auto", accelerate_config=None, logging_steps=1,
+    sft = SFT(**PLAIN_SFT, logging_steps=1,
               max_steps=2, per_device_train_batch_size=2, use_cpu=True)
     sft.train([{"prompt": f"{a}+1=", "completion": f"{a + 1}"} for a in range(4)], tiny_model, tmp_path / "policy",
               report=logger.trainer_args(0))

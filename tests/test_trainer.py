@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 import torch.distributed as dist
-from conftest import ROOT, config
+from conftest import PLAIN_SFT, ROOT, config
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from rest.config import build
@@ -116,7 +116,7 @@ def test_a_max_length_that_every_prompt_fills_is_refused_and_one_that_some_fill_
 def test_a_trainer_without_max_length_is_checked_against_trls_default(tiny_model):
     from rest.trainer import SFT as Plain
 
-    trainer = Plain(seed=0, peft=None, processes=1, launcher="auto", accelerate_config=None)  # no max_length set
+    trainer = Plain(**PLAIN_SFT)  # no max_length set
     with pytest.raises(UserError, match="trainer.max_length=1024 leaves no completion token"):
         trainer.check(tiny_model, ["Compute " + "1 + " * 300 + "1.\n"])
 
