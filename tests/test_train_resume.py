@@ -3,6 +3,7 @@ weights an uninterrupted Train writes; a saved state of other training is never 
 nothing of its own."""
 
 import logging
+from pathlib import Path
 
 import pytest
 import torch
@@ -54,12 +55,13 @@ def interrupted(trainer: SFT, tiny_model: str, out, steps, at: int) -> None:
     steps.stop_at, steps.taken = None, 0
 
 
+@pytest.mark.parametrize("peft", [None, {"r": 4, "lora_alpha": 8, "target_modules": "all-linear"}])
 def test_a_train_killed_midway_resumes_from_its_last_save_to_the_uninterrupted_weights(tiny_model, tmp_path, steps,
-                                                                                        caplog):
-    sft(**SAVES).train(EXAMPLES, tiny_model, tmp_path / "whole")
+                                                                                        caplog, peft):
+    sft(**SAVES, peft=peft).train(EXAMPLES, tiny_model, tmp_path / "whole")
     assert steps.taken == 14 and not state_dir(tmp_path / "whole").exists()  # no state left behind
     steps.taken = 0
-    interrupted(sft(**SAVES), tiny_model, tmp_path / "resumed", steps, at=8)  # after the save at step 6
+    interrupted(sft(**SAVES, peft=peft), tiny_model, tmp_path / "resumed", steps, at=8)  # after the save at step 6
     saved = state_dir(tmp_path / "resumed")
     assert [p.name for p in saved.glob("checkpoint-*")] == ["checkpoint-6"]  # the last state only
     assert (saved / FINGERPRINT).is_file()
@@ -67,10 +69,11 @@ def test_a_train_killed_midway_resumes_from_its_last_save_to_the_uninterrupted_w
     (saved / "checkpoint-9").mkdir()  # a save cut short by the kill: no trainer_state.json
     (saved / "checkpoint-9" / "model.safetensors").write_bytes(b"half")
     with caplog.at_level(logging.INFO, logger="rest.train_state"):
-        sft(**SAVES).train(EXAMPLES, tiny_model, tmp_path / "resumed")
+        sft(**SAVES, peft=peft).train(EXAMPLES, tiny_model, tmp_path / "resumed")
     assert f"resuming Train from {saved / 'checkpoint-6'}" in caplog.text and "did not finish" in caplog.text
     assert steps.taken == 14 - 6  # went on, did not start again
-    whole, resumed = weights(tmp_path / "whole"), weights(tmp_path / "resumed")
+    whole, resumed, base = (weights(path) for path in (tmp_path / "whole", tmp_path / "resumed", Path(tiny_model)))
+    assert any(not torch.equal(whole[name], base[name]) for name in whole)  # it trained (a merged adapter too)
     assert all(torch.allclose(whole[name], resumed[name], atol=1e-6) for name in whole)
     assert not saved.exists()
 
