@@ -14,6 +14,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from rest.command_line import hydra_command
 from rest.errors import UserError, is_whole
 from rest.filter_check import filter_error, retry_check_error
 from rest.machine import Machine
@@ -25,28 +26,29 @@ MAX_COMBINATIONS = 256  # a larger sweep is checked one swept value at a time
 
 def config_error(config_dir: str | Path, args: list[str], machine: Machine | None = None) -> str | None:
     """One line describing what is wrong with `args`, or None when they compose and make sense. A sweep
-    (-m) is checked for every combination of its values, before its first job starts. Other flags
-    (--cfg, --help, ...) are Hydra's to handle. `machine`: where the run's ranks and engines will be (None:
+    (-m) is checked for every combination of its values, before its first job starts; a config directory of the
+    user's (--config-dir, -cd) and a primary config of theirs (--config-name, -cn) are composed as Hydra will. Other
+    flags (--cfg, --help, ...) are Hydra's to handle. `machine`: where the run's ranks and engines will be (None:
     this one)."""
-    flags = {arg for arg in args if arg.startswith("-")}
-    if flags - {"-m", "--multirun"}:
+    command = hydra_command(args, Path(config_dir))
+    if command is None:
         return None
-    overrides = [arg for arg in args if not arg.startswith("-")]
+    overrides, sweep, primary_dir, name = command
     defaults: dict[tuple[str, ...], DictConfig] = {}  # the config of each set of group choices, composed once
 
     def compose_groups(groups: tuple[str, ...]) -> DictConfig:
         if groups not in defaults:
-            defaults[groups] = compose("config", overrides=list(groups))
+            defaults[groups] = compose(name, overrides=list(groups))
         return defaults[groups]
 
     try:
-        with initialize_config_dir(str(Path(config_dir).resolve()), version_base="1.3"):
-            for combination in _combinations(overrides) if flags else [overrides]:
-                cfg = compose("config", overrides=combination, return_hydra_config=True)
+        with initialize_config_dir(str(Path(primary_dir or config_dir).resolve()), version_base="1.3"):
+            for combination in _combinations(overrides) if sweep else [overrides]:
+                cfg = compose(name, overrides=combination, return_hydra_config=True)
                 problem = (override_type_error(combination, cfg, Path(config_dir), compose_groups)
-                           or _output_dir_error(cfg, bool(flags)) or semantic_error(cfg, machine))
+                           or _output_dir_error(cfg, sweep) or semantic_error(cfg, machine))
                 if problem:
-                    return problem if not flags else f"{problem} (in the sweep {' '.join(combination)})"
+                    return problem if not sweep else f"{problem} (in the sweep {' '.join(combination)})"
     except (HydraException, OmegaConfBaseException) as err:
         return _one_line(err)
     return None
