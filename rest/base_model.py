@@ -90,7 +90,8 @@ class TinyBaseModel:
         with atomic_dir(init) as tmp:
             init_tiny_llama(tmp, self.architecture, self.seed)
         try:
-            SFT(seed=self.seed, peft=None, **IN_PROCESS, **self.train_args).train(examples, str(init), out)
+            trainer = SFT(seed=self.seed, peft=None, **IN_PROCESS, **{"save_strategy": "no", **self.train_args})
+            trainer.train(examples, str(init), out)  # a minute's Train: no state of its own to resume from
         finally:
             shutil.rmtree(init, ignore_errors=True)
 
