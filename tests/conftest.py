@@ -11,6 +11,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import copy
 import json
+import subprocess
+import sys
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -46,6 +48,17 @@ def rank_spec(directory: Path, init_from: str, examples: list[dict], **changes) 
             "work_dir": str(directory / "work"), "resume_from": None, **changes}
     (directory / "spec.json").write_text(json.dumps(spec))
     return directory / "spec.json"
+
+
+def run_py(*overrides: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """`python run.py OVERRIDES` in a subprocess (two minutes at most), its output captured."""
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), *overrides], cwd=cwd, capture_output=True,
+                          text=True, timeout=120)
+
+
+def error_lines(result: subprocess.CompletedProcess) -> list[str]:
+    """The non-blank lines a command printed, stdout then stderr."""
+    return [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
 
 
 def config(*overrides: str) -> DictConfig:

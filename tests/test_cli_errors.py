@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import context, make_scorer, make_task
+from conftest import context, error_lines, make_scorer, make_task, run_py
 
 from rest.config import CONFIG_DIR
 from rest.config_check import config_error
@@ -17,22 +17,13 @@ from rest.errors import UserError
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(*overrides: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "run.py"), *overrides], cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
-
-
-def error_lines(result: subprocess.CompletedProcess) -> list[str]:
-    return [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
-
-
 @pytest.mark.parametrize("overrides, message", [
     (["no_such_key=1"], "no_such_key"),
     (["task=no_such_task"], "no_such_task"),
     (["sampler.grow.no_such_field=3"], "no_such_field"),
 ])
 def test_unknown_config_key_or_option_is_one_line(overrides, message, tmp_path):
-    result = run(*overrides, f"hydra.run.dir={tmp_path}")
+    result = run_py(*overrides, f"hydra.run.dir={tmp_path}")
     lines = error_lines(result)
     assert result.returncode == 2
     assert len(lines) == 1 and message in lines[0], lines
@@ -40,7 +31,7 @@ def test_unknown_config_key_or_option_is_one_line(overrides, message, tmp_path):
 
 
 def test_missing_model_path_is_one_line(tmp_path):
-    result = run("model.path=/no/such/model", f"hydra.run.dir={tmp_path}")
+    result = run_py("model.path=/no/such/model", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 2
     errors = [line for line in error_lines(result) if "ERROR" in line or "error" in line]
     assert len(errors) == 1 and "/no/such/model" in errors[0] and "does not exist" in errors[0]
@@ -49,7 +40,7 @@ def test_missing_model_path_is_one_line(tmp_path):
 
 @pytest.mark.parametrize("mode", ["generate", "rm_eval"])
 def test_a_missing_mode_policy_is_one_line_before_any_engine(mode, tmp_path):
-    result = run(f"mode={mode}", "mode.policy=/no/such/policy", f"hydra.run.dir={tmp_path}")
+    result = run_py(f"mode={mode}", "mode.policy=/no/such/policy", f"hydra.run.dir={tmp_path}")
     lines = error_lines(result)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert lines[-1].endswith("error: mode.policy '/no/such/policy' does not exist"), lines
@@ -71,7 +62,7 @@ def test_dataset_row_without_answer_is_one_line(tmp_path, tiny_model):
     data = tmp_path / "data.jsonl"
     rows = [{"question": "1+1?", "answer": "2"}, {"question": "2+2?", "answer": ""}]
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    result = run("task=gsm8k", "task.path=json", f"task.data_files={{train: {data}, test: {data}}}",
+    result = run_py("task=gsm8k", "task.path=json", f"task.data_files={{train: {data}, test: {data}}}",
                  "task.fields.answer=answer", "task.fields.solution=null", f"model.path={tiny_model}",
                  f"hydra.run.dir={tmp_path / 'run'}")
     errors = [line for line in error_lines(result) if "error" in line.lower()]
@@ -95,7 +86,7 @@ def test_bad_sweep_values_stop_before_any_job(args, message, tmp_path):
 
 
 def test_a_model_package_that_is_not_installed_is_one_line_naming_the_install_command(tmp_path):
-    result = run("model=smollm2", f"model.path={tmp_path / 'model'}", "model.source.package=no-such-package",
+    result = run_py("model=smollm2", f"model.path={tmp_path / 'model'}", "model.source.package=no-such-package",
                  f"hydra.run.dir={tmp_path / 'run'}")
     lines = error_lines(result)
     assert result.returncode == 2
@@ -113,7 +104,7 @@ def test_a_gguf_file_whose_architecture_transformers_cannot_read_is_one_line(tmp
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
-    result = run("model=smollm2", f"model.path={tmp_path / 'model'}", "model.source.package=null",
+    result = run_py("model=smollm2", f"model.path={tmp_path / 'model'}", "model.source.package=null",
                  f"model.source.file={path}", f"hydra.run.dir={tmp_path / 'run'}")
     errors = [line for line in error_lines(result) if "error" in line.lower()]
     assert result.returncode == 2
@@ -209,7 +200,7 @@ def test_null_an_interpolation_or_a_value_of_the_right_type_passes_the_type_chec
 
 
 def test_a_bad_training_setting_stops_the_run_before_the_first_evaluation(tmp_path):
-    result = run("trainer.learning_rate=-1", f"hydra.run.dir={tmp_path}")
+    result = run_py("trainer.learning_rate=-1", f"hydra.run.dir={tmp_path}")
     lines = error_lines(result)
     assert result.returncode == 2 and len(lines) == 1 and "trainer.learning_rate" in lines[0], lines
     assert not (tmp_path / "iter_0").exists()
@@ -243,7 +234,7 @@ def test_a_bad_training_setting_stops_the_run_before_the_first_evaluation(tmp_pa
     (["scorer=implicit_prm", "task.step_delimiter=5"], "task.step_delimiter must be non-empty text"),
 ])
 def test_an_empty_split_or_a_mode_setting_that_cannot_work_stops_the_run_before_any_engine(overrides, message, tmp_path):
-    result = run(*overrides, f"hydra.run.dir={tmp_path}")
+    result = run_py(*overrides, f"hydra.run.dir={tmp_path}")
     errors = [line for line in error_lines(result) if "error" in line.lower()]
     assert result.returncode == 2 and len(errors) == 1 and message in errors[0], errors
     assert "Traceback" not in result.stdout + result.stderr and not (tmp_path / "iter_0").exists()
@@ -279,35 +270,9 @@ def test_a_partly_copied_checkpoint_is_one_line_naming_what_it_lacks_before_any_
     partial = Path(shutil.copytree(tiny_model, tmp_path / "partial"))
     for name in removed:
         (partial / name).unlink()
-    result = run(f"model.path={partial}", f"hydra.run.dir={tmp_path / 'run'}")
+    result = run_py(f"model.path={partial}", f"hydra.run.dir={tmp_path / 'run'}")
     lines = error_lines(result)
     assert result.returncode == 2 and len(lines) == 1, lines
     assert f"model.path '{partial}' is not a whole Hugging Face checkpoint: {missing}" in lines[0], lines
     assert "Traceback" not in result.stdout + result.stderr
 
-
-@pytest.fixture
-def own_configs(tmp_path) -> Path:
-    """A user's config directory: an experiment of theirs, and a primary config of theirs built on rest's."""
-    (tmp_path / "own" / "experiment").mkdir(parents=True)
-    (tmp_path / "own" / "experiment" / "mine.yaml").write_text("# @package _global_\nalgorithm:\n  iterations: 2\n")
-    (tmp_path / "own" / "project.yaml").write_text("defaults:\n  - config\n  - _self_\nseed: 7\n")
-    return tmp_path / "own"
-
-
-def test_a_config_directory_of_the_users_is_checked_like_rest_s_own(own_configs):
-    assert config_error(CONFIG_DIR, ["--config-dir", str(own_configs), "experiment=mine"]) is None
-    assert config_error(CONFIG_DIR, [f"-cd={own_configs}", "-cn", "project", "mode.eval.k=2"]) is None
-    problem = config_error(CONFIG_DIR, ["-cd", str(own_configs), "experiment=mine", "sampler.grow.n=two"])
-    assert problem == "sampler.grow.n must be a number, got 'two'"
-    assert "experiment/minr" in config_error(CONFIG_DIR, ["-cd", str(own_configs), "experiment=minr"])
-    problem = config_error(CONFIG_DIR, ["-cd", str(own_configs), "--config-name", "project", "seed=-1"])
-    assert problem is not None and problem.startswith("seed must be"), problem
-    (own_configs / "project.yaml").write_text("defaults:\n  - config\n  - _self_\nseed: -1\n")  # the file's own value
-    assert config_error(CONFIG_DIR, ["-cd", str(own_configs), "-cn", "project"]).startswith("seed must be")
-
-
-def test_a_bad_override_beside_the_users_config_directory_is_one_line_before_any_work(own_configs, tmp_path):
-    result = run("--config-dir", str(own_configs), "experiment=mine", "filter.cap=many", f"hydra.run.dir={tmp_path}/r")
-    assert result.returncode == 2 and error_lines(result) == ["error: filter.cap must be a number, got 'many'"]
-    assert not (tmp_path / "r").exists()
