@@ -85,15 +85,16 @@ def accelerate_config_file(config: str) -> Path:
 
 
 def _accelerate_error(config: str | None, machine: Machine | None) -> str | None:
-    shipped = sorted(p.stem for p in SHIPPED_ACCELERATE_CONFIGS.glob("*.yaml"))
-    if config is None:
-        return f"trainer.launcher=accelerate needs trainer.accelerate_config: a file, or one of {shipped}"
-    if not accelerate_config_file(str(config)).is_file():
+    config_file = accelerate_config_file(str(config)) if config is not None else None
+    if config_file is None or not config_file.is_file():
+        shipped = sorted(p.stem for p in SHIPPED_ACCELERATE_CONFIGS.glob("*.yaml"))
+        if config is None:
+            return f"trainer.launcher=accelerate needs trainer.accelerate_config: a file, or one of {shipped}"
         return f"trainer.accelerate_config: no such file {config!r}, nor a shipped config; shipped: {shipped}"
     if (machine or Machine.here()).gpus == 0:
         return ("trainer.launcher=accelerate runs FSDP / DeepSpeed, which need GPUs; this machine has none "
                 "(on CPU use trainer.launcher=torchrun)")
-    if yaml.safe_load(accelerate_config_file(str(config)).read_text()).get("distributed_type") == "DEEPSPEED":
+    if yaml.safe_load(config_file.read_text()).get("distributed_type") == "DEEPSPEED":
         return _deepspeed_error(None, "trainer.accelerate_config")
     return None
 
