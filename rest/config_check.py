@@ -60,7 +60,17 @@ def semantic_error(cfg, machine: Machine | None = None) -> str | None:
     return (_missing_error(cfg) or _seed_error(cfg) or _algorithm_error(cfg) or _judging_error(cfg)
             or _budget_error(cfg) or _trainer_error(cfg.trainer, machine) or filter_error(cfg)
             or retry_check_error(cfg) or _weighting_error(cfg) or _answer_error(cfg) or _sampling_error(cfg)
-            or _sampler_error(cfg.sampler, machine))
+            or _sampler_error(cfg.sampler, machine) or _one_cluster_error(cfg))
+
+
+def _one_cluster_error(cfg) -> str | None:
+    """Grow on Ray and Train on several nodes share the one Ray cluster that the run's process may join."""
+    if cfg.trainer.get("nodes", 1) == 1 or "replicas" not in cfg.sampler or (
+            cfg.sampler.address == cfg.trainer.ray_address):
+        return None
+    grow = cfg.sampler.address or "null (a Ray of this machine alone)"
+    return (f"sampler.address={grow} and trainer.ray_address={cfg.trainer.ray_address}: Grow and Train on several "
+            "nodes run on one Ray cluster (a process joins one); name the same one")
 
 
 def _output_dir_error(cfg, multirun: bool) -> str | None:

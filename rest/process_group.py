@@ -13,6 +13,8 @@ rank entry point (rest/train_job.py) under a launcher and waits for it.
   process whatever `--num_processes` says, so on CPU the launcher is torchrun.
 - The child's success is its exit code and the completion marker rank 0 writes after saving
   (`train_done.json`: world size, loss, steps); the checkpoint is used only when both hold.
+- `nodes` > 1: the same launcher on each of `nodes` machines of a Ray cluster, `processes` ranks on each
+  (rest/nodes.py starts them), meeting at node 0 (torchrun's static rendezvous, accelerate's main process).
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-import socket
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,40 +33,76 @@ import yaml
 from rest.artifacts import read_json, write_json, write_jsonl
 from rest.errors import is_whole
 from rest.machine import Machine
+from rest.nodes import free_port, run_on_nodes
+from rest.sampler.placement import check_address
 
 log = logging.getLogger(__name__)
 LAUNCHERS = ("auto", "torchrun", "accelerate")
 _LAUNCHER_NEEDS = {"auto": "a torch build with torch.distributed", "torchrun": "a torch build with torch.distributed",
                    "accelerate": "pip install accelerate"}
-IN_PROCESS = {"processes": 1, "launcher": "auto", "accelerate_config": None}  # the launch settings of in-process Train
+IN_PROCESS = {"processes": 1, "launcher": "auto", "accelerate_config": None, "nodes": 1,  # in-process Train's
+              "ray_address": None}
 SPEC, EXAMPLES, DONE = "train_spec.json", "train_examples.jsonl", "train_done.json"
 SHIPPED_ACCELERATE_CONFIGS = Path(__file__).resolve().parent / "accelerate_configs"
 
 
-def in_process(processes: int, launcher: str) -> bool:
+@dataclass(frozen=True)
+class NodeRole:
+    """A launcher's place among several nodes: how many there are, its rank, and node 0's host and port."""
+
+    nodes: int
+    rank: int
+    host: str
+    port: int
+
+
+def in_process(processes: int, launcher: str, nodes: int) -> bool:
     """Whether Train runs inside the calling process (today's single-process path)."""
-    return launcher == "auto" and processes == 1
+    return launcher == "auto" and processes == 1 and nodes == 1
 
 
 def launch_error(processes: int, launcher: str, accelerate_config: str | None, args: dict[str, Any],
-                 machine: Machine | None = None) -> str | None:
+                 machine: Machine | None = None, nodes: int = 1, ray_address: str | None = None) -> str | None:
     """One line saying what is wrong with the trainer's launch settings, or None. `machine`: where the ranks
-    will run (None: this one, looked up only when it matters)."""
+    will run (None: this one, looked up only when it matters); with `nodes` > 1 they run on a Ray cluster's nodes
+    instead, whose address (`ray_address`) must answer."""
     if launcher not in LAUNCHERS:
         return f"trainer.launcher must be one of {LAUNCHERS}, got {launcher!r}"
     if not is_whole(processes, 1):
         return f"trainer.processes must be a whole number >= 1, got {processes!r}"
-    if not in_process(processes, launcher) and not _launcher_installed(launcher):
+    if not is_whole(nodes, 1):
+        return f"trainer.nodes must be a whole number >= 1, got {nodes!r}"
+    if not in_process(processes, launcher, nodes) and not _launcher_installed(launcher):
         return f"trainer.processes={processes} needs {launcher}, which this Python lacks ({_LAUNCHER_NEEDS[launcher]})"
+    problem = _placement_free_error(launcher, accelerate_config, args, machine, remote=nodes > 1)
+    if problem or nodes > 1:
+        return problem or _nodes_error(nodes, ray_address)
+    if processes > 1:
+        return _processes_error(processes, machine or Machine.here())
+    return None
+
+
+def _placement_free_error(launcher: str, accelerate_config: str | None, args: dict[str, Any],
+                          machine: Machine | None, remote: bool) -> str | None:
+    """The accelerate and DeepSpeed settings; `remote`: the ranks run on other machines (no GPU check here)."""
     if launcher == "accelerate":
-        return _accelerate_error(accelerate_config, machine)
+        return _accelerate_error(accelerate_config, None if remote else machine or Machine.here())
     if accelerate_config is not None:
         return "trainer.accelerate_config is read by trainer.launcher=accelerate only; set that launcher too"
     if args.get("deepspeed") is not None:
         return _deepspeed_error(str(args["deepspeed"]), "trainer.deepspeed")
-    if processes > 1:
-        return _processes_error(processes, machine or Machine.here())
     return None
+
+
+def _nodes_error(nodes: int, ray_address: str | None) -> str | None:
+    """Several nodes: a Ray cluster that answers; their GPUs are counted when Train starts (rest/nodes.py)."""
+    if ray_address is None:
+        return (f"trainer.nodes={nodes} starts Train on the nodes of a Ray cluster: set trainer.ray_address "
+                "(host:port of its head, or auto for the cluster this node belongs to), or use sampler=ray "
+                "with sampler.address")
+    if not installed("ray"):
+        return f"trainer.nodes={nodes} needs Ray, which this Python lacks (pip install -e .[ray])"
+    return check_address(ray_address, key="trainer.ray_address")
 
 
 def _processes_error(processes: int, machine: Machine) -> str | None:
@@ -85,13 +123,14 @@ def accelerate_config_file(config: str) -> Path:
 
 
 def _accelerate_error(config: str | None, machine: Machine | None) -> str | None:
+    """The config file, DeepSpeed installed when it asks for it, and GPUs on `machine` (None: not checked here)."""
     config_file = accelerate_config_file(str(config)) if config is not None else None
     if config_file is None or not config_file.is_file():
         shipped = sorted(p.stem for p in SHIPPED_ACCELERATE_CONFIGS.glob("*.yaml"))
         if config is None:
             return f"trainer.launcher=accelerate needs trainer.accelerate_config: a file, or one of {shipped}"
         return f"trainer.accelerate_config: no such file {config!r}, nor a shipped config; shipped: {shipped}"
-    if (machine or Machine.here()).gpus == 0:
+    if machine is not None and machine.gpus == 0:
         return ("trainer.launcher=accelerate runs FSDP / DeepSpeed, which need GPUs; this machine has none "
                 "(on CPU use trainer.launcher=torchrun)")
     if yaml.safe_load(config_file.read_text()).get("distributed_type") == "DEEPSPEED":
@@ -123,18 +162,20 @@ def _deepspeed_error(config: str | None, key: str) -> str | None:
 
 
 def launch(spec: dict[str, Any], examples: list[dict[str, str]], work_dir: Path, processes: int, launcher: str,
-           accelerate_config: str | None) -> dict[str, Any]:
-    """Train `spec` on `examples` in a process group writing its checkpoint into `work_dir`; returns the
-    completion marker rank 0 wrote. Raises RuntimeError (with the log's path) when the group fails."""
+           accelerate_config: str | None, nodes: int, ray_address: str | None) -> dict[str, Any]:
+    """Train `spec` on `examples` in a process group (`processes` ranks on each of `nodes` machines) writing its
+    checkpoint into `work_dir`; returns the completion marker rank 0 wrote. Raises RuntimeError (with the log's
+    path) when the group fails."""
+    work_dir = work_dir.resolve()  # the ranks, on this node or another, may start elsewhere
     write_jsonl(work_dir / EXAMPLES, examples)
-    write_json(work_dir / SPEC, {**spec, "processes": processes, "examples": EXAMPLES})
-    command = _command(processes, launcher, accelerate_config, work_dir / SPEC)
+    write_json(work_dir / SPEC, {**spec, "processes": processes * nodes, "examples": EXAMPLES})
     log_path = work_dir.with_name(work_dir.name.removesuffix(".tmp") + ".train.log")
-    log.info("Train as %d process(es) (%s); ranks log to %s", processes, command[2], log_path)
-    with open(log_path, "w") as ranks_log:
-        ranks = subprocess.run(command, check=False, env=_environment(processes), stdout=ranks_log,
-                               stderr=subprocess.STDOUT)
-    code = ranks.returncode
+    if nodes == 1:
+        code = _run_here(_command(processes, launcher, accelerate_config, work_dir / SPEC), processes, log_path)
+    else:
+        logs = [log_path] + [log_path.with_suffix(f".node{i}.log") for i in range(1, nodes)]
+        commands = _node_commands(processes, launcher, accelerate_config, work_dir / SPEC, nodes)
+        code, log_path = run_on_nodes(commands, nodes, processes, ray_address, logs)
     done = work_dir / DONE
     if code != 0 or not done.exists():
         raise RuntimeError(f"Train's process group failed (exit code {code}, completion marker "
@@ -145,14 +186,34 @@ def launch(spec: dict[str, Any], examples: list[dict[str, str]], work_dir: Path,
     return marker
 
 
-def _command(processes: int, launcher: str, accelerate_config: str | None, spec: Path) -> list[str]:
+def _run_here(command: list[str], processes: int, log_path: Path) -> int:
+    log.info("Train as %d process(es) (%s); ranks log to %s", processes, command[2], log_path)
+    with open(log_path, "w") as ranks_log:
+        return subprocess.run(command, check=False, env=_environment(processes), stdout=ranks_log,
+                              stderr=subprocess.STDOUT).returncode
+
+
+def _node_commands(processes: int, launcher: str, accelerate_config: str | None, spec: Path, nodes: int):
+    """Each node's launcher command, once node 0's host and port are known (rest/nodes.py)."""
+    return lambda host, port: [_command(processes, launcher, accelerate_config, spec, NodeRole(nodes, rank, host, port))
+                               for rank in range(nodes)]
+
+
+def _command(processes: int, launcher: str, accelerate_config: str | None, spec: Path,
+             node: NodeRole | None = None) -> list[str]:
+    """The launcher's command line: on this node alone, or as `node` among several."""
     entry = ["-m", "rest.train_job", str(spec)]
     if launcher == "accelerate":
         config_file = accelerate_config_file(str(accelerate_config))
+        where = (["--main_process_port", str(free_port())] if node is None else
+                 ["--num_machines", str(node.nodes), "--machine_rank", str(node.rank),
+                  "--main_process_ip", node.host, "--main_process_port", str(node.port)])
         return [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_file),
-                "--num_processes", str(processes), "--main_process_port", str(free_port()), *entry]
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes),
-            *entry]
+                "--num_processes", str(processes * (node.nodes if node else 1)), *where, *entry]
+    where = (["--standalone"] if node is None else
+             ["--nnodes", str(node.nodes), "--node_rank", str(node.rank), "--master_addr", node.host,
+              "--master_port", str(node.port)])
+    return [sys.executable, "-m", "torch.distributed.run", *where, "--nproc_per_node", str(processes), *entry]
 
 
 def _environment(processes: int) -> dict[str, str]:
@@ -162,13 +223,6 @@ def _environment(processes: int) -> dict[str, str]:
         # torchrun's default is 1 thread per rank; on CPU each rank gets its share of the cores instead.
         env.setdefault("OMP_NUM_THREADS", str(max(1, len(os.sched_getaffinity(0)) // processes)))
     return env
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on now (the OS picks it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _tail(path: Path) -> str:

@@ -2,7 +2,8 @@
 
 TRL handles tokenisation, the completion mask and EOS; `args` is forwarded to `trl.SFTConfig`, so bf16,
 gradient accumulation or packing are config changes. `processes` / `launcher` / `accelerate_config` run Train as
-its own process group (DDP, FSDP, DeepSpeed; rest/process_group.py); by default it runs in the calling process.
+its own process group (DDP, FSDP, DeepSpeed; rest/process_group.py), on `nodes` machines of the Ray cluster at
+`ray_address` (rest/nodes.py); by default it runs in the calling process.
 With `peft` (PEFT's `LoraConfig` fields) a LoRA adapter is trained and merged into the weights, so that the
 checkpoint written is an ordinary one that vLLM, scorers and the next iteration load like any other.
 `report` (a logger's `trainer_args`, rest/loggers.py) adds SFTConfig fields so that TRL reports its loss curve to
@@ -59,17 +60,18 @@ class SFT:
     SFTConfig fields from the run's logger (None: TRL reports nowhere)."""
 
     def __init__(self, *, seed: int, peft: dict[str, Any] | None, processes: int, launcher: str,
-                 accelerate_config: str | None, save_strategy: str, weighting: str | None = None, east_a: float = 0.0,
-                 **args: Any):
+                 accelerate_config: str | None, nodes: int, ray_address: str | None, save_strategy: str,
+                 weighting: str | None = None, east_a: float = 0.0, **args: Any):
         problem = settings_problem(peft=peft, processes=processes, launcher=launcher,
-                                   accelerate_config=accelerate_config, weighting=weighting, east_a=east_a,
-                                   save_strategy=save_strategy, **args)
+                                   accelerate_config=accelerate_config, nodes=nodes, ray_address=ray_address,
+                                   weighting=weighting, east_a=east_a, save_strategy=save_strategy, **args)
         if problem:
             raise UserError(problem)
         self.weighting, self.east_a = weighting, east_a
         self.seed = seed
         self.peft = dict(peft) if peft else None
         self.processes, self.launcher, self.accelerate_config = processes, launcher, accelerate_config
+        self.nodes, self.ray_address = nodes, ray_address
         self.args = {**args, "save_strategy": save_strategy}  # "no", or Train keeps its own state (train_state.py)
 
     def check(self, model: str, prompts: list[str]) -> None:
@@ -95,7 +97,7 @@ class SFT:
         state = state_dir(out_dir) if self.saves_state else None  # Train's own checkpoints (rest/train_state.py)
         resume = resume_point(state, self.fingerprint(examples, init_from)) if state else None
         with atomic_dir(out_dir) as tmp:
-            if in_process(self.processes, self.launcher):
+            if in_process(self.processes, self.launcher, self.nodes):
                 loss = self._train_here(examples, init_from, tmp, report, state, resume)
             else:
                 loss = self.train_in_group(examples, init_from, tmp, report, state, resume)["training_loss"]
@@ -113,7 +115,8 @@ class SFT:
         """What a saved Train state must have trained to be resumed (how often it saves may change)."""
         args = {k: v for k, v in self.args.items() if not k.startswith(("save_", "logging_"))}
         return fingerprint(examples, init_from=init_from, seed=self.seed, args=args, peft=self.peft,
-                           processes=self.processes, weighting=self.weighting, east_a=self.east_a)
+                           processes=self.processes * self.nodes,  # the world size: ranks' data and batch
+                           weighting=self.weighting, east_a=self.east_a)
 
     def _train_here(self, examples: list[dict[str, str]], init_from: str, out: Path, report: dict[str, Any] | None,
                     state: Path | None, resume: str | None) -> float:
@@ -129,7 +132,8 @@ class SFT:
         spec = {"init_from": init_from, "seed": self.seed, "peft": self.peft, "args": {**self.args, **(report or {})},
                 "weighting": self.weighting, "east_a": self.east_a, "work_dir": str(state or out / "work"),
                 "resume_from": resume}
-        done = launch(spec, examples, out, self.processes, self.launcher, self.accelerate_config)
+        done = launch(spec, examples, out, self.processes, self.launcher, self.accelerate_config, self.nodes,
+                      self.ray_address)
         log.info("Train's process group: world size %d, global batch %d, %d steps",
                  done["world_size"], done["global_batch_size"], done["global_step"])
         return done
@@ -176,11 +180,12 @@ class SFT:
 
 
 def settings_problem(machine: Machine | None = None, *, peft: dict[str, Any] | None, processes: int, launcher: str,
-                     accelerate_config: str | None, weighting: str | None = None, east_a: float = 0.0,
-                     **args: Any) -> str | None:
+                     accelerate_config: str | None, nodes: int, ray_address: str | None, weighting: str | None = None,
+                     east_a: float = 0.0, **args: Any) -> str | None:
     """One line saying what is wrong with SFT's settings (how Train is launched on `machine`, None: this one; the
     weighting; the trl.SFTConfig options `args`; LoRA), or None."""
-    return (launch_error(processes, launcher, accelerate_config, args, machine) or settings_error(weighting, east_a)
+    return (launch_error(processes, launcher, accelerate_config, args, machine, nodes, ray_address)
+            or settings_error(weighting, east_a)
             or options_error(args) or peft_error(peft))
 
 

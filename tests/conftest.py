@@ -36,8 +36,24 @@ TINY = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "nu
 
 # rest.trainer.SFT's settings besides trl.SFTConfig's, for a trainer made without the config: in this process, full
 # fine-tuning, no state of its own
-PLAIN_SFT = {"seed": 0, "peft": None, "processes": 1, "launcher": "auto", "accelerate_config": None,
-             "save_strategy": "no"}
+PLAIN_SFT = {"seed": 0, "peft": None, "processes": 1, "launcher": "auto", "accelerate_config": None, "nodes": 1,
+             "ray_address": None, "save_strategy": "no"}
+
+
+LOSS_TOLERANCE = 1e-4  # relative: ranks that see the global batch one process sees (measured here: 1.2e-8)
+
+
+def short_sft(**settings):
+    """The configured trainer (the tiny model's settings) for a short run: 2 epochs, the loss logged every step."""
+    return build(config().trainer, num_train_epochs=2, logging_steps=1, **settings)
+
+
+@pytest.fixture(scope="module")
+def train_examples() -> list[dict]:
+    """64 of the built-in task's seed examples, for Train in its process group."""
+    from rest.stages.train import seed_examples
+
+    return seed_examples(make_task())[:64]
 
 
 def rank_spec(directory: Path, init_from: str, examples: list[dict], **changes) -> Path:

@@ -47,6 +47,7 @@ def test_every_documented_override_composes(where, args, monkeypatch):
     cluster it names running."""
     monkeypatch.setattr("rest.process_group.installed", lambda module: True)
     monkeypatch.setattr("rest.sampler.placement.check_address", lambda address: None)
+    monkeypatch.setattr("rest.process_group.check_address", lambda address, key: None)  # trainer.ray_address
     assert config_error(CONFIG_DIR, args, machine=Machine(gpus=8, cores=64)) is None, where
 
 

@@ -9,44 +9,30 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import config, make_task, rank_spec, sampling
+from conftest import LOSS_TOLERANCE, rank_spec, sampling, short_sft
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM
 
-from rest.config import build
 from rest.machine import Machine
 from rest.process_group import SHIPPED_ACCELERATE_CONFIGS, accelerate_config_file, launch_error
-from rest.stages.train import seed_examples
 from rest.train_state import FINGERPRINT, state_dir
 
-LOSS_TOLERANCE = 1e-4  # relative: the ranks see the global batch the single process sees (measured here: 1.2e-8)
 
-
-def SFT(**settings):
-    """The configured trainer (the tiny model's settings), a short run."""
-    return build(config().trainer, num_train_epochs=2, logging_steps=1, **settings)
-
-
-@pytest.fixture(scope="module")
-def examples():
-    return seed_examples(make_task())[:64]
-
-
-def test_two_ranks_train_with_the_loss_of_one_process_at_the_same_global_batch(examples, tiny_model, tmp_path,
+def test_two_ranks_train_with_the_loss_of_one_process_at_the_same_global_batch(train_examples, tiny_model, tmp_path,
                                                                                 sampler):
-    one = SFT(per_device_train_batch_size=16).build(examples, tiny_model, tmp_path / "one").train()
-    two = SFT(processes=2, per_device_train_batch_size=8).train_in_group(examples, tiny_model, tmp_path)
+    one = short_sft(per_device_train_batch_size=16).build(train_examples, tiny_model, tmp_path / "one").train()
+    two = short_sft(processes=2, per_device_train_batch_size=8).train_in_group(train_examples, tiny_model, tmp_path)
     assert two["world_size"] == 2 and two["global_batch_size"] == 16
     assert two["global_step"] == one.global_step
     assert two["training_loss"] == pytest.approx(one.training_loss, rel=LOSS_TOLERANCE)
-    prompts = [example["prompt"] for example in examples[:4]]
+    prompts = [example["prompt"] for example in train_examples[:4]]
     completions = sampler.generate(str(tmp_path), prompts, sampling(n=2), seeds=[0, 1, 2, 3])
     assert [len(c) for c in completions] == [2, 2, 2, 2]
 
 
-def test_a_lora_adapter_trained_by_two_ranks_is_merged_into_a_plain_checkpoint(examples, tiny_model, tmp_path):
+def test_a_lora_adapter_trained_by_two_ranks_is_merged_into_a_plain_checkpoint(train_examples, tiny_model, tmp_path):
     peft = {"r": 4, "lora_alpha": 8, "target_modules": "all-linear"}
-    out = SFT(processes=2, per_device_train_batch_size=8, peft=peft).train(examples, tiny_model, tmp_path / "policy")
+    out = short_sft(processes=2, per_device_train_batch_size=8, peft=peft).train(train_examples, tiny_model, tmp_path / "policy")
     assert not (tmp_path / "policy" / "adapter").exists()
     assert not (tmp_path / "policy" / "adapter_config.json").exists()
     trained, base = (AutoModelForCausalLM.from_pretrained(path) for path in (out, tiny_model))
@@ -54,34 +40,34 @@ def test_a_lora_adapter_trained_by_two_ranks_is_merged_into_a_plain_checkpoint(e
     assert changed and not any("lora" in name for name, _ in trained.named_parameters())
 
 
-def test_the_ranks_resume_from_the_state_an_interrupted_train_saved(examples, tiny_model, tmp_path):
+def test_the_ranks_resume_from_the_state_an_interrupted_train_saved(train_examples, tiny_model, tmp_path):
     """The state is made here by one process and its weights are then zeroed: ranks that resumed from it end far
     from a fresh start's weights (a fresh start ends at them exactly), and the state is gone afterwards."""
     saves = {"save_strategy": "steps", "save_steps": 2}
-    fresh = SFT(processes=2, per_device_train_batch_size=8, **saves).train(examples, tiny_model, tmp_path / "fresh")
-    two = SFT(processes=2, per_device_train_batch_size=8, **saves)
+    fresh = short_sft(processes=2, per_device_train_batch_size=8, **saves).train(train_examples, tiny_model, tmp_path / "fresh")
+    two = short_sft(processes=2, per_device_train_batch_size=8, **saves)
     state = state_dir(tmp_path / "policy")
-    one = SFT(per_device_train_batch_size=16, max_steps=3, **saves).build(examples, tiny_model, state)
+    one = short_sft(per_device_train_batch_size=16, max_steps=3, **saves).build(train_examples, tiny_model, state)
     one.train()  # saves the state of step 2 (not of step 3, its last)
     (checkpoint,) = state.glob("checkpoint-*")
     zeroed = {name: torch.zeros_like(t) for name, t in load_file(str(checkpoint / "model.safetensors")).items()}
     save_file(zeroed, str(checkpoint / "model.safetensors"), metadata={"format": "pt"})
-    (state / FINGERPRINT).write_text(json.dumps(two.fingerprint(examples, tiny_model)))
-    out = two.train(examples, tiny_model, tmp_path / "policy")
+    (state / FINGERPRINT).write_text(json.dumps(two.fingerprint(train_examples, tiny_model)))
+    out = two.train(train_examples, tiny_model, tmp_path / "policy")
     assert not state.exists()
     a, b = (load_file(str(Path(path) / "model.safetensors")) for path in (fresh, out))
     assert max((a[name] - b[name]).abs().max().item() for name in a) > 0.1
 
 
-def test_a_failed_process_group_leaves_no_checkpoint_and_names_its_log(examples, tmp_path):
+def test_a_failed_process_group_leaves_no_checkpoint_and_names_its_log(train_examples, tmp_path):
     with pytest.raises(RuntimeError, match=r"exit code [1-9].*policy\.train\.log"):
-        SFT(processes=2).train(examples, str(tmp_path / "no-such-model"), tmp_path / "policy")
+        short_sft(processes=2).train(train_examples, str(tmp_path / "no-such-model"), tmp_path / "policy")
     assert not (tmp_path / "policy").exists() and not (tmp_path / "policy.tmp").exists()
     assert "no-such-model" in (tmp_path / "policy.train.log").read_text()
 
 
-def test_a_rank_that_finds_itself_alone_refuses_to_train(examples, tiny_model, tmp_path):
-    spec = rank_spec(tmp_path, tiny_model, examples, processes=2)
+def test_a_rank_that_finds_itself_alone_refuses_to_train(train_examples, tiny_model, tmp_path):
+    spec = rank_spec(tmp_path, tiny_model, train_examples, processes=2)
     result = subprocess.run([sys.executable, "-m", "rest.train_job", str(spec)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode != 0

@@ -79,9 +79,9 @@ def replica_cores(cores: list[int], replicas: int, index: int, reserved: int | s
     return share, share[: k - keep] if k - keep >= 1 else share
 
 
-def check_address(address: str, timeout: float = CONNECT_TIMEOUT) -> str | None:
-    """Why a Ray cluster at `address` (host:port, or ray://host:port) cannot be reached, or None. Ray's own
-    connection attempts to a dead address last minutes; a socket says so within `timeout` seconds.
+def check_address(address: str, timeout: float = CONNECT_TIMEOUT, key: str = "sampler.address") -> str | None:
+    """Why a Ray cluster at `address` (host:port, or ray://host:port; the setting `key`) cannot be reached, or
+    None. Ray's own connection attempts to a dead address last minutes; a socket says so within `timeout` seconds.
 
     >>> check_address(6379)
     "sampler.address must be host:port (the head node's, from `ray start --head`), got 6379"
@@ -90,10 +90,10 @@ def check_address(address: str, timeout: float = CONNECT_TIMEOUT) -> str | None:
         return None
     host, colon, port = str(address).removeprefix("ray://").rpartition(":")  # str: a bare number on the command line
     if not colon or not port.isdigit():
-        return f"sampler.address must be host:port (the head node's, from `ray start --head`), got {address!r}"
+        return f"{key} must be host:port (the head node's, from `ray start --head`), got {address!r}"
     try:
         socket.create_connection((host, int(port)), timeout=timeout).close()
     except OSError as err:
-        return (f"sampler.address={address}: no Ray cluster answers there ({err.strerror or err}); start one with "
-                "`ray start --head` or set sampler.address=null for a local one")
+        local = " or set sampler.address=null for a local one" if key == "sampler.address" else ""
+        return f"{key}={address}: no Ray cluster answers there ({err.strerror or err}); start one with `ray start --head`{local}"
     return None
