@@ -10,6 +10,8 @@ the Ray cluster that this loop joins for Grow (rest/sampler/ray.py), that is one
 - the actors reserve no GPU: like single-node Train, the launcher uses its node's GPUs while the engines sleep
   (their Ray actors still hold the GPUs' reservation);
 - node 0's actor names the address (its node's IP and a port free there);
+- the launchers run with the environment of Ray's workers on their node (that of `ray start` there), plus the
+  loop's own variables that the ranks read (FORWARDED: W&B's, Hugging Face's, NCCL's, torch's), as on one node;
 - each node's launcher logs to a file of its own beside the checkpoint; when one fails or its node is lost, the
   others are stopped (a rank waiting in a collective for a dead peer would wait for the collective's timeout),
   and the error names the failed node's log.
@@ -32,6 +34,7 @@ from rest.stop import sigterm_handler_kept
 
 log = logging.getLogger(__name__)
 STOP_GRACE = 30.0  # seconds the other nodes' launchers get to exit once one has failed
+FORWARDED = ("WANDB_", "HF_", "TRANSFORMERS_", "TOKENIZERS_", "NCCL_", "TORCH_", "PYTORCH_")  # variable prefixes
 NodeCommands = Callable[[str, int], list[list[str]]]  # node 0's (host, port) -> each node's launcher command
 
 
@@ -81,7 +84,8 @@ def run_on_nodes(commands: NodeCommands, nodes: int, processes: int, address: st
         host, port = ray.get(actors[0].address.remote())
         log.info("Train on %d nodes (%s), %d process(es) each; node 0 at %s:%d; ranks log to %s", nodes,
                  ", ".join(node["NodeManagerAddress"] for node in chosen), processes, host, port, logs[0].parent)
-        runs = {actor.run.remote(command, node_environment(node, processes), os.getcwd(), str(path)): i
+        forwarded = {name: value for name, value in os.environ.items() if name.startswith(FORWARDED)}
+        runs = {actor.run.remote(command, forwarded | node_environment(node, processes), os.getcwd(), str(path)): i
                 for i, (actor, command, node, path) in enumerate(zip(actors, commands(host, port), chosen, logs))}
         node, code = _first_failure(runs)
         return code, logs[node]

@@ -62,6 +62,15 @@ def test_a_node_that_fails_stops_the_launcher_of_the_other(tmp_path, two_nodes):
         os.kill(int(pid_file.read_text()), 0)
 
 
+def test_the_launchers_get_the_loop_s_variables_that_the_ranks_read(tmp_path, two_nodes, monkeypatch):
+    monkeypatch.setenv("WANDB_PROJECT", "rest-nodes")
+    monkeypatch.setenv("REST_UNRELATED", "kept here")
+    show = "import os; print(os.environ.get('WANDB_PROJECT'), os.environ.get('REST_UNRELATED'))"
+    logs = [tmp_path / "node0.log", tmp_path / "node1.log"]
+    assert run_on_nodes(lambda host, port: [[sys.executable, "-c", show]] * 2, 2, 1, two_nodes, logs) == (0, logs[0])
+    assert [path.read_text() for path in logs] == ["rest-nodes None\n"] * 2
+
+
 def test_more_nodes_than_the_cluster_has_is_one_line(train_examples, tiny_model, tmp_path, two_nodes):
     with pytest.raises(UserError, match=r"trainer.nodes=3 needs 3 nodes with 1 CPU\(s\) each .* has 2"):
         short_sft(nodes=3, ray_address=two_nodes).train_in_group(train_examples, tiny_model, tmp_path / "nodes")
