@@ -87,8 +87,8 @@ def run_on_nodes(commands: NodeCommands, nodes: int, processes: int, address: st
         forwarded = {name: value for name, value in os.environ.items() if name.startswith(FORWARDED)}
         runs = {actor.run.remote(command, forwarded | node_environment(node, processes), os.getcwd(), str(path)): i
                 for i, (actor, command, node, path) in enumerate(zip(actors, commands(host, port), chosen, logs))}
-        node, code = _first_failure(runs)
-        return code, logs[node]
+        failed, code = _first_failure(runs)
+        return code, logs[failed]
     finally:
         _end(actors)
         if started:
