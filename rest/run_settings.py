@@ -26,10 +26,10 @@ from rest.errors import UserError
 
 FILE = "run_settings.json"
 OVERRIDES = "run_overrides.yaml"  # the command-line overrides of the last start that was not refused (rest.report)
-MAY_CHANGE = ("algorithm.iterations", "mode.validation.early_stop", "logger", "sampler.engine", "trainer.processes",
-              "trainer.nodes", "trainer.ray_address", "trainer.launcher", "trainer.accelerate_config",
-              "trainer.logging_steps", "trainer.save_strategy",
-              "trainer.save_steps", "trainer.save_total_limit", "verifier.workers")
+MAY_CHANGE = ("algorithm.iterations", "mode.validation.early_stop", "logger", "sampler.engine", "sampler.address",
+              "trainer.processes", "trainer.nodes", "trainer.ray_address", "trainer.launcher", "trainer.accelerate_config",
+              "trainer.logging_steps", "trainer.save_strategy", "trainer.save_steps", "trainer.save_total_limit",
+              "verifier.workers")
 SHOWN = 3  # differences named in the error
 
 

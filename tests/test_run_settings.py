@@ -45,12 +45,20 @@ def test_a_changed_item_of_a_list_is_named_by_its_position(tmp_path):
 
 @pytest.mark.parametrize("override", ["algorithm.iterations=8", "logger=tensorboard", "trainer.processes=2",
                                       "sampler.engine.gpu_memory_utilization=0.5", "verifier.workers=0",
-                                      "mode.validation.early_stop.min_delta=0.1"])
+                                      "mode.validation.early_stop.min_delta=0.1", "trainer.nodes=2",
+                                      "trainer.ray_address=auto"])
 def test_how_far_the_run_goes_and_how_it_computes_may_change(tmp_path, override):
     started(tmp_path)
     keep_or_refuse(tmp_path, settings(override))
     assert OmegaConf.select(OmegaConf.create(json.loads((tmp_path / FILE).read_text())), override.split("=")[0]) \
         is not None
+
+
+def test_a_ray_cluster_s_new_address_may_change_but_not_its_engine_count(tmp_path):
+    started(tmp_path, "sampler=ray", "sampler.address=10.0.0.1:6379")
+    keep_or_refuse(tmp_path, settings("sampler=ray", "sampler.address=10.0.0.2:6379"))
+    with pytest.raises(UserError, match=r"sampler\.replicas=2 \(now 3\)"):
+        keep_or_refuse(tmp_path, settings("sampler=ray", "sampler.address=10.0.0.2:6379", "sampler.replicas=3"))
 
 
 def test_a_first_start_that_did_no_work_binds_nothing(tmp_path):
