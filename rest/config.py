@@ -38,10 +38,11 @@ def build(node: DictConfig, **kwargs):
 
 
 def plain(node: Any) -> Any:
-    """A config value as plain Python (`datasets` rejects DictConfig and ListConfig); anything else as it is."""
+    """A config value as plain Python, interpolations resolved (`datasets` rejects DictConfig and ListConfig, JSON
+    and trl.SFTConfig want plain values); anything else as it is."""
     from omegaconf import ListConfig, OmegaConf
 
-    return OmegaConf.to_container(node) if isinstance(node, DictConfig | ListConfig) else node
+    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig | ListConfig) else node
 
 
 def dotted(settings: dict, prefix: str = "") -> dict:

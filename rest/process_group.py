@@ -91,6 +91,9 @@ def _placement_free_error(launcher: str, accelerate_config: str | None, args: di
         return "trainer.accelerate_config is read by trainer.launcher=accelerate only; set that launcher too"
     if args.get("deepspeed") is not None:
         return _deepspeed_error(str(args["deepspeed"]), "trainer.deepspeed")
+    if args.get("fsdp") and not remote and (machine or Machine.here()).gpus == 0:
+        return ("trainer.fsdp needs GPUs: on a machine without one the ranks run on CPU, where accelerate ignores "
+                "FSDP and trains them as DDP")
     return None
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rest.artifacts import atomic_dir
+from rest.config import plain
 from rest.environment import export
 from rest.errors import UserError, first_line
 from rest.process_group import in_process, launch, launch_error
@@ -69,10 +70,11 @@ class SFT:
             raise UserError(problem)
         self.weighting, self.east_a = weighting, east_a
         self.seed = seed
-        self.peft = dict(peft) if peft else None
+        self.peft = plain(peft) if peft else None
         self.processes, self.launcher, self.accelerate_config = processes, launcher, accelerate_config
         self.nodes, self.ray_address = nodes, ray_address
-        self.args = {**args, "save_strategy": save_strategy}  # "no", or Train keeps its own state (train_state.py)
+        # plain values: the process group's spec is JSON (e.g. fsdp_config, a LoRA's target_modules list)
+        self.args = {**{key: plain(value) for key, value in args.items()}, "save_strategy": save_strategy}
 
     def check(self, model: str, prompts: list[str]) -> None:
         """A LoRA adapter that PEFT cannot put on `model`, or a max_length that every prompt fills, is one

@@ -89,6 +89,7 @@ FSDP2 = str(SHIPPED_ACCELERATE_CONFIGS / "fsdp2.yaml")  # a file path; the shipp
     ({"launcher": "accelerate", "accelerate_config": FSDP2}, CPU_ONLY, "need GPUs"),
     ({"accelerate_config": FSDP2}, GPU_NODE, "set that launcher too"),
     ({"args": {"deepspeed": "ds.json"}}, GPU_NODE, "no such DeepSpeed config file 'ds.json'"),
+    ({"processes": 2, "args": {"fsdp": "full_shard"}}, CPU_ONLY, "trainer.fsdp needs GPUs"),  # else DDP, silently
 ])
 def test_bad_launch_settings_are_one_line(settings, machine, message):
     launch = {"processes": 1, "launcher": "auto", "accelerate_config": None, "args": {}} | settings
@@ -103,6 +104,7 @@ def test_launch_settings_that_fit_the_machine_pass(monkeypatch):
     assert launch_error(8, **zero3, args={}, machine=GPU_NODE) is None
     assert launch_error(8, "accelerate", FSDP2, {}, GPU_NODE) is None
     assert launch_error(8, "accelerate", "fsdp2", {}, GPU_NODE) is None
+    assert launch_error(8, "auto", None, {"fsdp": "full_shard", "fsdp_config": {"fsdp_version": 2}}, GPU_NODE) is None
     monkeypatch.setattr("rest.process_group.installed", lambda module: module != "deepspeed")
     assert "DeepSpeed, which is not installed" in launch_error(8, **zero3, args={}, machine=GPU_NODE)
 
@@ -113,3 +115,11 @@ def test_a_shipped_accelerate_config_goes_by_name_from_any_directory(tmp_path, m
     (tmp_path / "fsdp2").write_text("distributed_type: FSDP\n")  # a file of that name is the user's own
     assert accelerate_config_file("fsdp2").resolve() == (tmp_path / "fsdp2").resolve()
     assert not accelerate_config_file("fsdp3").is_file()
+
+
+def test_nested_trainer_settings_from_the_config_reach_the_ranks_spec_as_plain_values():
+    """Hydra hands nested values over as DictConfig / ListConfig, which the ranks' JSON spec cannot hold."""
+    peft = {"r": 4, "lora_alpha": 8, "target_modules": ["q_proj", "v_proj"]}
+    sft = short_sft(processes=2, peft=peft, lr_scheduler_kwargs={"num_cycles": 1})
+    assert json.loads(json.dumps({"peft": sft.peft, "args": sft.args}))["peft"] == peft
+    assert sft.args["lr_scheduler_kwargs"] == {"num_cycles": 1}

@@ -81,7 +81,7 @@ def test_a_one_process_torch_distributed_group_such_as_vllms_draws_no_ddp_warnin
 
 
 @pytest.mark.parametrize(("peft", "refused"), [
-    ({"r": 8, "target_modules": ["nosuch"]}, "Target modules ['nosuch'] not found in the base model"),
+    ({"r": 8, "target_modules": ["nosuch"]}, "Target modules {'nosuch'} not found in the base model"),
     ({"r": 8, "target_modules": ["q_proj"], "layers_to_transform": [99]}, "'layers_to_transform': [99]"),
     ({"r": 8, "target_modules": "all-linear"}, None),
     ({"r": 8, "target_modules": ["q_proj", "v_proj"]}, None),
@@ -130,7 +130,7 @@ def test_examples_trl_drops_for_max_length_are_counted_and_none_left_is_one_line
 
 
 @pytest.mark.parametrize(("setting", "said"), [("trainer.peft={r: 8, target_modules: [nosuch]}",
-                                                "Target modules ['nosuch'] not found"),
+                                                "Target modules {'nosuch'} not found"),
                                                ("trainer.max_length=4", "leaves no completion token to train on")])
 def test_a_train_setting_the_model_or_prompts_refuse_stops_the_loop_before_any_sampling(tmp_path, setting, said):
     command = [sys.executable, str(ROOT / "run.py"), "experiment=smoke", setting, f"hydra.run.dir={tmp_path}"]
