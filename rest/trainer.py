@@ -87,7 +87,7 @@ class SFT:
     def with_args(self, args: dict[str, Any]) -> SFT:
         """This trainer with some SFTConfig fields replaced (a judge's own learning rate, epochs, batch size)."""
         changed = copy.copy(self)
-        changed.args = {**self.args, **args}
+        changed.args = {**self.args, **{key: plain(value) for key, value in args.items()}}
         return changed
 
     def train(self, examples: list[dict[str, str]], init_from: str, out_dir: str | Path,
