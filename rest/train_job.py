@@ -30,7 +30,8 @@ def main(spec_path: str) -> None:
     examples = [json.loads(line) for line in (out / spec["examples"]).read_text().splitlines()]
     sft = SFT(seed=spec["seed"], peft=spec["peft"], **IN_PROCESS, weighting=spec.get("weighting"),
               east_a=spec.get("east_a", 0.0), **spec["args"])
-    trainer = sft.build(examples, spec["init_from"], spec["work_dir"])  # <checkpoint>.state when Train saves its own
+    # work_dir: <checkpoint>.state when Train saves its own; report: where TRL reports the loss (the run's logger)
+    trainer = sft.build(examples, spec["init_from"], spec["work_dir"], spec["report"])
     world_size = trainer.accelerator.num_processes
     if world_size != spec["processes"]:
         sys.exit(f"rank {trainer.accelerator.process_index}: world size {world_size}, expected "

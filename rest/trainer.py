@@ -131,7 +131,7 @@ class SFT:
                        report: dict[str, Any] | None = None, state: Path | None = None,
                        resume: str | None = None) -> dict[str, Any]:
         """Train in a process group writing the checkpoint into `out`; returns rank 0's completion marker."""
-        spec = {"init_from": init_from, "seed": self.seed, "peft": self.peft, "args": {**self.args, **(report or {})},
+        spec = {"init_from": init_from, "seed": self.seed, "peft": self.peft, "args": self.args, "report": report,
                 "weighting": self.weighting, "east_a": self.east_a, "work_dir": str(state or out / "work"),
                 "resume_from": resume}
         done = launch(spec, examples, out, self.processes, self.launcher, self.accelerate_config, self.nodes,

@@ -61,7 +61,7 @@ def rank_spec(directory: Path, init_from: str, examples: list[dict], **changes) 
     (directory / "examples.jsonl").write_text("".join(json.dumps(e) + "\n" for e in examples))
     spec = {"init_from": init_from, "seed": 0, "peft": None, "args": {"max_length": 64, "save_strategy": "no"},
             "processes": 1, "examples": "examples.jsonl", "weighting": None, "east_a": 0.0,
-            "work_dir": str(directory / "work"), "resume_from": None, **changes}
+            "work_dir": str(directory / "work"), "resume_from": None, "report": None, **changes}
     (directory / "spec.json").write_text(json.dumps(spec))
     return directory / "spec.json"
 

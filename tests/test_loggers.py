@@ -57,11 +57,13 @@ def test_tensorboard_holds_the_iteration_metrics_at_their_iteration(tmp_path):
     assert set(found) == {"iteration/pass@1", "iteration/kept"}  # no bool, None, string, nor iteration itself
 
 
-def test_tensorboard_receives_the_trainers_loss_curve(tmp_path, tiny_model):
+@pytest.mark.parametrize("processes", [1, 2])
+def test_tensorboard_receives_the_trainers_loss_curve(tmp_path, tiny_model, processes):
+    """From Train in the run's process, and from rank 0 of a process group."""
     logger = logger_for("tensorboard", tmp_path / "run")
     report = logger.trainer_args(2)
     assert report["logging_dir"] == str(tmp_path / "run" / "tensorboard" / "train" / "iter_2")
-    sft = SFT(**PLAIN_SFT, logging_steps=1,
+    sft = SFT(**{**PLAIN_SFT, "processes": processes}, logging_steps=1,
               max_steps=3, per_device_train_batch_size=2, learning_rate=1e-3, use_cpu=True)
     examples = [{"prompt": f"{a}+{a}=", "completion": f"{2 * a}"} for a in range(6)]
     sft.train(examples, tiny_model, tmp_path / "policy", report=report)
