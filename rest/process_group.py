@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ _LAUNCHER_NEEDS = {"auto": "a torch build with torch.distributed", "torchrun": "
 IN_PROCESS = {"processes": 1, "launcher": "auto", "accelerate_config": None, "nodes": 1,  # in-process Train's
               "ray_address": None}
 SPEC, EXAMPLES, DONE = "train_spec.json", "train_examples.jsonl", "train_done.json"
+EXCEPTION_LINE = re.compile(r"[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)(: |$)")  # `rest.errors.UserError: ...`
+RANK_PREFIX = re.compile(r"^\[(default)?rank\d+\]:")  # torchrun's prefix of a rank's output
 SHIPPED_ACCELERATE_CONFIGS = Path(__file__).resolve().parent / "accelerate_configs"
 
 
@@ -229,5 +232,9 @@ def _environment(processes: int) -> dict[str, str]:
 
 
 def _tail(path: Path) -> str:
-    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
-    return lines[-1][:300] if lines else "(empty)"
+    """What the log says went wrong: the last exception a rank raised (`OSError: ...`, without torchrun's `[rank0]: `
+    prefix; not torchrun's own ChildFailedError after it), else its last line."""
+    lines = [RANK_PREFIX.sub("", line).strip() for line in path.read_text(errors="replace").splitlines()]
+    lines = [line for line in lines if line]
+    raised = [line for line in lines if EXCEPTION_LINE.match(line) and "ChildFailedError" not in line]
+    return (raised or lines or ["(empty)"])[-1][:300]

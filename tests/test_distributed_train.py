@@ -60,7 +60,7 @@ def test_the_ranks_resume_from_the_state_an_interrupted_train_saved(train_exampl
 
 
 def test_a_failed_process_group_leaves_no_checkpoint_and_names_its_log(train_examples, tmp_path):
-    with pytest.raises(RuntimeError, match=r"exit code [1-9].*policy\.train\.log"):
+    with pytest.raises(RuntimeError, match=r"exit code [1-9].*policy\.train\.log: \S*Error: .*no-such-model"):
         short_sft(processes=2).train(train_examples, str(tmp_path / "no-such-model"), tmp_path / "policy")
     assert not (tmp_path / "policy").exists() and not (tmp_path / "policy.tmp").exists()
     assert "no-such-model" in (tmp_path / "policy.train.log").read_text()
