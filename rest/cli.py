@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 from rest import stop
 from rest.config import CONFIG_DIR
 from rest.config_check import config_error
-from rest.errors import UserError, first_line, out_of_space
+from rest.errors import OtherProcessesFailed, UserError, first_line, out_of_space
 from rest.library_logging import route_to_root
 
 log = logging.getLogger("rest")
@@ -32,6 +32,9 @@ def main(cfg: DictConfig) -> None:
     except UserError as err:
         log.error("error: %s", err)
         sys.exit(2)
+    except OtherProcessesFailed as err:
+        log.error("%s; %s", err, RERUN.format(run_dir))
+        sys.exit(1)
     except stop.Terminated:
         log.error("terminated (SIGTERM); %s", RERUN.format(run_dir))
         sys.exit(143)  # 128 + SIGTERM

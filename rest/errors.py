@@ -9,6 +9,11 @@ class UserError(Exception):
     """Bad input from the user (config, paths, data). The message must name the problem and the fix."""
 
 
+class OtherProcessesFailed(RuntimeError):
+    """Work run in other processes (Train's process group) failed. The message names their log and what they raised
+    there; a traceback of the process that waited would say nothing more, so the command line prints one line."""
+
+
 def is_whole(value, least: int) -> bool:
     """A whole number >= `least` (not a bool, not 2.0): what counts, sizes and limits in a config must be."""
     return isinstance(value, int) and not isinstance(value, bool) and value >= least

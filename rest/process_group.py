@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 
 from rest.artifacts import read_json, write_json, write_jsonl
-from rest.errors import is_whole
+from rest.errors import OtherProcessesFailed, is_whole
 from rest.machine import Machine
 from rest.nodes import free_port, run_on_nodes
 from rest.sampler.placement import check_address
@@ -170,8 +170,8 @@ def _deepspeed_error(config: str | None, key: str) -> str | None:
 def launch(spec: dict[str, Any], examples: list[dict[str, str]], work_dir: Path, processes: int, launcher: str,
            accelerate_config: str | None, nodes: int, ray_address: str | None) -> dict[str, Any]:
     """Train `spec` on `examples` in a process group (`processes` ranks on each of `nodes` machines) writing its
-    checkpoint into `work_dir`; returns the completion marker rank 0 wrote. Raises RuntimeError (with the log's
-    path) when the group fails."""
+    checkpoint into `work_dir`; returns the completion marker rank 0 wrote. Raises OtherProcessesFailed (the log's
+    path, a rank's exception) when the group fails."""
     work_dir = work_dir.resolve()  # the ranks, on this node or another, may start elsewhere
     write_jsonl(work_dir / EXAMPLES, examples)
     write_json(work_dir / SPEC, {**spec, "processes": processes * nodes, "examples": EXAMPLES})
@@ -184,7 +184,7 @@ def launch(spec: dict[str, Any], examples: list[dict[str, str]], work_dir: Path,
         code, log_path = run_on_nodes(commands, nodes, processes, ray_address, logs)
     done = work_dir / DONE
     if code != 0 or not done.exists():
-        raise RuntimeError(f"Train's process group failed (exit code {code}, completion marker "
+        raise OtherProcessesFailed(f"Train's process group failed (exit code {code}, completion marker "
                            f"{'present' if done.exists() else 'missing'}); see {log_path}: {_tail(log_path)}")
     marker = read_json(done)
     for leftover in (done, work_dir / SPEC, work_dir / EXAMPLES):

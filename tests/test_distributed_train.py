@@ -3,16 +3,18 @@ process trains, the checkpoint is one that vLLM serves, a failed group leaves no
 settings are one line."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import LOSS_TOLERANCE, rank_spec, sampling, short_sft
+from conftest import LOSS_TOLERANCE, ROOT, rank_spec, sampling, short_sft
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM
 
+from rest.errors import OtherProcessesFailed
 from rest.machine import Machine
 from rest.process_group import SHIPPED_ACCELERATE_CONFIGS, accelerate_config_file, launch_error
 from rest.train_state import FINGERPRINT, state_dir
@@ -60,7 +62,7 @@ def test_the_ranks_resume_from_the_state_an_interrupted_train_saved(train_exampl
 
 
 def test_a_failed_process_group_leaves_no_checkpoint_and_names_its_log(train_examples, tmp_path):
-    with pytest.raises(RuntimeError, match=r"exit code [1-9].*policy\.train\.log: \S*Error: .*no-such-model"):
+    with pytest.raises(OtherProcessesFailed, match=r"exit code [1-9].*policy\.train\.log: \S*Error: .*no-such-model"):
         short_sft(processes=2).train(train_examples, str(tmp_path / "no-such-model"), tmp_path / "policy")
     assert not (tmp_path / "policy").exists() and not (tmp_path / "policy.tmp").exists()
     assert "no-such-model" in (tmp_path / "policy.train.log").read_text()
@@ -123,3 +125,18 @@ def test_nested_trainer_settings_from_the_config_reach_the_ranks_spec_as_plain_v
     sft = short_sft(processes=2, peft=peft, lr_scheduler_kwargs={"num_cycles": 1})
     assert json.loads(json.dumps({"peft": sft.peft, "args": sft.args}))["peft"] == peft
     assert sft.args["lr_scheduler_kwargs"] == {"num_cycles": 1}
+
+
+def test_a_failed_process_group_stops_the_run_in_one_line_that_names_its_log(tmp_path):
+    """The ranks fail at start (a sitecustomize that ends every process torchrun starts); the run keeps what it did."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("import os\nif 'TORCHELASTIC_RUN_ID' in os.environ:\n    os._exit(3)\n")
+    command = [sys.executable, "run.py", "experiment=smoke", "algorithm.iterations=1", "trainer.processes=2",
+               f"hydra.run.dir={tmp_path / 'run'}"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "PYTHONPATH": str(site)})
+    errors = [line for line in (result.stdout + result.stderr).splitlines() if "[ERROR]" in line]
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert len(errors) == 1 and "process group failed" in errors[0] and "checkpoint.train.log" in errors[0]
+    assert "rerun the same command" in errors[0] and (tmp_path / "run" / "iter_1" / "grown").is_dir()

@@ -13,7 +13,7 @@ import ray
 from conftest import LOSS_TOLERANCE, config, error_lines, run_py, short_sft
 from ray.cluster_utils import Cluster
 
-from rest.errors import UserError
+from rest.errors import OtherProcessesFailed, UserError
 from rest.nodes import node_environment, pick_nodes, run_on_nodes
 from rest.process_group import SHIPPED_ACCELERATE_CONFIGS, NodeRole, _command, launch_error
 
@@ -44,7 +44,7 @@ def test_two_nodes_train_with_the_loss_of_two_ranks_on_one_machine(train_example
 
 
 def test_a_failed_group_on_two_nodes_leaves_no_checkpoint_and_names_a_log(train_examples, tmp_path, two_nodes):
-    with pytest.raises(RuntimeError, match=r"process group failed .* see .*nodes\.train(\.node1)?\.log"):
+    with pytest.raises(OtherProcessesFailed, match=r"process group failed .* see .*nodes\.train(\.node1)?\.log"):
         short_sft(nodes=2, ray_address=two_nodes).train_in_group(train_examples, str(tmp_path / "no-such-model"),
                                                            tmp_path / "nodes")
     assert not (tmp_path / "nodes" / "model.safetensors").exists()
