@@ -77,17 +77,19 @@ def launch_error(processes: int, launcher: str, accelerate_config: str | None, a
         return f"trainer.nodes must be a whole number >= 1, got {nodes!r}"
     if not in_process(processes, launcher, nodes) and not _launcher_installed(launcher):
         return f"trainer.processes={processes} needs {launcher}, which this Python lacks ({_LAUNCHER_NEEDS[launcher]})"
-    problem = _placement_free_error(launcher, accelerate_config, args, machine, remote=nodes > 1)
-    if problem or nodes > 1:
-        return problem or _nodes_error(nodes, ray_address)
+    problem = _sharding_error(launcher, accelerate_config, args, machine, remote=nodes > 1)
+    if problem:
+        return problem
+    if nodes > 1:
+        return _nodes_error(nodes, ray_address)
     if processes > 1:
         return _processes_error(processes, machine or Machine.here())
     return None
 
 
-def _placement_free_error(launcher: str, accelerate_config: str | None, args: dict[str, Any],
-                          machine: Machine | None, remote: bool) -> str | None:
-    """The accelerate and DeepSpeed settings; `remote`: the ranks run on other machines (no GPU check here)."""
+def _sharding_error(launcher: str, accelerate_config: str | None, args: dict[str, Any], machine: Machine | None,
+                    remote: bool) -> str | None:
+    """The accelerate, DeepSpeed and FSDP settings; `remote`: the ranks run on other machines (no GPU check here)."""
     if launcher == "accelerate":
         return _accelerate_error(accelerate_config, None if remote else machine or Machine.here())
     if accelerate_config is not None:
