@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.default_run import cpu_flags
 from rest.config import build, compose
 from rest.models import resolve_base_model
 from rest.stages.train import kept_examples
@@ -46,11 +46,6 @@ def one_train(cfg, base: str, examples: list[dict], changes: dict) -> dict:
     seconds = time.perf_counter() - start
     return {"settings": changes, "seconds": round(seconds, 2), "training_loss": result.training_loss,
             "steps": result.global_step}
-
-
-def cpu_flags() -> list[str]:
-    text = Path("/proc/cpuinfo").read_text()
-    return sorted(set(re.findall(r"\b(avx2|avx512_bf16|amx_bf16)\b", text)))
 
 
 def main() -> None:

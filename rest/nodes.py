@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rest.errors import UserError
-from rest.stop import sigterm_handler_kept
+from rest.sampler.placement import join_cluster
 
 log = logging.getLogger(__name__)
 STOP_GRACE = 30.0  # seconds the other nodes' launchers get to exit once one has failed
@@ -125,11 +125,7 @@ def _connect(address: str | None) -> bool:
         return False
     if address is None:
         raise UserError("trainer.nodes > 1 needs a Ray cluster: set trainer.ray_address (host:port, or auto)")
-    try:
-        with sigterm_handler_kept():
-            ray.init(address=address, logging_level=logging.WARNING)
-    except (ConnectionError, RuntimeError, ValueError) as err:
-        raise UserError(f"trainer.ray_address={address}: cannot join the Ray cluster ({err})".splitlines()[0]) from None
+    join_cluster(address, "trainer.ray_address")
     return True
 
 

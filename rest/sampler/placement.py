@@ -1,15 +1,21 @@
 """Where Grow's engines go when there are several (sampler=ray, rest/sampler/ray.py): checks of the replica counts
 against the machine, each batch's contiguous shares, each CPU replica's cores, and whether a Ray cluster's
-address answers. Pure functions (but `check_address`, one socket), so config checking uses them without Ray."""
+address answers. Pure functions (but `check_address`, one socket), so config checking uses them without Ray;
+`join_cluster` joins one (Grow's engines and Train on several nodes, rest/nodes.py, share it)."""
 
 from __future__ import annotations
 
+import logging
+import os
 import socket
 
+from rest.errors import UserError
 from rest.machine import Machine
 from rest.sampler.hardware import reserved_cpu_cores
+from rest.stop import sigterm_handler_kept
 
 CONNECT_TIMEOUT = 5.0  # seconds to reach a Ray cluster's address before giving up
+GCS_RETRIES = "5"  # Ray's own connection attempts (about a second each) once the address answers
 
 
 def check_replicas(replicas: int, gpus_per_replica: int, gpus: int | None, cores: int | None) -> str | None:
@@ -97,3 +103,15 @@ def check_address(address: str, timeout: float = CONNECT_TIMEOUT, key: str = "sa
         local = " or set sampler.address=null for a local one" if key == "sampler.address" else ""
         return f"{key}={address}: no Ray cluster answers there ({err.strerror or err}); start one with `ray start --head`{local}"
     return None
+
+
+def join_cluster(address: str, key: str) -> None:
+    """This process joins the Ray cluster at `address` (the setting `key`); one UserError line when it cannot."""
+    import ray
+
+    os.environ.setdefault("RAY_gcs_server_port_wait_time_s", GCS_RETRIES)
+    try:
+        with sigterm_handler_kept():
+            ray.init(address=address, logging_level=logging.WARNING)
+    except (ConnectionError, RuntimeError, ValueError) as err:
+        raise UserError(f"{key}={address}: cannot join the Ray cluster ({err})".splitlines()[0]) from None

@@ -37,13 +37,12 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from rest.errors import UserError
-from rest.sampler.placement import check_address, check_replicas, placement_error, replica_cores, shares
+from rest.sampler.placement import check_address, check_replicas, join_cluster, placement_error, replica_cores, shares
 from rest.sampler.settings import Completion, SamplingSettings
 from rest.sampler.vllm import LOOKAHEAD, RELEASES, release_action
 from rest.stop import sigterm_handler_kept
 
 log = logging.getLogger(__name__)
-GCS_RETRIES = "5"  # Ray's own connection attempts (about a second each) once the address answers
 TAKES_AHEAD = 2  # batches whose results are asked for at once: an engine never waits for the driver
 
 
@@ -193,13 +192,7 @@ class RaySampler:
             self._started_ray = True
             log.info("Ray started on this machine in %.1fs", time.perf_counter() - start)
             return
-        os.environ.setdefault("RAY_gcs_server_port_wait_time_s", GCS_RETRIES)
-        try:
-            with sigterm_handler_kept():
-                ray.init(address=self.address, logging_level=logging.WARNING)
-        except (ConnectionError, RuntimeError, ValueError) as err:
-            message = f"sampler.address={self.address}: cannot join the Ray cluster ({err})"
-            raise UserError(message.splitlines()[0]) from None
+        join_cluster(self.address, "sampler.address")
         gpus = int(ray.cluster_resources().get("GPU", 0))
         problem = check_replicas(self.replicas, self.gpus_per_replica, gpus, int(ray.cluster_resources()["CPU"]))
         if problem:
