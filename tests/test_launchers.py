@@ -100,4 +100,6 @@ def test_a_submitit_job_signalled_before_its_time_limit_is_requeued_and_resumes_
     assert launcher.returncode == 0 and "Requeued job" in said and "Traceback" not in said, output[-3000:]
     plain = subprocess.run([sys.executable, "run.py", *overrides, f"hydra.run.dir={tmp_path / 'plain'}"], cwd=ROOT,
                            capture_output=True, text=True, timeout=600)
-    assert plain.returncode == 0 and run_results(sweep / "0") == run_results(tmp_path / "plain")
+    assert plain.returncode == 0, plain.stderr[-3000:]
+    requeued, uninterrupted = run_results(sweep / "0"), run_results(tmp_path / "plain")
+    assert requeued == uninterrupted, f"requeued {requeued}\nuninterrupted {uninterrupted}"  # both, uncut
