@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,22 @@ from filelock import FileLock, Timeout
 
 log = logging.getLogger(__name__)
 STATS = "stats.json"  # a samples artifact's counts and timings, inside its directory
+
+
+def cannot_create(path: Path) -> str | None:
+    """Why `path` (a new directory, a new file or a file to replace) cannot be written, or None. A trial directory
+    is made where it would go: permissions, a read-only mount and a pseudo file system such as /proc refuse it, also
+    for root."""
+    path = path.expanduser().absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir() and existing != path:
+        return f"cannot create it, {existing} is a file"
+    where = existing if existing.is_dir() else path.parent
+    try:
+        tempfile.TemporaryDirectory(dir=where).cleanup()
+    except OSError as err:
+        return f"cannot create it in {where} ({err.strerror})"
+    return None
 
 
 @contextlib.contextmanager

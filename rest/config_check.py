@@ -3,7 +3,6 @@ option ends in one clear line (Hydra's own report spans several lines)."""
 
 from __future__ import annotations
 
-import os
 import re
 from itertools import product
 from math import prod
@@ -14,6 +13,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from rest.artifacts import cannot_create
 from rest.command_line import hydra_command
 from rest.errors import UserError, is_whole
 from rest.filter_check import filter_error, retry_check_error
@@ -74,16 +74,11 @@ def _one_cluster_error(cfg) -> str | None:
 
 
 def _output_dir_error(cfg, multirun: bool) -> str | None:
-    """Where the run writes (hydra.run.dir, or hydra.sweep.dir for -m) can be created: its nearest existing
-    ancestor is a writable directory."""
+    """Where the run writes (hydra.run.dir, or hydra.sweep.dir for -m) can be created."""
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
     path = Path(str(OmegaConf.select(cfg, key))).expanduser().absolute()
-    existing = next(p for p in (path, *path.parents) if p.exists())
-    if not existing.is_dir():
-        return f"{key}={path}: cannot create it, {existing} is a file"
-    if not os.access(existing, os.W_OK):
-        return f"{key}={path}: cannot create it, {existing} is not writable"
-    return None
+    problem = "it is a file" if path.is_file() else cannot_create(path)
+    return f"{key}={path}: {problem}" if problem else None
 
 
 def _missing_error(cfg) -> str | None:

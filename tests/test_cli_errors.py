@@ -188,6 +188,12 @@ def test_a_run_directory_that_cannot_be_created_is_one_line(tmp_path):
     assert problem.startswith(f"hydra.sweep.dir={tmp_path}/a_file/sweep: cannot create it")
 
 
+def test_a_run_directory_where_no_directory_can_be_made_is_one_line_also_for_root():
+    """Root passes every permission check; the trial directory still fails on a pseudo file system."""
+    problem = config_error(CONFIG_DIR, ["hydra.run.dir=/proc/run"])
+    assert problem is not None and problem.startswith("hydra.run.dir=/proc/run: cannot create it in /proc ("), problem
+
+
 def test_a_filter_that_ranks_by_a_configured_scorer_or_a_mode_without_filters_passes_the_check():
     assert config_error(CONFIG_DIR, ["scorer=endogenous", "filter=correct_top_k"]) is None
     assert config_error(CONFIG_DIR, ["filter=top_k", "filter.score=reward"]) is None

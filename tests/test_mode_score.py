@@ -10,6 +10,8 @@ from conftest import config
 from fakes import LengthScorer, Stopping
 
 from rest.config import build
+from rest.errors import UserError
+from rest.modes.score import Score
 from rest.run import Run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,6 +133,25 @@ def test_kept_chunks_of_another_input_or_setting_are_scored_again(tmp_path):
 def test_a_chunk_size_that_is_not_a_whole_number_is_one_line(tmp_path):
     result, _ = score_file(tmp_path, [json.dumps({"prompt": "q", "completion": "a"})], "mode.chunk_size=0")
     assert result.returncode == 2 and "mode.chunk_size must be a whole number >= 1, got 0" in result.stdout
+
+
+@pytest.mark.parametrize("output, message", [
+    ("{tmp}/in.jsonl", "mode.output is mode.input ({tmp}/in.jsonl): name another file"),
+    ("{tmp}", "mode.output={tmp}: it is a directory"),
+    ("{tmp}/in.jsonl/out.jsonl", "mode.output={tmp}/in.jsonl/out.jsonl: cannot create it, {tmp}/in.jsonl is a file"),
+    ("/proc/out.jsonl", "mode.output=/proc/out.jsonl: cannot create it in /proc ("),
+])
+def test_an_output_that_cannot_be_written_or_would_replace_the_input_is_one_line_before_any_scoring(
+        tmp_path, output, message):
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"prompt": "q", "completion": "a"}) + "\n")
+    with pytest.raises(UserError) as err:
+        Score(input=str(source), output=output.format(tmp=tmp_path), chunk_size=8).check_paths()
+    assert str(err.value).startswith(message.format(tmp=tmp_path)), err.value
+
+
+def test_an_output_beside_its_input_passes_the_check(tmp_path):
+    Score(input=str(tmp_path / "in.jsonl"), output=str(tmp_path / "new" / "out.jsonl"), chunk_size=8).check_paths()
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the Ctrl-C Python dropped

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from rest.artifacts import sha256_of, write_text
+from rest.artifacts import cannot_create, sha256_of, write_text
 from rest.code.tests import BadTests, CodeTests
 from rest.errors import UserError, is_whole
 from rest.records import Sample
@@ -45,8 +45,7 @@ class Score:
     chunk_size: int
 
     def run(self, run: Run) -> int:
-        if not (self.input and self.output):
-            raise UserError("mode=score needs mode.input=IN.jsonl and mode.output=OUT.jsonl")
+        self.check_paths()
         if not is_whole(self.chunk_size, 1):
             raise UserError(f"mode.chunk_size must be a whole number >= 1, got {self.chunk_size!r}")
         rows = read_rows(self.input, {"prompt": (str,), "completion": (str,)}, non_empty=("completion",))
@@ -63,6 +62,17 @@ class Score:
         shutil.rmtree(parts)  # the output holds every chunk now
         log.info("mode=score: %d rows (%d bad) written to %s", len(rows), bad, self.output)
         return 1 if bad else 0
+
+    def check_paths(self) -> None:
+        """Both files are named, and the output can be written beside its chunks without replacing the input."""
+        if not (self.input and self.output):
+            raise UserError("mode=score needs mode.input=IN.jsonl and mode.output=OUT.jsonl")
+        output = Path(self.output)
+        if output.expanduser().absolute() == Path(self.input).expanduser().absolute():
+            raise UserError(f"mode.output is mode.input ({self.input}): name another file; the input stays as it is")
+        problem = "it is a directory" if output.is_dir() else cannot_create(Path(f"{self.output}.parts"))
+        if problem:
+            raise UserError(f"mode.output={self.output}: {problem}")
 
     def score_in_chunks(self, run: Run, good: list[Row], parts: Path) -> None:
         """Each chunk's scored rows are written to `parts` at once; a chunk found there is read, not scored."""
