@@ -29,6 +29,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from rest import lifeline
 from rest.errors import UserError
 from rest.sampler.placement import join_cluster
 
@@ -53,7 +54,7 @@ class NodeLauncher:
     def run(self, command: list[str], env: dict[str, str], cwd: str, log_path: str) -> int:
         """The launcher's exit code; its output goes to `log_path`."""
         with open(log_path, "w") as out:
-            self.process = subprocess.Popen(command, env={**os.environ, **env}, cwd=cwd, stdout=out,
+            self.process = subprocess.Popen(lifeline.command(command), env={**os.environ, **env}, cwd=cwd, stdout=out,
                                             stderr=subprocess.STDOUT, start_new_session=True)
         return self.process.wait()
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from rest import lifeline
 from rest.artifacts import read_json, write_json, write_jsonl
 from rest.errors import OtherProcessesFailed, is_whole
 from rest.machine import Machine
@@ -197,7 +198,7 @@ def launch(spec: dict[str, Any], examples: list[dict[str, str]], work_dir: Path,
 def _run_here(command: list[str], processes: int, log_path: Path) -> int:
     log.info("Train as %d process(es) (%s); ranks log to %s", processes, command[2], log_path)
     with open(log_path, "w") as ranks_log:
-        return subprocess.run(command, check=False, env=_environment(processes), stdout=ranks_log,
+        return subprocess.run(lifeline.command(command), check=False, env=_environment(processes), stdout=ranks_log,
                               stderr=subprocess.STDOUT).returncode
 
 

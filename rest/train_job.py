@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from rest.artifacts import write_json
+from rest.lifeline import die_with_parent
 from rest.process_group import DONE, IN_PROCESS
 from rest.trainer import SFT
 
@@ -73,5 +74,6 @@ def _merge_adapter(adapter: Path, init_from: str, out: Path) -> None:
 
 
 if __name__ == "__main__":
+    die_with_parent()  # the launcher: a rank does not outlive it
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     main(sys.argv[1])
