@@ -25,7 +25,7 @@ from rest.artifacts import STATS, load_samples
 from rest.config import build
 from rest.config_check import semantic_error
 from rest.contracts import CheckedTrainer, Filter, Scorer, Task
-from rest.errors import UserError
+from rest.errors import UserError, is_whole
 from rest.evaluate import EvalSettings
 from rest.history import previous_pass_rates
 from rest.pairs import check_pairs, preference_pairs, write_pairs
@@ -50,8 +50,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Loop:
-    """Settings: rest/conf/mode/loop.yaml (`eval`, `reward`, `rationalize`, `reflect`, `validation`, `pairs*`); the
-    algorithm, filter, budget, scorers and logger are config groups."""
+    """Settings: rest/conf/mode/loop.yaml (`eval`, `reward`, `rationalize`, `reflect`, `validation`, `pairs*`,
+    `keep_checkpoints`); the algorithm, filter, budget, scorers and logger are config groups."""
 
     eval: dict
     reward: str | None
@@ -61,9 +61,13 @@ class Loop:
     pairs: bool
     pairs_by: str
     pairs_per_problem: int
+    keep_checkpoints: int | None
 
     def __post_init__(self):  # from the config: dicts, checked here (one line each) before the run starts
         self.eval_settings = EvalSettings(**self.eval)
+        if self.keep_checkpoints is not None and not is_whole(self.keep_checkpoints, 1):
+            raise UserError("mode.keep_checkpoints must be null (keep every checkpoint) or a whole number >= 1, got "
+                            f"{self.keep_checkpoints!r}")
         if isinstance(self.validation, dict):
             self.validation = Validation.from_config(self.validation)
         self.rationalize = from_settings(Rationalize, self.rationalize) if isinstance(self.rationalize, dict) else self.rationalize
@@ -81,7 +85,7 @@ class Loop:
         if self.pairs:
             check_pairs(self.pairs_by, run.scorers, self.pairs_per_problem)
         keep_or_refuse(run.dir, OmegaConf.to_container(cfg))  # a rerun resumes the same run
-        progress = Progress(run.dir, run.logger, self.validation.early_stop.min_delta)
+        progress = Progress(run.dir, run.logger, self.validation.early_stop.min_delta, self.keep_checkpoints)
         policy = run.base_model
         if isinstance(run.trainer, CheckedTrainer):  # before any work: a corrected rerun would be refused
             run.trainer.check(policy, [task.prompt(p) for p in task.problems(grow_split)])

@@ -1,10 +1,11 @@
 """What the loop leaves for its user after every iteration: the iteration's row of metrics.jsonl (every stage's
 numbers, validation, diversity, accounting), the per-problem history, the best pointer, the pass@1 plot
-(pass_at_1.png) and the logger's view of it all."""
+(pass_at_1.png), the logger's view of it all, and (mode.keep_checkpoints) only the iteration checkpoints asked for."""
 
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 from rest.artifacts import load_samples, write_jsonl
@@ -22,8 +23,8 @@ class Progress:
     """Owns metrics.jsonl, history/, best.json and pass_at_1.png of one loop run (rebuilt from the iterations'
     artifacts on resume, so a resumed run writes the same files)."""
 
-    def __init__(self, run_dir: Path, logger: Logger, min_delta: float):
-        self.dir, self.logger, self.min_delta = run_dir, logger, min_delta
+    def __init__(self, run_dir: Path, logger: Logger, min_delta: float, keep_checkpoints: int | None = None):
+        self.dir, self.logger, self.min_delta, self.keep_checkpoints = run_dir, logger, min_delta, keep_checkpoints
         self.metrics: list[dict] = []
         self.history: list[dict] = []
 
@@ -38,6 +39,8 @@ class Progress:
         self.metrics.append(row)
         self.history += rows
         mark_best(self.metrics, self.dir, self.min_delta)
+        if self.keep_checkpoints is not None:
+            remove_old_checkpoints(self.dir, self.metrics, self.keep_checkpoints)
         write_jsonl(self.dir / "metrics.jsonl", self.metrics)
         write_history(self.dir, self.history)
         plot_run(self.metrics, self.dir / "pass_at_1.png")
@@ -45,6 +48,19 @@ class Progress:
         if samples:
             self.logger.log_samples(iteration, sample_table(samples))
         return row
+
+
+def remove_old_checkpoints(run_dir: Path, metrics: list[dict], keep: int) -> None:
+    """Removes each iteration's checkpoint (iter_N/checkpoint) that is neither the policy of one of the last `keep`
+    iterations (an iteration that trained nothing keeps its predecessor's) nor the best iteration's. Only the next
+    iterations read a policy, and only the newest; metrics.jsonl and train.json still name a removed one, and a rerun
+    skips its iteration as before (its stages' artifacts are all there)."""
+    kept = {Path(row["policy"]).resolve() for row in metrics[-keep:] + [row for row in metrics if row.get("best")]}
+    for row in metrics:
+        checkpoint = run_dir / f"iter_{row['iteration']}" / "checkpoint"
+        if checkpoint.is_dir() and checkpoint.resolve() not in kept:
+            shutil.rmtree(checkpoint)
+            log.info("removed %s (mode.keep_checkpoints=%d)", checkpoint, keep)
 
 
 def accounting(stats: dict) -> dict:

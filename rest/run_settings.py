@@ -7,7 +7,8 @@ would keep the old stages' results and label them with the new settings. The loo
 them, except those that say how the run computes or how far it goes rather than what a finished stage holds
 (`MAY_CHANGE`). Settings that only one of the two has (a newer version of rest added them) are not compared.
 Deleting the file is the way to reuse finished stages under other settings on purpose (e.g. retrain an
-iteration's kept samples with another learning rate after deleting its checkpoint).
+iteration's kept samples with another learning rate after deleting all of that iteration but grown/, samples/ and
+retry/, and the later iterations).
 
 A start that is not refused also copies Hydra's `.hydra/overrides.yaml` to `run_overrides.yaml`, which
 `python -m rest.report` reads: Hydra writes its own copy before the run starts, also for a rerun refused here or
@@ -26,8 +27,8 @@ from rest.errors import UserError
 
 FILE = "run_settings.json"
 OVERRIDES = "run_overrides.yaml"  # the command-line overrides of the last start that was not refused (rest.report)
-MAY_CHANGE = ("algorithm.iterations", "mode.validation.early_stop", "logger", "sampler.engine", "sampler.address",
-              "trainer.processes", "trainer.nodes", "trainer.ray_address", "trainer.launcher", "trainer.accelerate_config",
+MAY_CHANGE = ("algorithm.iterations", "mode.validation.early_stop", "mode.keep_checkpoints", "logger", "sampler.engine",
+              "sampler.address", "trainer.processes", "trainer.nodes", "trainer.ray_address", "trainer.launcher", "trainer.accelerate_config",
               "trainer.logging_steps", "trainer.save_strategy", "trainer.save_steps", "trainer.save_total_limit",
               "verifier.workers")
 SHOWN = 3  # differences named in the error

@@ -1,0 +1,61 @@
+"""mode.keep_checkpoints=K: only the last K iterations' policies and the best one stay on disk; the run and its reruns
+go on as before."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, config
+
+from rest.config import build
+from rest.errors import UserError
+from rest.progress import remove_old_checkpoints
+
+
+def iteration_checkpoints(run_dir: Path) -> list[str]:
+    return sorted(str(p.relative_to(run_dir)) for p in run_dir.glob("iter_*/checkpoint"))
+
+
+@pytest.mark.parametrize("keep, stay", [
+    (1, ["iter_1/checkpoint", "iter_4/checkpoint"]),  # the last, and the best
+    (2, ["iter_1/checkpoint", "iter_2/checkpoint", "iter_4/checkpoint"]),  # iteration 3 trained nothing: its policy
+    (5, ["iter_1/checkpoint", "iter_2/checkpoint", "iter_4/checkpoint"]),  # is iteration 2's
+])
+def test_only_the_last_iterations_policies_and_the_best_one_stay(tmp_path, keep, stay):
+    base, run_dir = tmp_path / "base", tmp_path / "run"
+    for checkpoint in (base, *(run_dir / f"iter_{i}" / "checkpoint" for i in (1, 2, 4))):
+        checkpoint.mkdir(parents=True)
+        (checkpoint / "model.safetensors").write_text("weights")
+    policies = [base, *(run_dir / f"iter_{i}" / "checkpoint" for i in (1, 2, 2, 4))]
+    metrics = [{"iteration": i, "policy": str(p), "best": i == 1} for i, p in enumerate(policies)]
+    remove_old_checkpoints(run_dir, metrics, keep)
+    assert iteration_checkpoints(run_dir) == stay
+    assert (base / "model.safetensors").exists()  # the base model is not the run's
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, "abc"])
+def test_a_count_that_is_not_a_whole_number_of_at_least_one_is_one_line(value):
+    with pytest.raises(UserError, match=r"^mode.keep_checkpoints must be null \(keep every checkpoint\) or a whole "
+                                        rf"number >= 1, got {value!r}$"):
+        build(config(f"mode.keep_checkpoints={value}").mode)
+
+
+def smoke(run_dir: Path, *overrides: str) -> str:
+    result = subprocess.run([sys.executable, "run.py", "experiment=smoke", "mode.keep_checkpoints=1", *overrides,
+                             f"hydra.run.dir={run_dir}"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout + result.stderr
+
+
+def test_a_run_that_keeps_one_checkpoint_goes_on_and_reruns_as_before(tmp_path):
+    run_dir = tmp_path / "run"
+    log = smoke(run_dir, "algorithm.iterations=2")
+    assert iteration_checkpoints(run_dir) == ["iter_2/checkpoint"] and "removed " in log
+    before = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    log = smoke(run_dir, "algorithm.iterations=3")  # extended: iterations 1 and 2 are skipped, 3 runs
+    assert "iteration 2: Train finished before" in log and "iteration 3: Train:" in log
+    assert iteration_checkpoints(run_dir) == ["iter_3/checkpoint"]
+    after = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [row["pass@1"] for row in after[:3]] == [row["pass@1"] for row in before] and len(after) == 4
