@@ -36,6 +36,7 @@ class Progress:
         rows = problem_rows(samples, iteration)
         row = {"iteration": iteration, "policy": policy, "threshold": threshold, **stats,
                **diversity(rows, stats), **accounting(stats), "engine_starts": engine_starts}
+        row["policy"] = policy  # not train.json's: the run may have moved since
         self.metrics.append(row)
         self.history += rows
         mark_best(self.metrics, self.dir, self.min_delta)

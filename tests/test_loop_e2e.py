@@ -14,9 +14,9 @@ SAMPLE_COLUMNS = {"problem_id", "sample_index", "iteration", "prompt", "completi
                   "correct", "verdict", "finish_reason", "num_tokens", "cumulative_logprob", "kept", "score_exact_answer"}
 
 
-def smoke(run_dir: Path) -> str:
-    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "experiment=smoke", f"hydra.run.dir={run_dir}"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=900)
+def smoke(run_dir: Path, *overrides: str) -> str:
+    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "experiment=smoke", *overrides,
+                             f"hydra.run.dir={run_dir}"], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout + result.stderr
 
@@ -70,3 +70,17 @@ def test_rerun_skips_finished_stages_and_redoes_only_missing_ones(smoke_run):
     assert metrics(run_dir)[1]["pass@1"] == before[1]["pass@1"]  # greedy eval of the same checkpoint
     assert metrics(run_dir)[1]["engine_starts"] == 1
     assert checkpoint.stat().st_mtime_ns == mtime
+
+
+def test_a_run_directory_moved_elsewhere_goes_on_from_its_new_place(tmp_path):
+    """Finished stages name the policy and a learning scorer's checkpoint where they were written; a rerun in the
+    moved directory reads them where they are now (the old place is gone)."""
+    learning = ["scorer=[exact_answer,implicit_prm]", "mode.reward=exact_answer", "scorers.implicit_prm.update=true",
+                "scorers.implicit_prm.update_settings.steps=2"]
+    first, moved = tmp_path / "scratch" / "run", tmp_path / "project" / "run"
+    smoke(first, *learning)
+    moved.parent.mkdir()
+    first.rename(moved)
+    log = smoke(moved, *learning, "algorithm.iterations=2")
+    assert "iteration 1: Train finished before" in log and f"with {moved}/iter_1/checkpoint" in log
+    assert metrics(moved)[1]["policy"] == f"{moved}/iter_1/checkpoint", metrics(moved)[1]["policy"]

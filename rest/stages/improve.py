@@ -118,9 +118,8 @@ def _update(out: Path, iteration: int, name: str, scorer: LearningScorer, sample
     marker = out.with_name(f"{name}.json")
     if marker.exists():
         log.info("iteration %d: update of scorer %s finished before (%s), using it", iteration, name, marker)
-        checkpoint = read_json(marker)[f"scorer_{name}_checkpoint"]
-        if checkpoint:
-            scorer.use(checkpoint)
+        if read_json(marker)[f"scorer_{name}_checkpoint"]:
+            scorer.use(str(out))  # where the run is now: it may have moved
         return
     start = time.perf_counter()
     log.info("iteration %d: updating scorer %s on this iteration's verifier labels", iteration, name)

@@ -28,7 +28,7 @@ def train_stage(out: Path, iteration: int, trainer: Trainer, samples_dir: Path, 
     marker = out.with_name("train.json")
     if marker.exists():
         log.info("iteration %d: Train finished before (%s), skipping", iteration, marker)
-        return read_json(marker)["policy"]
+        return str(out) if read_json(marker)["trained_on"] else init_from  # where the run is now: it may have moved
     examples = kept_examples(samples_dir, answer)
     if extra and extra.exists():
         added = [e for d in sorted(p for p in extra.iterdir() if p.is_dir()) for e in kept_examples(d, answer)]
