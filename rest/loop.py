@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -118,9 +119,11 @@ class Loop:
     def evaluate(self, run: Run, task: Task, iteration: int, policy: str) -> None:
         """Held-out metrics, and validation pass@1 when a validation split is set."""
         it_dir = run.dir / f"iter_{iteration}"
+        validation = self.validation.split_name(run.cfg.algorithm.grow_split)
+        if not (it_dir / "eval.json").exists() or (validation and not (it_dir / "validation.json").exists()):
+            require_policy(policy, run.dir, f"iteration {iteration}'s Evaluate", iteration)
         evaluate_stage(it_dir / "eval.json", iteration, policy, task, run.sampler, self.eval_settings,
                        run.grow_settings, run.verifier)
-        validation = self.validation.split_name(run.cfg.algorithm.grow_split)
         if validation:
             validate_stage(it_dir / "validation.json", iteration, policy, task, validation, run.sampler,
                            run.grow_settings, run.verifier)
@@ -131,6 +134,8 @@ class Loop:
         Scorers learn after Train, so one that follows the policy (the implicit PRM's model=policy) starts its
         update from the policy that samples the next iteration, whose samples it scores."""
         cfg, it_dir, it = run.cfg, run.dir / f"iter_{step.iteration}", step.iteration
+        if not (it_dir / "train.json").exists():  # Grow, Improve or Train still to run: they read the policy
+            require_policy(policy, run.dir, f"iteration {it}", it - 1)
         keep = keep_filter(cfg, step.threshold)
         if step.grow:
             self.grow_and_improve(run, task, it, policy, reward, keep, previous_pass_rates(history, it))
@@ -167,6 +172,15 @@ class Loop:
         keep_retried(it_dir / "retry", it, sources, retried, run.scorers, reward, context, cfg.filter.get("cap"))
 
 
+
+
+def require_policy(policy: str, run_dir: Path, needed_by: str, trained_in: int) -> None:
+    """A checkpoint of this run that a stage still to run reads is there: else one line, not vLLM's traceback."""
+    if Path(policy).exists() or not Path(policy).is_relative_to(run_dir):
+        return
+    raise UserError(f"{needed_by} needs the policy {policy}, which is gone (deleted, or a copy cut short): restore "
+                    f"it, or train iteration {trained_in} again: delete all of iter_{trained_in}/ but grown/, samples/ "
+                    "and retry/, and the iterations after it")
 
 
 def warn_if_worse(metrics: list[dict]) -> None:

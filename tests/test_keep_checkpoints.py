@@ -2,6 +2,7 @@
 go on as before."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,7 +44,7 @@ def test_a_count_that_is_not_a_whole_number_of_at_least_one_is_one_line(value):
 
 
 def smoke(run_dir: Path, *overrides: str) -> str:
-    result = subprocess.run([sys.executable, "run.py", "experiment=smoke", "mode.keep_checkpoints=1", *overrides,
+    result = subprocess.run([sys.executable, "run.py", "experiment=smoke", *overrides,
                              f"hydra.run.dir={run_dir}"], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout + result.stderr
@@ -51,11 +52,26 @@ def smoke(run_dir: Path, *overrides: str) -> str:
 
 def test_a_run_that_keeps_one_checkpoint_goes_on_and_reruns_as_before(tmp_path):
     run_dir = tmp_path / "run"
-    log = smoke(run_dir, "algorithm.iterations=2")
+    log = smoke(run_dir, "algorithm.iterations=2", "mode.keep_checkpoints=1")
     assert iteration_checkpoints(run_dir) == ["iter_2/checkpoint"] and "removed " in log
     before = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    log = smoke(run_dir, "algorithm.iterations=3")  # extended: iterations 1 and 2 are skipped, 3 runs
+    log = smoke(run_dir, "algorithm.iterations=3", "mode.keep_checkpoints=1")  # extended: iterations 1 and 2 are skipped, 3 runs
     assert "iteration 2: Train finished before" in log and "iteration 3: Train:" in log
     assert iteration_checkpoints(run_dir) == ["iter_3/checkpoint"]
     after = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [row["pass@1"] for row in after[:3]] == [row["pass@1"] for row in before] and len(after) == 4
+
+
+def test_a_checkpoint_deleted_by_hand_is_one_line_only_when_a_stage_still_to_run_needs_it(tmp_path):
+    run_dir = tmp_path / "run"
+    smoke(run_dir, "algorithm.iterations=2")
+    shutil.rmtree(run_dir / "iter_1" / "checkpoint")
+    smoke(run_dir, "algorithm.iterations=2")  # iteration 2 is done: nothing reads it
+    shutil.rmtree(run_dir / "iter_2")
+    result = subprocess.run([sys.executable, "run.py", "experiment=smoke", "algorithm.iterations=2",
+                             f"hydra.run.dir={run_dir}"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    said = [line for line in (result.stdout + result.stderr).splitlines() if "ERROR" in line or "Traceback" in line]
+    assert result.returncode == 2 and len(said) == 1, said
+    assert said[0].endswith(f"error: iteration 2 needs the policy {run_dir}/iter_1/checkpoint, which is gone (deleted, "
+                            "or a copy cut short): restore it, or train iteration 1 again: delete all of iter_1/ but "
+                            "grown/, samples/ and retry/, and the iterations after it"), said
