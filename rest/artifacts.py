@@ -84,8 +84,14 @@ def write_jsonl(path: str | Path, rows: list[dict]) -> None:
 
 
 def sha256_of(path: str | Path) -> str:
-    """The file's SHA-256, hex: what a kept result was made from."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """The file's SHA-256, hex: what a kept result was made from; of a directory, its files' names and contents."""
+    path = Path(path)
+    if not path.is_dir():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(path)).encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()
 
 
 def write_text(path: str | Path, text: str) -> None:

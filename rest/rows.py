@@ -1,4 +1,5 @@
-"""Reading JSONL input row by row: a bad line is reported with its number and kept, never fatal."""
+"""Reading input row by row, from a JSONL file or a `datasets` directory (what mode=generate writes, a run's DPO
+pairs): a bad line is reported with its number and kept, never fatal."""
 
 from __future__ import annotations
 
@@ -20,12 +21,10 @@ class Row:
 
 
 def read_rows(path: str | Path, required: dict[str, tuple[type, ...]], non_empty: tuple[str, ...] = ()) -> list[Row]:
-    """Every line of a JSONL file, each checked for the `required` fields and their types. A file with no usable
-    row (empty, or not JSONL at all: a JSON array, a parquet file) is one error, not a bad row per line."""
-    try:
-        lines = Path(str(path)).read_text(encoding="utf-8").splitlines()  # str: a bare number on the command line
-    except (OSError, UnicodeDecodeError) as err:
-        raise UserError(f"cannot read {path}: {err}") from None
+    """Every line of a JSONL file (or row of a `datasets` directory), each checked for the `required` fields and
+    their types. A file with no usable row (empty, or not JSONL at all: a JSON array, a parquet file) is one error,
+    not a bad row per line."""
+    lines = _lines(Path(str(path)))  # str: a bare number on the command line
     rows = [_check(number, line, required, non_empty) for number, line in enumerate(lines, start=1)]
     if not rows:
         raise UserError(f"{path} has no rows")
@@ -34,6 +33,21 @@ def read_rows(path: str | Path, required: dict[str, tuple[type, ...]], non_empty
         raise UserError(f"{path} has no usable row (line 1: {rows[0].problem}); each line must be a JSON object "
                         f"with {fields}")
     return rows
+
+
+def _lines(path: Path) -> list[str]:
+    """The file's lines, or a `datasets` directory's rows as JSON lines."""
+    if path.is_dir():
+        import datasets
+
+        try:
+            return [json.dumps(row, ensure_ascii=False) for row in datasets.load_from_disk(str(path))]
+        except FileNotFoundError as err:  # what load_from_disk raises for a directory it cannot read
+            raise UserError(f"cannot read {path}: a directory, but not a `datasets` dataset ({err})") from None
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"cannot read {path}: {err}") from None
 
 
 def report_bad_rows(rows: list[Row]) -> int:

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import datasets
 import pytest
 from conftest import config
 from fakes import CurveSampler, LengthScorer, ScriptedSampler, Stopping
@@ -20,12 +21,16 @@ def rm_eval(run_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
-def test_pairs_file_gives_accuracy_per_scorer_and_domain(tmp_path, tiny_model):
+@pytest.mark.parametrize("form", ["jsonl", "datasets"])  # a file, or a directory as a run's DPO pairs are written
+def test_pairs_file_gives_accuracy_per_scorer_and_domain(tmp_path, tiny_model, form):
     rows = [{"prompt": "Q: 1+2?\nA:", "chosen": " 3", "rejected": " 4 and some more words", "domain": "math"},
             {"prompt": "Say hi.", "chosen": " hi", "rejected": " hello there, friend", "domain": "chat"},
-            {"prompt": "Say hi.", "chosen": "", "rejected": " x"}]
+            {"prompt": "Say hi.", "chosen": "", "rejected": " x", "domain": "chat"}]
     pairs = tmp_path / "pairs.jsonl"
-    pairs.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    if form == "jsonl":
+        pairs.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    else:
+        datasets.Dataset.from_list(rows).save_to_disk(str(pairs))
     result = rm_eval(tmp_path / "run", f"mode.pairs={pairs}", f"mode.policy={tiny_model}")
     assert result.returncode == 1 and "line 3: bad row: `chosen` is empty" in result.stderr  # the bad row is skipped
     report = json.loads((tmp_path / "run" / "rm_eval.json").read_text())

@@ -5,13 +5,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import datasets
 import pytest
 from conftest import config
 from fakes import LengthScorer, Stopping
 
+from rest.artifacts import sha256_of
 from rest.config import build
 from rest.errors import UserError
 from rest.modes.score import Score
+from rest.rows import read_rows
 from rest.run import Run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +67,31 @@ def test_free_form_answers_are_judged_without_overrides(tmp_path):
     result, rows = score_file(tmp_path, lines, "scorer=exact_answer")
     assert result.returncode == 0, result.stderr[-2000:]
     assert [(r["extracted"], r["score_exact_answer"]) for r in rows] == [("-3", 1.0), ("7", 1.0), ("12", 0.0)]
+
+
+def test_a_datasets_directory_scores_as_the_same_rows_in_jsonl_would(tmp_path):
+    """mode=generate's `dataset` directory (or any save_to_disk) is input too."""
+    rows = [{"prompt": "q", "completion": "#### 3", "reference": "3"}, {"prompt": "q", "completion": "#### 4", "reference": "3"}]
+    directory = tmp_path / "dir"
+    datasets.Dataset.from_list(rows).save_to_disk(str(directory / "dataset"))
+    from_jsonl = score_file(tmp_path, [json.dumps(r) for r in rows], "scorer=exact_answer")[1]
+    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=score", f"mode.input={directory / 'dataset'}",
+                             f"mode.output={directory / 'out.jsonl'}", f"hydra.run.dir={directory / 'run'}",
+                             "scorer=exact_answer"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    from_directory = [json.loads(line) for line in (directory / "out.jsonl").read_text().splitlines()]
+    assert from_directory == from_jsonl and [r["score_exact_answer"] for r in from_directory] == [1.0, 0.0]
+
+
+def test_a_directory_that_is_not_a_dataset_is_one_line(tmp_path):
+    with pytest.raises(UserError, match=f"^cannot read {tmp_path}: a directory, but not a `datasets` dataset"):
+        read_rows(tmp_path, {"prompt": (str,)})
+
+
+def test_a_directorys_hash_changes_with_any_of_its_files(tmp_path):
+    datasets.Dataset.from_list([{"prompt": "q"}]).save_to_disk(str(tmp_path / "a"))
+    datasets.Dataset.from_list([{"prompt": "r"}]).save_to_disk(str(tmp_path / "b"))
+    assert sha256_of(tmp_path / "a") == sha256_of(tmp_path / "a") != sha256_of(tmp_path / "b")
 
 
 def test_missing_input_is_one_line(tmp_path):
