@@ -34,6 +34,7 @@ import yaml
 from rest import lifeline
 from rest.artifacts import read_json, write_json, write_jsonl
 from rest.errors import OtherProcessesFailed, is_whole
+from rest.log_relay import LogRelay
 from rest.machine import Machine
 from rest.nodes import free_port, run_on_nodes
 from rest.sampler.placement import check_address
@@ -179,12 +180,13 @@ def launch(spec: dict[str, Any], examples: list[dict[str, str]], work_dir: Path,
     write_jsonl(work_dir / EXAMPLES, examples)
     write_json(work_dir / SPEC, {**spec, "processes": processes * nodes, "examples": EXAMPLES})
     log_path = work_dir.with_name(work_dir.name.removesuffix(".tmp") + ".train.log")
-    if nodes == 1:
-        code = _run_here(_command(processes, launcher, accelerate_config, work_dir / SPEC), processes, log_path)
-    else:
-        logs = [log_path] + [log_path.with_suffix(f".node{i}.log") for i in range(1, nodes)]
-        commands = _node_commands(processes, launcher, accelerate_config, work_dir / SPEC, nodes)
-        code, log_path = run_on_nodes(commands, nodes, processes, ray_address, logs)
+    with LogRelay(log_path):  # rank 0's loss records and progress, into the run's log as they come
+        if nodes == 1:
+            code = _run_here(_command(processes, launcher, accelerate_config, work_dir / SPEC), processes, log_path)
+        else:
+            logs = [log_path] + [log_path.with_suffix(f".node{i}.log") for i in range(1, nodes)]
+            commands = _node_commands(processes, launcher, accelerate_config, work_dir / SPEC, nodes)
+            code, log_path = run_on_nodes(commands, nodes, processes, ray_address, logs)
     done = work_dir / DONE
     if code != 0 or not done.exists():
         raise OtherProcessesFailed(f"Train's process group failed (exit code {code}, completion marker "

@@ -140,6 +140,8 @@ def test_the_loop_trains_on_two_nodes_with_the_metrics_of_two_ranks_on_one_machi
         result = run_py("experiment=smoke", "algorithm.iterations=1", f"hydra.run.dir={tmp_path / name}", *overrides)
         assert result.returncode == 0, error_lines(result)[-5:]
     assert "Train on 2 nodes" in (tmp_path / "nodes" / "run.log").read_text()
+    for name in runs:  # rank 0's summary, relayed from its node's log into the run's
+        assert "Train: {'train_runtime'" in (tmp_path / name / "run.log").read_text()
     assert measured(tmp_path / "nodes") == measured(tmp_path / "one")
 
 

@@ -1,0 +1,66 @@
+"""Train's progress in the run's log when Train runs as a process group.
+
+The ranks write to a file of their own (rest/process_group.py), so a Train of hours would show nothing in the run's
+log between its first line and its last. While the group runs, this reads that file as it grows and logs what rank
+0 reports there: each record of the trainer's log (TRL's `{'loss': ..., 'learning_rate': ..., 'epoch': ...}`, every
+`trainer.logging_steps` steps, and the summary at the end) as it comes, and where the progress bar stands
+(`Train: step 120 of 355`) at most every `every` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Self
+
+log = logging.getLogger("rest.trainer")
+RECORD = re.compile(r"^(?:\[rank\d+\]:)?\s*(\{'(?:loss|train_runtime|eval_loss)'.*\})\s*$")
+PROGRESS = re.compile(r"^\s*\d+%\|.*\| (\d+)/(\d+) \[")  # the trainer's bar, " 34%|███  | 120/355 [00:41<01:20, ...]"
+# (the bars of loading, tokenizing and saving are named: "Tokenizing train dataset: 100%|...")
+POLL = 1.0  # seconds between reads of the file
+
+
+class LogRelay:
+    """`with LogRelay(path): ...` relays the file's progress while the block runs, and what is left at its end."""
+
+    def __init__(self, path: Path, every: float = 60.0):
+        self.path, self.every = path, every
+        self.offset, self.partial, self.last_progress = 0, "", float("-inf")
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._follow, name="train-log-relay", daemon=True)
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join()
+        self.read(final=True)
+
+    def _follow(self) -> None:
+        while not self.stopped.wait(POLL):
+            self.read()
+
+    def read(self, final: bool = False) -> None:
+        """Logs the records and the progress in what was written since the last read."""
+        if not self.path.exists():
+            return
+        with open(self.path, "rb") as file:
+            file.seek(self.offset)
+            text = self.partial + file.read().decode(errors="replace")
+            self.offset = file.tell()
+        pieces = re.split(r"[\r\n]", text)
+        self.partial = "" if final else pieces.pop()  # a line still being written waits for the next read
+        step = None
+        for piece in pieces:
+            record = RECORD.match(piece)
+            if record:
+                log.info("Train: %s", record.group(1))
+            step = PROGRESS.match(piece) or step
+        if step and time.monotonic() - self.last_progress >= self.every:
+            self.last_progress = time.monotonic()
+            log.info("Train: step %s of %s", *step.groups())

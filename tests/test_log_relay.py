@@ -1,0 +1,46 @@
+"""Train's progress reaches the run's log while Train runs as a process group (rest/log_relay.py)."""
+
+import logging
+
+from rest.log_relay import LogRelay
+
+BAR = " 30%|███       | 3/10 [00:01<00:02,  3.10it/s]"
+
+
+def relayed(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "rest.trainer"]
+
+
+def test_loss_records_and_the_trainers_progress_are_relayed_and_other_bars_are_not(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    ranks_log = tmp_path / "checkpoint.train.log"
+    ranks_log.write_text("Tokenizing train dataset: 100%|██████████| 18/18 [00:00<00:00]\r"
+                         "[rank1]:[W reducer.cpp] a warning\n" + BAR + "\r{'loss': '1.5', 'ep")
+    relay = LogRelay(ranks_log, every=0)
+    relay.read()  # the record is still being written: it waits
+    assert relayed(caplog) == ["Train: step 3 of 10"]
+    with open(ranks_log, "a") as out:
+        out.write("och': '1'}\n[rank0]:{'train_runtime': '2.0', 'epoch': '2'}\n")
+    relay.read(final=True)
+    assert relayed(caplog) == ["Train: step 3 of 10", "Train: {'loss': '1.5', 'epoch': '1'}",
+                               "Train: {'train_runtime': '2.0', 'epoch': '2'}"]
+
+
+def test_progress_is_logged_at_most_once_per_period_and_a_missing_file_is_waited_for(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    ranks_log = tmp_path / "checkpoint.train.log"
+    relay = LogRelay(ranks_log, every=3600)
+    relay.read()  # no file yet
+    ranks_log.write_text(BAR + "\r")
+    relay.read()
+    ranks_log.write_text(BAR + "\r" + BAR.replace("3/10", "4/10") + "\r")
+    relay.read()
+    assert relayed(caplog) == ["Train: step 3 of 10"]
+
+
+def test_what_the_ranks_wrote_last_is_relayed_when_the_group_ends(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    ranks_log = tmp_path / "checkpoint.train.log"
+    with LogRelay(ranks_log):
+        ranks_log.write_text("{'train_runtime': '2.0', 'epoch': '2'}")  # no newline: the file ends there
+    assert relayed(caplog) == ["Train: {'train_runtime': '2.0', 'epoch': '2'}"]
