@@ -1,5 +1,8 @@
 """Stage logic without vLLM: a scripted sampler stands in for the engine."""
 
+import logging
+
+import pytest
 from conftest import context, make_scorer, sampling
 from fakes import ScriptedSampler
 
@@ -56,6 +59,20 @@ def test_grow_reads_unmarked_answers_the_way_the_task_says(tmp_path, verifier):
         task.answer_fallback = fallback
         grow_stage(tmp_path / str(fallback), 1, "policy", task, "pool", sampler, sampling(n=2), verifier)
         assert [s.correct for s in load_samples(tmp_path / str(fallback))[:2]] == expected
+
+
+@pytest.mark.parametrize("completions, warned", [(["no answer", "none", "#### 0"], True),
+                                                   (["no answer", "#### 1", "#### 0"], False)])
+def test_grow_warns_when_most_completions_have_no_answer_the_verifier_reads(tmp_path, verifier, caplog,
+                                                                             completions, warned):
+    caplog.set_level(logging.WARNING)
+    grow_stage(tmp_path / "grown", 1, "policy", ZeroTask(), "pool", ScriptedSampler(completions), sampling(n=3),
+               verifier)
+    warnings = [r.getMessage() for r in caplog.records if "no answer the verifier can read" in r.getMessage()]
+    expected = (f"iteration 1: 4 of 6 completions have no answer the verifier can read (0 stopped at "
+                f"sampler.grow.max_tokens={sampling().max_tokens}): ask for the answer's form in the prompt "
+                "(task.prompt_template, task.chat_template) or raise max_tokens")
+    assert warnings == ([expected] if warned else [])
 
 
 def test_a_scorer_crash_keeps_the_grown_samples(tmp_path, verifier):

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 CHUNK = 512  # problems per engine batch in the loop's Grow (only how work overlaps; results do not depend on it)
 FIXED = Fixed()  # today's Grow: sampler.grow.n samples per problem (rest/conf/budget/fixed.yaml)
 PARTS = ".parts"  # iter_N/grown.parts/: the finished chunks of an unfinished Grow
+NO_ANSWER_SHARE = 0.5  # more grown samples than this share without a readable answer: a warning
 
 
 def grow(sampler: Sampler, policy: str, task: Task, chunks: list[list[Problem]], settings: SamplingSettings,
@@ -84,6 +85,18 @@ def grow_stage(out: Path, iteration: int, policy: str, task: Task, split: str, s
     save_samples(out, samples, stats)
     shutil.rmtree(parts, ignore_errors=True)  # the dataset holds them all now
     log.info("iteration %d: Grow: %d samples, %d judged correct", iteration, stats["grown"], stats["correct"])
+    warn_if_unanswered(iteration, samples, stats["no_answer"], settings.max_tokens)
+
+
+def warn_if_unanswered(iteration: int, samples: list[Sample], no_answer: int, max_tokens: int) -> None:
+    """Most completions without an answer the verifier can read: the prompt does not ask for the answer's form (a
+    pretrained model on another task's prompts), or max_tokens cuts the completions off before it."""
+    if not samples or no_answer <= NO_ANSWER_SHARE * len(samples):
+        return
+    cut = sum(s.finish_reason == "length" for s in samples)
+    log.warning("iteration %d: %d of %d completions have no answer the verifier can read (%d stopped at "
+                "sampler.grow.max_tokens=%d): ask for the answer's form in the prompt (task.prompt_template, "
+                "task.chat_template) or raise max_tokens", iteration, no_answer, len(samples), cut, max_tokens)
 
 
 def keep_parts_of(parts: Path, plan: dict) -> None:
