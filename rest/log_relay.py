@@ -47,12 +47,13 @@ class LogRelay:
 
     def read(self, final: bool = False) -> None:
         """Logs the records and the progress in what was written since the last read."""
-        if not self.path.exists():
+        try:
+            with open(self.path, "rb") as file:
+                file.seek(self.offset)
+                text = self.partial + file.read().decode(errors="replace")
+                self.offset = file.tell()
+        except FileNotFoundError:  # not written yet (or gone): the next read tries again
             return
-        with open(self.path, "rb") as file:
-            file.seek(self.offset)
-            text = self.partial + file.read().decode(errors="replace")
-            self.offset = file.tell()
         pieces = re.split(r"[\r\n]", text)
         self.partial = "" if final else pieces.pop()  # a line still being written waits for the next read
         step = None

@@ -41,9 +41,12 @@ def _lines(path: Path) -> list[str]:
         import datasets
 
         try:
-            return [json.dumps(row, ensure_ascii=False) for row in datasets.load_from_disk(str(path))]
+            dataset = datasets.load_from_disk(str(path))
         except FileNotFoundError as err:  # what load_from_disk raises for a directory it cannot read
             raise UserError(f"cannot read {path}: a directory, but not a `datasets` dataset ({err})") from None
+        if isinstance(dataset, datasets.DatasetDict):
+            raise UserError(f"{path} holds the splits {sorted(dataset)}: name one, e.g. {path / next(iter(dataset))}")
+        return [json.dumps(row, ensure_ascii=False) for row in dataset]
     try:
         return path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as err:

@@ -83,9 +83,14 @@ def test_a_datasets_directory_scores_as_the_same_rows_in_jsonl_would(tmp_path):
     assert from_directory == from_jsonl and [r["score_exact_answer"] for r in from_directory] == [1.0, 0.0]
 
 
-def test_a_directory_that_is_not_a_dataset_is_one_line(tmp_path):
+def test_a_directory_that_is_not_a_dataset_or_holds_several_splits_is_one_line(tmp_path):
     with pytest.raises(UserError, match=f"^cannot read {tmp_path}: a directory, but not a `datasets` dataset"):
         read_rows(tmp_path, {"prompt": (str,)})
+    splits = datasets.DatasetDict({"train": datasets.Dataset.from_list([{"prompt": "q"}])})
+    splits.save_to_disk(str(tmp_path / "splits"))
+    with pytest.raises(UserError, match=rf"^{tmp_path}/splits holds the splits \['train'\]: name one, e.g. "
+                                        f"{tmp_path}/splits/train$"):
+        read_rows(tmp_path / "splits", {"prompt": (str,)})
 
 
 def test_a_directorys_hash_changes_with_any_of_its_files(tmp_path):
