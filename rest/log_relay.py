@@ -10,6 +10,7 @@ log between its first line and its last. While the group runs, this reads that f
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -49,6 +50,8 @@ class LogRelay:
         """Logs the records and the progress in what was written since the last read."""
         try:
             with open(self.path, "rb") as file:
+                if os.fstat(file.fileno()).st_size < self.offset:  # written anew since the last read
+                    self.offset, self.partial = 0, ""
                 file.seek(self.offset)
                 text = self.partial + file.read().decode(errors="replace")
                 self.offset = file.tell()

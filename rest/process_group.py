@@ -180,6 +180,7 @@ def launch(spec: dict[str, Any], examples: list[dict[str, str]], work_dir: Path,
     write_jsonl(work_dir / EXAMPLES, examples)
     write_json(work_dir / SPEC, {**spec, "processes": processes * nodes, "examples": EXAMPLES})
     log_path = work_dir.with_name(work_dir.name.removesuffix(".tmp") + ".train.log")
+    log_path.unlink(missing_ok=True)  # a failed attempt's: its lines are not this one's
     with LogRelay(log_path):  # rank 0's loss records and progress, into the run's log as they come
         if nodes == 1:
             code = _run_here(_command(processes, launcher, accelerate_config, work_dir / SPEC), processes, log_path)
@@ -239,6 +240,8 @@ def _environment(processes: int) -> dict[str, str]:
 def _tail(path: Path) -> str:
     """What the log says went wrong: the last exception a rank raised (`OSError: ...`, without torchrun's `[rank0]: `
     prefix; not torchrun's own ChildFailedError after it), else its last line."""
+    if not path.exists():
+        return "(no log written)"
     lines = [RANK_PREFIX.sub("", line).strip() for line in path.read_text(errors="replace").splitlines()]
     lines = [line for line in lines if line]
     raised = [line for line in lines if EXCEPTION_LINE.match(line) and "ChildFailedError" not in line]

@@ -38,6 +38,17 @@ def test_progress_is_logged_at_most_once_per_period_and_a_missing_file_is_waited
     assert relayed(caplog) == ["Train: step 3 of 10"]
 
 
+def test_a_log_written_anew_is_read_from_its_start(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    ranks_log = tmp_path / "checkpoint.train.log"
+    ranks_log.write_text("{'loss': '9.0', 'epoch': '1'}\n" + "x" * 100 + "\n")
+    relay = LogRelay(ranks_log)
+    relay.read()
+    ranks_log.write_text("{'loss': '1.0', 'epoch': '1'}\n")
+    relay.read()
+    assert relayed(caplog) == ["Train: {'loss': '9.0', 'epoch': '1'}", "Train: {'loss': '1.0', 'epoch': '1'}"]
+
+
 def test_what_the_ranks_wrote_last_is_relayed_when_the_group_ends(tmp_path, caplog):
     caplog.set_level(logging.INFO)
     ranks_log = tmp_path / "checkpoint.train.log"
