@@ -84,6 +84,12 @@ def collect_runs(root: Path) -> list[dict]:
     return runs
 
 
+def runs_without_metrics(root: Path) -> list[str]:
+    """The job directories of a multirun (Hydra's `.hydra/` in them) that have no metrics.jsonl."""
+    jobs = sorted(marker.parent for marker in root.glob("*/.hydra"))
+    return [str(job) for job in jobs if not (job / "metrics.jsonl").exists()]
+
+
 def summarize(runs: list[dict]) -> tuple[list[str], list[dict]]:
     """(the swept keys, one row per setting: its values, seeds, and pass@1 mean/std per iteration)."""
     keys = sorted({k for r in runs for k in r["overrides"]})
@@ -114,6 +120,10 @@ def write_report(root: Path) -> list[Path]:
         md.append("| " + " | ".join(cells + [_mean_std(row["pass@1"].get(it)) for it in iterations]) + " |")
         csv_rows.append(cells + [f"{v:.6g}" for it in iterations for v in row["pass@1"].get(it, (nan, nan, 0))])
     note = f"\n\nHeld-out pass@1, mean ± std over the runs of each setting (seeds averaged); {len(rows)} setting(s)."
+    missing = runs_without_metrics(root)
+    if missing:
+        note += (f"\n\n{len(missing)} run(s) without metrics.jsonl (failed before their first Evaluate, or still "
+                 f"starting) are left out: {', '.join(missing)}")
     paths = [root / "report.md", root / "report.csv", root / "report.png"]
     write_text(paths[0], "\n".join(md) + note + "\n")
     buffer = io.StringIO()

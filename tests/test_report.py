@@ -48,6 +48,14 @@ def test_report_writes_markdown_csv_and_a_plot(tmp_path):
     assert paths[2].stat().st_size > 5000 and paths[2].read_bytes()[:4] == b"\x89PNG"
 
 
+def test_a_job_that_failed_before_any_metrics_is_named_in_the_report(tmp_path):
+    (fabricate(tmp_path) / "4" / ".hydra").mkdir(parents=True)
+    md = write_report(tmp_path)[0].read_text()
+    assert md.endswith(f"1 run(s) without metrics.jsonl (failed before their first Evaluate, or still starting) are "
+                       f"left out: {tmp_path}/4\n")
+    assert "without metrics.jsonl" not in write_report(fabricate(tmp_path / "whole"))[0].read_text()
+
+
 def test_a_single_run_directory_and_the_command_line(tmp_path):
     run = fabricate(tmp_path) / "0"
     result = subprocess.run([sys.executable, "-m", "rest.report", str(run)], cwd=ROOT, capture_output=True, text=True,
