@@ -41,7 +41,7 @@ def check_pairs(by: str, scorers, per_problem: int) -> None:
         raise UserError(f"mode.pairs_per_problem must be at least 1, got {per_problem}")
     if by != VERIFIER and by not in scorers:
         choices = ", ".join([VERIFIER, *map(str, scorers)])
-        raise UserError(f"pairs_by={by!r} is not a configured scorer; choose one of: {choices}")
+        raise UserError(f"mode.pairs_by={by!r} is not a configured scorer; choose one of: {choices}")
 
 
 def preference_pairs(samples: list[Sample], by: str, max_per_problem: int) -> Pairs:

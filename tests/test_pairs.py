@@ -114,7 +114,7 @@ def test_a_bad_pairs_by_is_one_line_naming_the_choices_before_any_work(tmp_path)
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     assert result.returncode == 2 and len(lines) == 1, lines
-    assert "nope" in lines[0] and "verifier, exact_answer" in lines[0], lines[0]
+    assert "mode.pairs_by='nope'" in lines[0] and "verifier, exact_answer" in lines[0], lines[0]
 
 
 @pytest.mark.parametrize("cap", [0, -1])
