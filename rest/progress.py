@@ -53,15 +53,23 @@ class Progress:
 
 def remove_old_checkpoints(run_dir: Path, metrics: list[dict], keep: int) -> None:
     """Removes each iteration's checkpoint (iter_N/checkpoint) that is neither the policy of one of the last `keep`
-    iterations (an iteration that trained nothing keeps its predecessor's) nor the best iteration's. Only the next
-    iterations read a policy, and only the newest; metrics.jsonl and train.json still name a removed one, and a rerun
-    skips its iteration as before (its stages' artifacts are all there)."""
+    iterations (an iteration that trained nothing keeps its predecessor's) nor the best iteration's, and each
+    learning scorer's updates (iter_N/scorers/<name>/) but its last `keep`. Only the next iterations read a policy
+    or an update, and only the newest; the markers still name a removed one, and a rerun skips its iteration as
+    before (its stages' artifacts are all there)."""
     kept = {Path(row["policy"]).resolve() for row in metrics[-keep:] + [row for row in metrics if row.get("best")]}
-    for row in metrics:
-        checkpoint = run_dir / f"iter_{row['iteration']}" / "checkpoint"
-        if checkpoint.is_dir() and checkpoint.resolve() not in kept:
-            shutil.rmtree(checkpoint)
-            log.info("removed %s (mode.keep_checkpoints=%d)", checkpoint, keep)
+    policies = [run_dir / f"iter_{row['iteration']}" / "checkpoint" for row in metrics]
+    _remove([p for p in policies if p.is_dir() and p.resolve() not in kept], keep)
+    updates = sorted((p for p in run_dir.glob("iter_*/scorers/*") if p.is_dir() and not p.name.endswith(".tmp")),
+                     key=lambda p: int(p.parent.parent.name.removeprefix("iter_")))
+    for name in sorted({p.name for p in updates}):
+        _remove([p for p in updates if p.name == name][:-keep], keep)
+
+
+def _remove(checkpoints: list[Path], keep: int) -> None:
+    for checkpoint in checkpoints:
+        shutil.rmtree(checkpoint)
+        log.info("removed %s (mode.keep_checkpoints=%d)", checkpoint, keep)
 
 
 def accounting(stats: dict) -> dict:

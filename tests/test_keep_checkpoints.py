@@ -16,7 +16,8 @@ from rest.progress import remove_old_checkpoints
 
 
 def iteration_checkpoints(run_dir: Path) -> list[str]:
-    return sorted(str(p.relative_to(run_dir)) for p in run_dir.glob("iter_*/checkpoint"))
+    found = [*run_dir.glob("iter_*/checkpoint"), *(p for p in run_dir.glob("iter_*/scorers/*") if p.is_dir())]
+    return sorted(str(p.relative_to(run_dir)) for p in found)
 
 
 @pytest.mark.parametrize("keep, stay", [
@@ -36,6 +37,18 @@ def test_only_the_last_iterations_policies_and_the_best_one_stay(tmp_path, keep,
     assert (base / "model.safetensors").exists()  # the base model is not the run's
 
 
+@pytest.mark.parametrize("keep, stay", [(1, ["iter_10/scorers/implicit_prm"]),
+                                        (2, ["iter_10/scorers/implicit_prm", "iter_9/scorers/implicit_prm"])])
+def test_only_a_learning_scorers_last_updates_stay(tmp_path, keep, stay):
+    """Iteration 3's update learned nothing (no directory); iteration 10 sorts after 9 by number."""
+    for iteration in (1, 2, 9, 10):
+        (tmp_path / f"iter_{iteration}" / "scorers" / "implicit_prm").mkdir(parents=True)
+        (tmp_path / f"iter_{iteration}" / "scorers" / "implicit_prm.json").write_text("{}")
+    remove_old_checkpoints(tmp_path, [{"iteration": i, "policy": "base"} for i in range(11)], keep)
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.glob("iter_*/scorers/*") if p.is_dir()) == stay
+    assert len(list(tmp_path.glob("iter_*/scorers/implicit_prm.json"))) == 4  # the markers stay
+
+
 @pytest.mark.parametrize("value", [0, -1, 1.5, "abc"])
 def test_a_count_that_is_not_a_whole_number_of_at_least_one_is_one_line(value):
     with pytest.raises(UserError, match=r"^mode.keep_checkpoints must be null \(keep every checkpoint\) or a whole "
@@ -50,14 +63,19 @@ def smoke(run_dir: Path, *overrides: str) -> str:
     return result.stdout + result.stderr
 
 
+LEARNING = ["scorer=[exact_answer,implicit_prm]", "mode.reward=exact_answer", "scorers.implicit_prm.update=true",
+            "scorers.implicit_prm.update_settings.steps=2", "mode.keep_checkpoints=1"]
+
+
 def test_a_run_that_keeps_one_checkpoint_goes_on_and_reruns_as_before(tmp_path):
+    """The rerun scores iteration 3 with iteration 2's PRM update, the only one left."""
     run_dir = tmp_path / "run"
-    log = smoke(run_dir, "algorithm.iterations=2", "mode.keep_checkpoints=1")
-    assert iteration_checkpoints(run_dir) == ["iter_2/checkpoint"] and "removed " in log
+    log = smoke(run_dir, "algorithm.iterations=2", *LEARNING)
+    assert iteration_checkpoints(run_dir) == ["iter_2/checkpoint", "iter_2/scorers/implicit_prm"] and "removed " in log
     before = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    log = smoke(run_dir, "algorithm.iterations=3", "mode.keep_checkpoints=1")  # extended: iterations 1 and 2 are skipped, 3 runs
+    log = smoke(run_dir, "algorithm.iterations=3", *LEARNING)  # extended: iterations 1 and 2 are skipped, 3 runs
     assert "iteration 2: Train finished before" in log and "iteration 3: Train:" in log
-    assert iteration_checkpoints(run_dir) == ["iter_3/checkpoint"]
+    assert iteration_checkpoints(run_dir) == ["iter_3/checkpoint", "iter_3/scorers/implicit_prm"]
     after = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [row["pass@1"] for row in after[:3]] == [row["pass@1"] for row in before] and len(after) == 4
 
