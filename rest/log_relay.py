@@ -1,6 +1,10 @@
-"""Train's progress in the run's log when Train runs as a process group.
+"""Train's progress in the run's log.
 
-The ranks write to a file of their own (rest/process_group.py), so a Train of hours would show nothing in the run's
+In this process (`trainer.processes=1`), transformers would print the trainer's log records to the console only;
+`log_in_this_process(trainer)` sends them through `logging` instead, to the console and run.log alike, with where
+Train stands (`Train: step 120 of 355`) at most every minute, beside the console's progress bar.
+
+In a process group, the ranks write to a file of their own (rest/process_group.py), so a Train of hours would show nothing in the run's
 log between its first line and its last. While the group runs, this reads that file as it grows and logs what rank
 0 reports there: each record of the trainer's log (TRL's `{'loss': ..., 'learning_rate': ..., 'epoch': ...}`, every
 `trainer.logging_steps` steps, and the summary at the end) as it comes, and where the progress bar stands
@@ -68,3 +72,28 @@ class LogRelay:
         if step and time.monotonic() - self.last_progress >= self.every:
             self.last_progress = time.monotonic()
             log.info("Train: step %s of %s", *step.groups())
+
+
+def log_in_this_process(trainer, every: float = 60.0) -> None:
+    """The trainer's records and progress through `logging`, in place of its progress bar's printing of them."""
+    from transformers.trainer_callback import ProgressCallback
+
+    class LoggedProgress(ProgressCallback):
+        last = float("-inf")
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if state.is_world_process_zero and logs:
+                log.info("Train: %s", {key: _readable(value) for key, value in logs.items() if key != "total_flos"})
+
+        def on_step_end(self, args, state, control, **kwargs):
+            super().on_step_end(args, state, control, **kwargs)
+            if state.is_world_process_zero and time.monotonic() - self.last >= every:
+                self.last = time.monotonic()
+                log.info("Train: step %d of %d", state.global_step, state.max_steps)
+
+    if trainer.pop_callback(ProgressCallback):  # absent with `disable_tqdm`: then records are printed as before
+        trainer.add_callback(LoggedProgress())
+
+
+def _readable(value):
+    return f"{value:.4g}" if isinstance(value, float) else value

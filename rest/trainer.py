@@ -28,6 +28,7 @@ from rest.artifacts import atomic_dir
 from rest.config import plain
 from rest.environment import export
 from rest.errors import UserError, first_line
+from rest.log_relay import log_in_this_process
 from rest.process_group import in_process, launch, launch_error
 from rest.train_check import adapter_error, dropped_error, length_error, lora_config, peft_error
 from rest.train_state import fingerprint, finish, no_final_save, resume_point, state_dir
@@ -123,6 +124,7 @@ class SFT:
     def _train_here(self, examples: list[dict[str, str]], init_from: str, out: Path, report: dict[str, Any] | None,
                     state: Path | None, resume: str | None) -> float:
         trainer = self.build(examples, init_from, state or out, report)
+        log_in_this_process(trainer)
         result = trainer.train(resume_from_checkpoint=resume)
         self.save(trainer, out)
         return result.training_loss

@@ -1,6 +1,8 @@
-"""Train's progress reaches the run's log while Train runs as a process group (rest/log_relay.py)."""
+"""Train's progress reaches the run's log, in this process and while Train runs as a process group (rest/log_relay.py)."""
 
 import logging
+
+from conftest import short_sft
 
 from rest.log_relay import LogRelay
 
@@ -55,3 +57,15 @@ def test_what_the_ranks_wrote_last_is_relayed_when_the_group_ends(tmp_path, capl
     with LogRelay(ranks_log):
         ranks_log.write_text("{'train_runtime': '2.0', 'epoch': '2'}")  # no newline: the file ends there
     assert relayed(caplog) == ["Train: {'train_runtime': '2.0', 'epoch': '2'}"]
+
+
+def test_train_in_this_process_logs_its_records_and_progress_instead_of_printing_them(tiny_model, tmp_path, caplog,
+                                                                                     capsys):
+    caplog.set_level(logging.INFO)
+    examples = [{"prompt": "Compute 1 + 2.\n", "completion": "1 + 2 = 3\n#### 3"}] * 4
+    short_sft(per_device_train_batch_size=2, max_length=128).train(examples, tiny_model, tmp_path / "ckpt")
+    records = relayed(caplog)
+    assert records[0] == "Train: step 1 of 4"
+    assert sum(r.startswith("Train: {'loss': ") for r in records) == 4  # every step's (logging_steps=1)
+    assert sum(r.startswith("Train: {'train_runtime': ") for r in records) == 1
+    assert "'loss'" not in capsys.readouterr().out
