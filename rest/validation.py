@@ -122,7 +122,8 @@ def should_stop(metrics: list[dict], early_stop: EarlyStop) -> bool:
 
 def mark_best(metrics: list[dict], run_dir: Path, min_delta: float) -> None:
     """`best: true` on the best row of metrics.jsonl (false elsewhere), and the run's pointer: best.json naming the
-    iteration and its checkpoint, and a symlink `best` to it where the filesystem allows."""
+    iteration and its checkpoint, and a symlink `best` to it where the filesystem allows (relative when the checkpoint
+    is the run's own, so that the link survives moving the run directory)."""
     best = best_iteration(metrics, min_delta)
     if best is None:
         return
@@ -133,7 +134,11 @@ def mark_best(metrics: list[dict], run_dir: Path, min_delta: float) -> None:
     link, tmp = run_dir / "best", run_dir / "best.link.tmp"
     try:
         tmp.unlink(missing_ok=True)
-        tmp.symlink_to(Path(chosen["policy"]).resolve(), target_is_directory=True)
+        tmp.symlink_to(_link_target(Path(chosen["policy"]).resolve(), run_dir.resolve()), target_is_directory=True)
         os.replace(tmp, link)
     except OSError as err:  # a filesystem without symlinks: best.json still names the checkpoint
         log.info("no `best` symlink (%s); best.json names the checkpoint", err)
+
+
+def _link_target(policy: Path, run_dir: Path) -> Path:
+    return policy.relative_to(run_dir) if policy.is_relative_to(run_dir) else policy

@@ -10,7 +10,7 @@ from fakes import ScriptedSampler
 from rest.errors import UserError
 from rest.evaluate import EvalSettings
 from rest.stages.evaluate import evaluate_stage, validate_stage
-from rest.validation import CarvedTask, EarlyStop, Validation, best_iteration, check_disjoint, should_stop
+from rest.validation import CarvedTask, EarlyStop, Validation, best_iteration, check_disjoint, mark_best, should_stop
 
 
 def rows(*values):
@@ -99,6 +99,20 @@ def test_validation_that_peaks_early_stops_the_run_and_names_that_checkpoint(tmp
     assert (tmp_path / "best").resolve() == (tmp_path / "iter_1" / "checkpoint").resolve()
     assert metrics[1]["grown"] == 4 * 2  # the 4 validation problems are never grown on
     assert (tmp_path / "pass_at_1.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("best_is_base", [False, True])
+def test_the_best_link_follows_a_moved_run_directory_and_points_outside_it_absolutely(tmp_path, best_is_base):
+    base, run = tmp_path / "base_model", tmp_path / "run"
+    policies = [base, run / "iter_1" / "checkpoint", run / "iter_2" / "checkpoint"]
+    for policy in policies:
+        policy.mkdir(parents=True)
+    values = (0.5, 0.1, 0.2) if best_is_base else (0.0, 0.3, 0.2)
+    metrics = [{**row, "policy": str(p)} for row, p in zip(rows(*values), policies)]
+    mark_best(metrics, run, min_delta=0.0)
+    moved = run.rename(tmp_path / "moved")
+    expected = base if best_is_base else moved / "iter_1" / "checkpoint"
+    assert (moved / "best").resolve() == expected.resolve()
 
 
 def test_early_stop_without_validation_is_one_line_before_work(tmp_path, tiny_model):
