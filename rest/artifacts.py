@@ -35,6 +35,13 @@ def cannot_create(path: Path) -> str | None:
     return None
 
 
+def inside(path: str, root: Path) -> str:
+    """An existing `path` relative to `root` when it lies inside it (so that a record of it, a resume plan or a
+    link, still holds after `root`, a run directory, is moved), else as given (a model outside the run, a hub id)."""
+    resolved, root = Path(path).resolve(), root.resolve()
+    return str(resolved.relative_to(root)) if Path(path).exists() and resolved.is_relative_to(root) else path
+
+
 @contextlib.contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Yield a temp directory beside `path`; on success it replaces `path` in one rename."""

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from rest.artifacts import write_json
+from rest.artifacts import inside, write_json
 from rest.contracts import Task
 from rest.errors import UserError, is_number, is_whole
 from rest.records import Problem
@@ -134,11 +134,7 @@ def mark_best(metrics: list[dict], run_dir: Path, min_delta: float) -> None:
     link, tmp = run_dir / "best", run_dir / "best.link.tmp"
     try:
         tmp.unlink(missing_ok=True)
-        tmp.symlink_to(_link_target(Path(chosen["policy"]).resolve(), run_dir.resolve()), target_is_directory=True)
+        tmp.symlink_to(inside(str(Path(chosen["policy"]).resolve()), run_dir), target_is_directory=True)
         os.replace(tmp, link)
     except OSError as err:  # a filesystem without symlinks: best.json still names the checkpoint
         log.info("no `best` symlink (%s); best.json names the checkpoint", err)
-
-
-def _link_target(policy: Path, run_dir: Path) -> Path:
-    return policy.relative_to(run_dir) if policy.is_relative_to(run_dir) else policy

@@ -169,6 +169,21 @@ def test_a_killed_grow_resumes_from_its_finished_chunks_and_equals_an_uninterrup
     assert not (tmp_path / "grown.parts").exists()
 
 
+def test_a_killed_grow_resumes_from_its_chunks_after_its_run_directory_moved(tmp_path, verifier, monkeypatch):
+    monkeypatch.setattr("rest.stages.grow.CHUNK", 2)
+    task, settings = ZeroTask(size=5, solvable=(0,)), sampling(n=4)
+    (tmp_path / "run" / "iter_1" / "checkpoint").mkdir(parents=True)  # the policy: the run's own checkpoint
+    whole, resumed = SeededSampler(solvable=(0,)), SeededSampler(solvable=(0,))
+    grow_stage(tmp_path / "whole", 2, "policy", task, "pool", whole, settings, verifier)
+    with pytest.raises(Killed):
+        grow_stage(tmp_path / "run" / "iter_2" / "grown", 2, str(tmp_path / "run" / "iter_1" / "checkpoint"), task,
+                   "pool", DiesAfter(2), settings, verifier)
+    moved = (tmp_path / "run").rename(tmp_path / "moved")
+    grow_stage(moved / "iter_2" / "grown", 2, str(moved / "iter_1" / "checkpoint"), task, "pool", resumed, settings,
+               verifier)
+    assert resumed.requests == whole.requests[4:]  # the two chunks made before the move are kept
+
+
 def test_chunks_kept_by_a_killed_grow_are_dropped_when_the_rerun_samples_otherwise(tmp_path, verifier, monkeypatch):
     monkeypatch.setattr("rest.stages.grow.CHUNK", 2)
     task = ZeroTask(size=5, solvable=(0,))

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from rest.artifacts import STATS, read_json, save_samples, write_json, write_jsonl
+from rest.artifacts import STATS, inside, read_json, save_samples, write_json, write_jsonl
 from rest.budget import Fixed, Request, Tally
 from rest.contracts import Budget, Judge, Sampler, Task
 from rest.records import Problem, Sample, ids_digest
@@ -60,7 +60,8 @@ def grow_stage(out: Path, iteration: int, policy: str, task: Task, split: str, s
     problems = task.problems(split)
     total = budget.total(len(problems), settings)
     log.info("iteration %d: Grow: %d problems, %d samples at most, with %s", iteration, len(problems), total, policy)
-    keep_parts_of(parts, {"policy": policy, "sampling": asdict(settings), "budget": [type(budget).__name__, vars(budget)],
+    run_dir = out.parent.parent  # out is <run dir>/iter_N/grown: a moved run keeps its chunks
+    keep_parts_of(parts, {"policy": inside(policy, run_dir), "sampling": asdict(settings), "budget": [type(budget).__name__, vars(budget)],
                           "problems": ids_digest(p.id for p in problems)})
     tallies = {p.id: Tally() for p in problems}
     samples, rounds = [], 0
