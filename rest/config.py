@@ -3,6 +3,7 @@ composes it."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +56,51 @@ def dotted(settings: dict, prefix: str = "") -> dict:
     for key, value in settings.items():
         found.update(dotted(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
     return found
+
+
+
+
+def mode_settings(cfg: DictConfig) -> DictConfig:
+    """`cfg.mode` less the loop's settings that the chosen mode does not take: an experiment preset made for the
+    loop (experiment=smoke sets mode.eval.k) then works with mode=generate too, and the log names what was left out.
+    Any other key the mode does not take is one UserError line naming the mode's settings. Interpolations (in the
+    rest of `cfg`) still resolve."""
+    import copy
+
+    from omegaconf import OmegaConf, open_dict
+
+    from rest.errors import UserError
+
+    taken = _mode_fields(cfg.mode._target_)
+    if taken is None:  # a target that does not load: `build` says so in one line
+        return cfg.mode
+    others = [key for key in cfg.mode if key != "_target_" and key not in taken]
+    loop = OmegaConf.load(CONFIG_DIR / "mode" / "loop.yaml")
+    unknown = [key for key in others if key not in loop]
+    if unknown:
+        raise UserError(f"mode.{unknown[0]} is not a setting of {cfg.mode._target_} (its settings: "
+                        f"{', '.join(taken)}; set by +mode.{unknown[0]} or an experiment made for another mode)")
+    if not others:
+        return cfg.mode
+    logging.getLogger(__name__).info("%s takes no %s (settings of mode=loop): left out", cfg.mode._target_,
+                                     ", ".join(f"mode.{key}" for key in others))
+    cfg = copy.deepcopy(cfg)  # the whole config, for the mode's interpolations (${model.judge.yes})
+    with open_dict(cfg):
+        for key in others:
+            del cfg.mode[key]
+    return cfg.mode
+
+
+def _mode_fields(target: str) -> list[str] | None:
+    """The settings that the mode class `target` takes, or None when it does not load (or takes any)."""
+    import inspect
+
+    from hydra.utils import get_class
+
+    try:
+        parameters = inspect.signature(get_class(target)).parameters.values()
+    except (ImportError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return [p.name for p in parameters]

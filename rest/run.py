@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from rest import run_dir_lock
 from rest.artifacts import remove_leftovers
-from rest.config import build
+from rest.config import build, mode_settings
 from rest.contracts import Budget, CheckedScorer, Judge, Logger, Mode, Sampler, Scorer, ScoringContext, Task, Trainer
 from rest.errors import UserError
 from rest.loggers import make_logger
@@ -123,7 +123,7 @@ class Run:
 def execute(cfg: DictConfig, run_dir: Path) -> int:
     """Build the configured mode (rest/conf/mode/) and run it inside one `Run`; returns the exit status."""
     standard_start_method()
-    mode: Mode = build(cfg.mode, _recursive_=False, _convert_="all")
+    mode: Mode = build(mode_settings(cfg), _recursive_=False, _convert_="all")
     with Run(cfg, run_dir) as run:
         return mode.run(run)
 

@@ -1,7 +1,9 @@
 """The configuration as users meet it: every override the README or a config comment shows composes, a new
-scorer is one class and one YAML file, a mode that does not exist is one line naming the modes."""
+scorer is one class and one YAML file, a mode that does not exist is one line naming the modes, an experiment
+preset made for the loop works with the other modes."""
 
 import json
+import logging
 import re
 import shlex
 import subprocess
@@ -9,10 +11,11 @@ import sys
 import textwrap
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, config
 
-from rest.config import CONFIG_DIR
+from rest.config import CONFIG_DIR, build, mode_settings
 from rest.config_check import config_error
+from rest.errors import UserError
 from rest.machine import Machine
 
 # python run.py ..., python -m rest ..., and the installed command: `rest ...` or at the start of a line
@@ -57,6 +60,28 @@ def test_an_unknown_mode_is_one_line_naming_the_modes(tmp_path):
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     assert result.returncode == 2 and len(lines) == 1, lines
     assert all(mode in lines[0] for mode in ("generate", "loop", "merge", "rm_eval", "score")), lines[0]
+
+
+LOOP_PRESETS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml") if not p.stem.startswith("rm_eval"))
+MODES = {"loop": [], "generate": [], "rm_eval": [], "score": ["mode.input=a.jsonl", "mode.output=b.jsonl"],
+         "merge": ["mode.shards=[a]"]}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("experiment", LOOP_PRESETS)
+def test_an_experiment_made_for_the_loop_builds_every_mode_without_the_loops_settings(experiment, mode, caplog):
+    caplog.set_level(logging.INFO)
+    cfg = config(f"experiment={experiment}", f"mode={mode}", *MODES[mode])
+    built = build(mode_settings(cfg), _recursive_=False, _convert_="all")  # experiment=smoke mode=generate failed
+    assert type(built).__name__.lower() == mode.replace("_", "")
+    if mode != "loop" and "eval" in cfg.mode:
+        assert "takes no mode.eval (settings of mode=loop): left out" in caplog.text
+
+
+def test_a_mode_setting_of_another_mode_is_one_line_naming_the_modes_settings():
+    with pytest.raises(UserError, match=r"^mode.scorers is not a setting of rest.modes.score.Score \(its settings: "
+                                        r"input, output, chunk_size; set by \+mode.scorers or an experiment"):
+        mode_settings(config("experiment=rm_eval_prm", "mode=score"))
 
 
 def test_a_new_scorer_is_one_class_and_one_yaml_file(tmp_path):
