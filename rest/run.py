@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -96,12 +98,16 @@ class Run:
 
     def build_scorers(self, nodes: DictConfig, key: str = "scorers") -> dict[str, Scorer]:
         """The scorers configured under `key` (mode=rm_eval: mode.scorers), each named by its key there."""
-        scorers = {str(name): _scorer(node, f"{key}.{name}") for name, node in nodes.items()}
+        scorers = {}
+        for name, node in nodes.items():
+            with _named(f"{key}.{name}"):
+                scorers[str(name)] = build(node)
         self._release += [scorer.release for scorer in scorers.values()]
         self._holders += scorers.values()
-        for scorer in scorers.values():
+        for name, scorer in scorers.items():
             if isinstance(scorer, CheckedScorer):
-                scorer.check(self.context())  # settings checked against the judge here, before any sampling or scoring
+                with _named(f"{key}.{name}"):
+                    scorer.check(self.context())  # checked against the judge here, before any sampling or scoring
         return scorers
 
     def context(self, policy: str | None = None) -> ScoringContext:
@@ -136,10 +142,11 @@ def standard_start_method() -> None:
         multiprocessing.set_start_method("spawn", force=True)
 
 
-def _scorer(node: DictConfig, key: str) -> Scorer:
-    """A scorer's own one-line error names a setting as `scorer.<field>`: here it names where the user set it."""
+@contextmanager
+def _named(key: str) -> Iterator[None]:
+    """A scorer's one-line errors name its settings as `scorer.<field>`: here they name where the run sets them
+    (`scorers.generative_verifier.yes`, in mode=rm_eval `mode.scorers.judge_trained.yes`)."""
     try:
-        return build(node)
+        yield
     except UserError as err:
-        raise UserError(f"{key}.{str(err).removeprefix('scorer.')}" if str(err).startswith("scorer.") else str(err)
-                        ) from None
+        raise UserError(re.sub(r"(?<![\w.])scorer\.", f"{key}.", str(err))) from None

@@ -236,6 +236,10 @@ def test_a_bad_training_setting_stops_the_run_before_the_first_evaluation(tmp_pa
     (["scorer=implicit_prm", "scorers.implicit_prm.update_settings.steps=0"], "update_settings.steps must be a whole number"),
     (["scorer=endogenous", "scorers.endogenous.max_length=abc"], "scorers.endogenous.max_length must be null"),
     (["mode=rm_eval", "mode.scorers.endogenous_mean.alpha=0"], "mode.scorers.endogenous_mean.alpha must be > 0, got 0"),
+    (["experiment=rm_eval_judge", "judge_checkpoint=/no/such/judge"],
+     "mode.scorers.judge_trained.model '/no/such/judge' does not exist"),  # checked against the judge: named too
+    (["experiment=rm_eval_prm", "prm_checkpoint=x", "mode.scorers.implicit_prm_iter0.update_settings.steps=0"],
+     "mode.scorers.implicit_prm_iter0.update_settings.steps must be a whole number"),
     (["verifier.workers=abc"], "verifier.workers must be a whole number >= 0 (0 = in-process) or null"),
     (["scorer=implicit_prm", "task.step_delimiter=5"], "task.step_delimiter must be non-empty text"),
 ])

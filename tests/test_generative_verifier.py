@@ -183,10 +183,10 @@ def test_training_on_yes_labels_with_the_run_trainer_raises_the_judges_yes(tiny_
     ({"prompt": "{completion}\nIs it correct?"}, "lacks {prompt}"),
     ({"yes": "Y", "no": "Y"}, "two different"),
     ({"update_settings": {"max_examples": 10, "balanse": True, "seed": 0}}, "balanse"),
-    ({"train_args": {"learning_rate": -1e-5}}, "scorers.generative_verifier.train_args.learning_rate must be >= 0"),
+    ({"train_args": {"learning_rate": -1e-5}}, "scorer.train_args.learning_rate must be >= 0"),
     ({"train_args": {"learning_rat": 1e-5}}, "unexpected keyword argument 'learning_rat'"),
-    ({"train_args": "abc"}, "scorers.generative_verifier.train_args must be null"),
-    ({"prompt": 5}, "scorers.generative_verifier.prompt must be text with {prompt} and {completion}, got 5"),
+    ({"train_args": "abc"}, "scorer.train_args must be null"),
+    ({"prompt": 5}, "scorer.prompt must be text with {prompt} and {completion}, got 5"),
     ({"yes": 5}, "must be two different, non-empty words"),
 ])
 def test_bad_settings_fail_at_construction(settings, message):
@@ -195,10 +195,10 @@ def test_bad_settings_fail_at_construction(settings, message):
 
 
 @pytest.mark.parametrize(("settings", "message"), [
-    ({"yes": " Yes"}, ("scorers.generative_verifier.yes=' Yes' is 4 tokens of the judge's tokenizer "
+    ({"yes": " Yes"}, ("scorer.yes=' Yes' is 4 tokens of the judge's tokenizer "
                        "([223, 59, 71, 85]); it must be one")),
-    ({"no": "No"}, "scorers.generative_verifier.no='No' is 2 tokens of the judge's tokenizer ([48, 81])"),
-    ({"model": "/no/such/judge"}, "scorers.generative_verifier.model '/no/such/judge' does not exist"),
+    ({"no": "No"}, "scorer.no='No' is 2 tokens of the judge's tokenizer ([48, 81])"),
+    ({"model": "/no/such/judge"}, "scorer.model '/no/such/judge' does not exist"),
 ])
 def test_answer_words_must_be_one_token_of_the_judge(tiny_model, settings, message):
     scorer = make_scorer("generative_verifier", **settings)

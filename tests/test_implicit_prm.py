@@ -122,11 +122,11 @@ def test_the_updated_checkpoint_scores_the_next_iteration(tiny_model, tmp_path):
     ({"step_delimiter": ""}, "scorer.step_delimiter must be null"),
     ({"max_length": "abc"}, "scorer.max_length must be null (the judge's own context length) or a whole number"),
     ({"batch_tokens": 0}, "scorer.batch_tokens must be a whole number >= 1, got 0"),
-    ({"update_settings": {**UPDATE_SETTINGS, "steps": 0}}, "scorers.implicit_prm.update_settings.steps must be a whole number"),
-    ({"update_settings": {**UPDATE_SETTINGS, "batch_size": 0}}, "scorers.implicit_prm.update_settings.batch_size must be a whole number >= 1"),
-    ({"update_settings": {**UPDATE_SETTINGS, "balance": "abc"}}, "scorers.implicit_prm.update_settings.balance must be one of"),
-    ({"update_settings": {**UPDATE_SETTINGS, "lr": -1}}, "scorers.implicit_prm.update_settings.lr must be > 0, got -1"),
-    ({"update_settings": {**UPDATE_SETTINGS, "step": 5}}, "scorers.implicit_prm.update_settings: step unknown or missing (its keys are steps, lr"),
+    ({"update_settings": {**UPDATE_SETTINGS, "steps": 0}}, "scorer.update_settings.steps must be a whole number"),
+    ({"update_settings": {**UPDATE_SETTINGS, "batch_size": 0}}, "scorer.update_settings.batch_size must be a whole number >= 1"),
+    ({"update_settings": {**UPDATE_SETTINGS, "balance": "abc"}}, "scorer.update_settings.balance must be one of"),
+    ({"update_settings": {**UPDATE_SETTINGS, "lr": -1}}, "scorer.update_settings.lr must be > 0, got -1"),
+    ({"update_settings": {**UPDATE_SETTINGS, "step": 5}}, "scorer.update_settings: step unknown or missing (its keys are steps, lr"),
 ])
 def test_bad_settings_are_one_line_at_construction(settings, message):
     """Each would otherwise fail after Grow (scoring) or after Train (the update), in a traceback."""

@@ -94,7 +94,7 @@ class AnswerLikelihoodScorer:
     def check(self, context: ScoringContext) -> None:
         """Before any work: a judge named by path exists."""
         if self.model:
-            check_model_path(self.model, "scorers.answer_likelihood.model")
+            check_model_path(self.model, "scorer.model")
 
     def answer(self, reference: str | None) -> str | None:
         """y*: the template with the reference filled in; None without a reference."""

@@ -30,7 +30,7 @@ class CodeTestsScorer:
 
     def __init__(self, *, reward: str):
         if reward not in REWARDS:
-            raise UserError(f"scorers.code_tests.reward must be one of {REWARDS}, got {reward!r}")
+            raise UserError(f"scorer.reward must be one of {REWARDS}, got {reward!r}")
         self.reward = reward
 
     def score(self, samples: list[Sample], context: ScoringContext) -> list[float | None]:

@@ -59,7 +59,7 @@ class EndogenousScorer:
     def check(self, context: ScoringContext) -> None:
         """Before any work: a judge named by path exists."""
         if self.model:
-            check_model_path(self.model, "scorers.endogenous.model")
+            check_model_path(self.model, "scorer.model")
 
     def score(self, samples: list[Sample], context: ScoringContext) -> list[float | None]:
         judge = self.model or context.policy()

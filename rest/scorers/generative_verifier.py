@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from rest.contracts import ScoringContext, Trainer
 
 log = logging.getLogger(__name__)
-KEY = "scorers.generative_verifier"
+KEY = "scorer"  # its settings, as rest/run.py names them where the run configures this scorer
 FIELDS = re.compile(r"\{(prompt|completion)\}")
 # Verdicts that judged the answer itself (math: rest/verifier; code: rest/code/judge.py): the training labels.
 LABELLED = frozenset({"ok", "pass", "wrong_answer", "runtime_error", "syntax_error"})
@@ -69,7 +69,7 @@ class GenerativeVerifierScorer:
                             "problem ({prompt}) and the completion to judge ({completion})")
         if not (isinstance(yes, str) and isinstance(no, str)) or not yes or not no or yes == no:
             raise UserError(f"{KEY}.yes={yes!r} and {KEY}.no={no!r} must be two different, non-empty words (text: "
-                            "quote a number, \"scorers.generative_verifier.yes='1'\")")
+                            f"quote a number, \"{KEY}.yes='1'\")")
         self.model, self.template, self.yes, self.no, self.normalize = model, prompt, yes, no, normalize
         self.learns, self.settings = update, _update_settings(update_settings)
         if train_args is not None and not isinstance(train_args, Mapping):

@@ -110,9 +110,9 @@ class ImplicitPRMScorer:
         """Before any work: pi_phi and pi_ref, where named by path, exist; the task's step delimiter, when used, is
         text."""
         if self.model and self.model != POLICY:
-            check_model_path(self.model, "scorers.implicit_prm.model")
+            check_model_path(self.model, "scorer.model")
         if self.ref_model:
-            check_model_path(self.ref_model, "scorers.implicit_prm.ref_model")
+            check_model_path(self.ref_model, "scorer.ref_model")
         delimiter = self.step_delimiter or context.step_delimiter()
         if not (isinstance(delimiter, str) and delimiter):
             raise UserError(f"task.step_delimiter must be non-empty text (where a step ends for the implicit PRM), "

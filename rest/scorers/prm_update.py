@@ -23,8 +23,8 @@ BALANCES = ("sample", "weight", "none")
 
 
 def update_settings_error(settings: dict) -> str | None:
-    """What is wrong with `scorers.implicit_prm.update_settings` (train_implicit_prm's settings), or None."""
-    key, known = "scorers.implicit_prm.update_settings", ("steps", "lr", "batch_size", "balance", "seed")
+    """What is wrong with `scorer.update_settings` (train_implicit_prm's settings), or None."""
+    key, known = "scorer.update_settings", ("steps", "lr", "batch_size", "balance", "seed")
     if set(settings) != set(known):
         odd = sorted(set(settings) ^ set(known))
         return f"{key}: {', '.join(odd)} unknown or missing (its keys are {', '.join(known)})"
