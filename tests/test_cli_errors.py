@@ -180,6 +180,17 @@ def test_sampling_and_training_settings_that_vllm_or_trl_would_refuse_are_one_li
     assert problem is not None and message in problem and "\n" not in problem, problem
 
 
+@pytest.mark.parametrize("chosen, suggested", [
+    ("scorer=[exact_answer,answer_likelihood]", "+scorer@mode.scorers.answer_likelihood=answer_likelihood"),
+    ("scorer=endogenous", "+scorer@mode.scorers.endogenous=endogenous"),
+])
+def test_a_loop_scorer_chosen_for_rm_eval_which_compares_its_own_is_one_line_naming_how_to_add_it(chosen, suggested):
+    problem = config_error(CONFIG_DIR, ["mode=rm_eval", chosen])  # it was left unused, silently
+    assert problem is not None and problem.endswith(f"add one as {suggested}"), problem
+    assert config_error(CONFIG_DIR, ["mode=rm_eval", suggested]) is None
+    assert config_error(CONFIG_DIR, ["mode=generate", chosen]) is None  # generate scores with them
+
+
 def test_a_run_directory_that_cannot_be_created_is_one_line(tmp_path):
     (tmp_path / "a_file").write_text("")
     problem = config_error(CONFIG_DIR, [f"hydra.run.dir={tmp_path}/a_file/run"])
