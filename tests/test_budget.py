@@ -1,7 +1,9 @@
 """Grow's sampling budget: the adaptive planner (pure), the fixed budget as Grow always was, the adaptive one
 through Grow on the session's vLLM engine, and bad settings as one line before any work."""
 
+import logging
 import random
+import re
 import subprocess
 import sys
 
@@ -182,6 +184,26 @@ def test_a_killed_grow_resumes_from_its_chunks_after_its_run_directory_moved(tmp
     grow_stage(moved / "iter_2" / "grown", 2, str(moved / "iter_1" / "checkpoint"), task, "pool", resumed, settings,
                verifier)
     assert resumed.requests == whole.requests[4:]  # the two chunks made before the move are kept
+
+
+def test_grow_logs_its_progress_chunk_by_chunk_counting_the_chunks_a_killed_grow_kept(tmp_path, verifier, monkeypatch,
+                                                                                     caplog):
+    monkeypatch.setattr("rest.stages.grow.CHUNK", 2)
+    caplog.set_level(logging.INFO, logger="rest.stages.grow")
+    task, settings = ZeroTask(size=5, solvable=(0,)), sampling(n=4)
+
+    def progress() -> list[str]:
+        lines = [r.getMessage() for r in caplog.records if "problems sampled" in r.getMessage()]
+        caplog.clear()
+        return [re.sub(r" in \d+s, about \d+s left$", "", line) for line in lines]
+
+    grow_stage(tmp_path / "whole", 1, "policy", task, "pool", SeededSampler(solvable=(0,)), settings, verifier)
+    assert progress() == [f"iteration 1: Grow: {done} of 5 problems sampled ({4 * done} samples)" for done in (2, 4, 5)]
+    with pytest.raises(Killed):
+        grow_stage(tmp_path / "grown", 1, "policy", task, "pool", DiesAfter(2), settings, verifier)
+    progress()
+    grow_stage(tmp_path / "grown", 1, "policy", task, "pool", SeededSampler(solvable=(0,)), settings, verifier)
+    assert progress() == ["iteration 1: Grow: 5 of 5 problems sampled (20 samples)"]
 
 
 def test_chunks_kept_by_a_killed_grow_are_dropped_when_the_rerun_samples_otherwise(tmp_path, verifier, monkeypatch):

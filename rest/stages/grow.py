@@ -120,12 +120,13 @@ def draw(sampler: Sampler, policy: str, task: Task, requests: list[Request], set
     groups: dict[int, list[Request]] = {}
     for request in requests:
         groups.setdefault(request.count, []).append(request)
-    samples = []
+    samples, progress = [], Progress(iteration, len(requests))
     for count, group in groups.items():
         chunks = {parts / f"n{count}_{k:05d}.jsonl": group[i : i + CHUNK] for k, i in enumerate(range(0, len(group), CHUNK))}
         samples += [Sample.from_row(json.loads(line)) for path in chunks if path.exists()
                     for line in path.read_text().splitlines()]
         todo = {path: chunk for path, chunk in chunks.items() if not path.exists()}
+        progress.kept(len(group) - sum(map(len, todo.values())))
         prompts = [[task.prompt(r.problem) for r in chunk] for chunk in todo.values()]
         batches = ((texts, [r.seed for r in chunk]) for chunk, texts in zip(todo.values(), prompts))
         streamed = sampler.stream(policy, batches, replace(settings, n=count))
@@ -135,4 +136,26 @@ def draw(sampler: Sampler, policy: str, task: Task, requests: list[Request], set
             label(drawn, verifier, task.answer_fallback)
             write_jsonl(path, [s.to_row() for s in drawn])
             samples += drawn
+            progress.sampled(len(chunk), len(samples))
     return samples
+
+
+class Progress:
+    """Grow's progress in the log, chunk by chunk (a Grow of a large model runs for hours): problems sampled, and
+    the time left at the pace of the chunks sampled so far."""
+
+    def __init__(self, iteration: int, problems: int):
+        self.iteration, self.problems, self.done, self.resumed = iteration, problems, 0, 0
+        self.start = time.perf_counter()
+
+    def kept(self, problems: int) -> None:
+        """`problems` whose chunks a killed Grow had finished."""
+        self.done += problems
+        self.resumed += problems
+
+    def sampled(self, problems: int, samples: int) -> None:
+        self.done += problems
+        seconds = time.perf_counter() - self.start
+        left = seconds / (self.done - self.resumed) * (self.problems - self.done)
+        log.info("iteration %d: Grow: %d of %d problems sampled (%d samples) in %.0fs, about %.0fs left",
+                 self.iteration, self.done, self.problems, samples, seconds, left)
