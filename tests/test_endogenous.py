@@ -1,5 +1,6 @@
 """The endogenous reward against a direct computation from a tiny model's logits, and the batched engine."""
 
+import logging
 import math
 
 import pytest
@@ -110,3 +111,15 @@ def test_token_rewards_use_a_zero_value_after_the_last_token():
 def test_bad_settings_are_user_errors(settings):
     with pytest.raises(UserError):
         make_scorer("endogenous", **settings)
+
+
+def test_the_engine_logs_its_progress_batch_by_batch_over_a_long_scoring(tiny_model, monkeypatch, caplog):
+    from rest.pace import Pace
+
+    caplog.set_level(logging.INFO, logger="rest.scorers.logprobs")
+    monkeypatch.setattr("rest.scorers.logprobs.Pace", lambda what, total, log: Pace(what, total, log, every=0.0))
+    engine = LogProbEngine(tiny_model, batch_tokens=64, max_length=None)
+    engine.score(PROMPTS * 4, COMPLETIONS * 4)
+    lines = [m for m in caplog.messages if "rows scored" in m]
+    assert len(lines) >= 2 and lines[0].startswith(f"log-prob engine ({tiny_model}): rows scored: ")
+    assert all(" of 12 in " in line for line in lines)

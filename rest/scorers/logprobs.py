@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from rest.errors import UserError, is_whole
+from rest.pace import Pace
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +70,11 @@ class LogProbEngine:
             log.warning("log-prob engine: %d of %d rows were longer than %d tokens and were truncated",
                         truncated, len(rows), self.max_length)
         results: list[TokenScores | None] = [None] * len(rows)
+        pace = Pace(f"log-prob engine ({self.path}): rows scored", len(rows), log)
         for batch in self._batches([len(p) + len(c) for p, c, _ in rows]):
             for i, scores in zip(batch, self._forward([rows[i] for i in batch], alpha)):
                 results[i] = scores
+            pace.advance(len(batch))
         return results
 
     @torch.no_grad()
@@ -81,10 +84,12 @@ class LogProbEngine:
         fits = [i for i, p in enumerate(prompts) if len(p) < self.max_length]
         results: list[list[float] | None] = [None] * len(prompts)
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        pace = Pace(f"log-prob engine ({self.path}): judge prompts scored", len(fits), log)
         for batch in self._batches([len(prompts[i]) + 1 for i in fits]):
             rows = [(prompts[fits[b]], choices[:1]) for b in batch]
             for b, f in zip(batch, completion_logits(self.model, rows, pad)):
                 results[fits[b]] = torch.log_softmax(f[0], dim=-1)[choices].tolist()
+            pace.advance(len(batch))
         return results
 
     def close(self) -> None:
