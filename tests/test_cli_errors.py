@@ -38,6 +38,19 @@ def test_missing_model_path_is_one_line(tmp_path):
     assert "Traceback" not in result.stdout + result.stderr
 
 
+def test_a_pretrained_model_under_the_tiny_models_settings_is_one_line_naming_model_hf(tiny_model, tmp_path):
+    """model=tiny's learning rate and sampling would wreck it; they were used silently."""
+    pretrained = tmp_path / "pretrained"
+    shutil.copytree(tiny_model, pretrained)
+    settings = json.loads((pretrained / "config.json").read_text())
+    (pretrained / "config.json").write_text(json.dumps({**settings, "vocab_size": 49152}))
+    result = run_py(f"model.path={pretrained}", f"hydra.run.dir={tmp_path / 'run'}")
+    errors = [line for line in error_lines(result) if "error" in line.lower()]
+    assert result.returncode == 2 and len(errors) == 1, errors
+    assert "is not a tiny model (a vocabulary of 49152 tokens, not the byte-level 259)" in errors[0]
+    assert errors[0].endswith(f"use model=hf model.path={pretrained} (or a model file of its own, as model=smollm2 is)")
+
+
 @pytest.mark.parametrize("mode", ["generate", "rm_eval"])
 def test_a_missing_mode_policy_is_one_line_before_any_engine(mode, tmp_path):
     result = run_py(f"mode={mode}", "mode.policy=/no/such/policy", f"hydra.run.dir={tmp_path}")
