@@ -140,7 +140,7 @@ def test_update_balances_labels_and_caps_examples(tiny_model, tmp_path, balance,
 def test_a_judge_that_cannot_take_the_runs_lora_adapter_is_refused_before_any_work(other_model, layers, refused):
     """The loop checks the policy against trainer.peft; a judge of its own (here 2 layers) is checked here."""
     lora = f"trainer.peft={{r: 4, target_modules: [q_proj], layers_to_transform: {layers}}}"
-    ctx = context(None, trainer=build(config(lora).trainer))
+    ctx = context(None, policy=other_model, trainer=build(config(lora).trainer))
     scorer = make_scorer("generative_verifier", model=other_model, update=True)
     if refused:
         with pytest.raises(UserError, match=rf"^trainer.peft: .*layers.* \(the model: {other_model}\)$"):
@@ -205,6 +205,18 @@ def test_answer_words_must_be_one_token_of_the_judge(tiny_model, settings, messa
     with pytest.raises(UserError) as caught:
         scorer.check(context(None, policy=tiny_model))
     assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_judge_of_another_kind_trained_with_the_policys_settings_is_one_line_and_train_args_lift_it(
+        tiny_model, smollm2):
+    """The tiny policy's learning rate would wreck SmolLM2 as a judge; it was used silently."""
+    words = {"model": smollm2, "yes": " Yes", "no": " No", "update": True}
+    with pytest.raises(UserError, match=r"^scorer.update=true would train the judge .* \(its vocabulary: 259 tokens, "
+                                        r"the judge's: 49152\): set scorer.train_args to the judge's own"):
+        make_scorer("generative_verifier", **words).check(context(None, policy=tiny_model))
+    trained = context(None, policy=tiny_model, trainer=build(config().trainer))
+    make_scorer("generative_verifier", **words, train_args={"learning_rate": 2e-5}).check(trained)
+    make_scorer("generative_verifier", model=tiny_model, update=True).check(trained)  # a judge of the same kind
 
 
 def right_then_wrong(prompt: str) -> list[str]:

@@ -104,9 +104,19 @@ class GenerativeVerifierScorer:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise UserError(f"{KEY}: cannot load the judge's tokenizer from {judge!r}: {first}") from None
         self.word_ids(tokenizer)
+        if self.learns and self.model and not self.train_args:
+            self.check_train_args(len(tokenizer), len(AutoTokenizer.from_pretrained(context.policy())))
         trainer = self.trainer(context) if self.learns and self.model else None  # the loop checks the policy's
         if isinstance(trainer, CheckedTrainer):
             trainer.check(self.model, [])
+
+    def check_train_args(self, judge_vocabulary: int, policy_vocabulary: int) -> None:
+        """A judge of another kind than the policy (another tokenizer) is not trained with the policy's settings."""
+        if judge_vocabulary != policy_vocabulary:
+            raise UserError(f"{KEY}.update=true would train the judge {self.model!r} with the run's trainer settings, "
+                            f"which are the policy's (its vocabulary: {policy_vocabulary} tokens, the judge's: "
+                            f"{judge_vocabulary}): set {KEY}.train_args to the judge's own, e.g. "
+                            "'{learning_rate: 2.0e-5, num_train_epochs: 2}'")
 
     def trainer(self, context: ScoringContext) -> Trainer:
         """The run's trainer, with `train_args` replacing its SFTConfig fields for the judge's update."""
