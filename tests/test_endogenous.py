@@ -1,5 +1,6 @@
 """The endogenous reward against a direct computation from a tiny model's logits, and the batched engine."""
 
+import dataclasses
 import logging
 import math
 
@@ -85,6 +86,18 @@ def test_the_instruction_is_placed_before_the_prompt_and_changes_the_reward(tiny
     a = plain.score([sample(PROMPTS[0], COMPLETIONS[0])], context(None))
     b = judged.score([sample(PROMPTS[0], COMPLETIONS[0])], context(None))
     assert not math.isclose(a[0], b[0], abs_tol=1e-6)
+
+
+def test_a_judge_of_its_own_reads_the_text_not_the_token_ids_the_policy_sampled(tiny_model, smollm2):
+    """The tiny policy's byte ids read as SmolLM2's tokens were another text: its scores were garbage."""
+    ids = AutoTokenizer.from_pretrained(tiny_model)(COMPLETIONS[1], add_special_tokens=False)["input_ids"]
+    grown = dataclasses.replace(sample(PROMPTS[1], COMPLETIONS[1]), token_ids=ids)
+    judge, policy = make_scorer("endogenous", model=smollm2), make_scorer("endogenous")
+    ctx = context(None, policy=tiny_model)
+    assert judge.score([grown], ctx) == pytest.approx(judge.score([sample(PROMPTS[1], COMPLETIONS[1])], ctx), abs=1e-4)
+    engine = LogProbEngine(tiny_model, batch_tokens=8192, max_length=None)
+    as_sampled = reduce_rewards(token_rewards(engine.score([PROMPTS[1]], [ids], alpha=1.0)[0]), "sum")
+    assert policy.score([grown], ctx)[0] == pytest.approx(as_sampled, abs=1e-4)  # the policy: the ids it sampled
 
 
 def test_the_default_judge_is_the_policy_the_run_hands_over(tiny_model):

@@ -64,7 +64,8 @@ class EndogenousScorer:
     def score(self, samples: list[Sample], context: ScoringContext) -> list[float | None]:
         judge = self.model or context.policy()
         prompts = [self.state(s.prompt) for s in samples]
-        completions = [s.token_ids or s.completion for s in samples]
+        # the sampled token ids are the policy's tokens: a judge of its own (another tokenizer, maybe) reads the text
+        completions = [(s.token_ids or s.completion) if self.model is None else s.completion for s in samples]
         results = self._judge.get(judge).score(prompts, completions, alpha=self.alpha)
         scores = []
         for sample, result in zip(samples, results):
