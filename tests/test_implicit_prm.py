@@ -176,3 +176,11 @@ def test_both_models_are_loaded_once_across_scoring_calls_and_reloaded_after_rel
     scorer.release()  # before Train
     scorer.score([sample(SOLUTION)], context(None))
     assert loads == [other_model, tiny_model] * 2
+
+
+def test_pi_phi_and_pi_ref_of_different_tokenizers_are_one_line_before_any_work(tiny_model, other_model, smollm2):
+    """pi_phi's token ids were fed to pi_ref as they were: a log-ratio of two different texts."""
+    ctx = context(None, policy=tiny_model, base_model=tiny_model)
+    with pytest.raises(UserError, match=r"^scorer.model .* and scorer.ref_model .* have different tokenizers"):
+        make_scorer("implicit_prm", model=smollm2).check(ctx)  # pi_ref: the base model
+    make_scorer("implicit_prm", model=other_model).check(ctx)  # another tiny model: the same tokenizer

@@ -107,8 +107,8 @@ class ImplicitPRMScorer:
         return context.policy() if self.model == POLICY else self.model or context.base_model()
 
     def check(self, context: ScoringContext) -> None:
-        """Before any work: pi_phi and pi_ref, where named by path, exist; the task's step delimiter, when used, is
-        text."""
+        """Before any work: pi_phi and pi_ref, where named by path, exist and share a tokenizer; the task's step
+        delimiter, when used, is text."""
         if self.model and self.model != POLICY:
             check_model_path(self.model, "scorer.model")
         if self.ref_model:
@@ -117,6 +117,10 @@ class ImplicitPRMScorer:
         if not (isinstance(delimiter, str) and delimiter):
             raise UserError(f"task.step_delimiter must be non-empty text (where a step ends for the implicit PRM), "
                             f"got {delimiter!r}")
+        phi, ref = self.current(context), self.reference(context)
+        if phi != ref and _vocabulary(phi) != _vocabulary(ref):
+            raise UserError(f"scorer.model {phi!r} and scorer.ref_model {ref!r} have different tokenizers: the log-ratio "
+                            "log pi_phi / pi_ref compares the two models on the same tokens, so they must share one")
 
     def reference(self, context: ScoringContext) -> str:
         return self.ref_model or context.base_model()
@@ -166,3 +170,9 @@ class ImplicitPRMScorer:
     def release(self) -> None:
         self._phi.release()
         self._ref.release()
+
+
+def _vocabulary(model: str) -> dict[str, int]:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(model).get_vocab()
