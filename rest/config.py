@@ -58,8 +58,6 @@ def dotted(settings: dict, prefix: str = "") -> dict:
     return found
 
 
-
-
 def mode_settings(cfg: DictConfig) -> DictConfig:
     """`cfg.mode` less the loop's settings that the chosen mode does not take: an experiment preset made for the
     loop (experiment=smoke sets mode.eval.k) then works with mode=generate too, and the log names what was left out.
