@@ -84,6 +84,17 @@ class TinyBaseModel:
         log.info("base model: %s", out)
         return str(out)
 
+    def check_kind(self, path: str) -> None:
+        """A checkpoint given as model.path under model=tiny must be a tiny model (its byte-level tokenizer):
+        model=tiny's settings (sampling, a learning rate of 1e-3) would wreck a pretrained one."""
+        from transformers import AutoConfig
+
+        vocabulary, tiny = AutoConfig.from_pretrained(path).vocab_size, len(byte_level_tokenizer())
+        if vocabulary != tiny:
+            raise UserError(f"model.path {path!r} is not a tiny model (a vocabulary of {vocabulary} tokens, not the "
+                            f"byte-level {tiny}): model=tiny's sampling and training settings would wreck it; use "
+                            f"model=hf model.path={path} (or a model file of its own, as model=smollm2 is)")
+
     def _make(self, examples: list[dict[str, str]], out: Path) -> None:
         log.info("base model: building a tiny Llama and training it on %d seed problems", len(examples))
         init = out.with_name(f"{out.name}.init")

@@ -160,6 +160,16 @@ class CheckedTrainer(Trainer, Protocol):
     def check(self, model: str, prompts: list[str]) -> None: ...
 
 
+class BaseModelBuilder(Protocol):
+    """What `model.build` names (model=tiny: rest.base_model.TinyBaseModel): `build` makes the base model the task
+    needs, or finds it made, and returns its path; `check_kind` refuses, in one UserError line, a checkpoint given
+    as `model.path` instead that the model file's settings do not suit."""
+
+    def build(self, task: Task) -> str: ...
+
+    def check_kind(self, path: str) -> None: ...
+
+
 class Logger(Protocol):
     """An experiment logger (rest/conf/logger/, rest/loggers.py), built once per run with `run_dir` and the run's
     resolved config as `run_config` (logged at start). `log_metrics` logs the numbers of one iteration's metrics

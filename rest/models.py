@@ -10,6 +10,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from rest.config import build
+from rest.contracts import BaseModelBuilder
 from rest.errors import UserError, first_line
 from rest.hub import unreachable
 
@@ -19,29 +20,16 @@ TOKENIZER = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model")
 
 
 def resolve_base_model(model_cfg: DictConfig, task) -> str:
+    builder: BaseModelBuilder | None = build(model_cfg.build) if model_cfg.get("build") is not None else None
     if model_cfg.get("path"):
         make_from_source(model_cfg)
         path = check_model_path(str(model_cfg.path))
-        if model_cfg.get("build") is not None:
-            check_tiny_kind(path)
+        if builder is not None:  # model=tiny: its settings suit only a model of the kind its builder makes
+            builder.check_kind(path)
         return path
-    if model_cfg.get("build") is None:
+    if builder is None:
         raise UserError("model: set model.path to a local checkpoint or hub name (or use model=tiny)")
-    return build(model_cfg.build).build(task)
-
-
-def check_tiny_kind(path: str) -> None:
-    """model=tiny's settings (sampling, a learning rate of 1e-3) are for the embedded tiny models, which share one
-    byte-level tokenizer: a pretrained checkpoint given as its `model.path` would be wrecked, so it is refused."""
-    from transformers import AutoConfig
-
-    from rest.base_model import byte_level_tokenizer
-
-    vocabulary, tiny = AutoConfig.from_pretrained(path).vocab_size, len(byte_level_tokenizer())
-    if vocabulary != tiny:
-        raise UserError(f"model.path {path!r} is not a tiny model (a vocabulary of {vocabulary} tokens, not the "
-                        f"byte-level {tiny}): model=tiny's sampling and training settings would wreck it; use "
-                        f"model=hf model.path={path} (or a model file of its own, as model=smollm2 is)")
+    return builder.build(task)
 
 
 def check_model_path(path: str, key: str = "model.path") -> str:
