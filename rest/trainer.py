@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rest.artifacts import atomic_dir
+from rest.artifacts import atomic_dir, inside
 from rest.config import plain
 from rest.environment import export
 from rest.errors import UserError, first_line
@@ -98,7 +98,9 @@ class SFT:
             raise ValueError("no examples to train on")
         start = time.perf_counter()
         state = state_dir(out_dir) if self.saves_state else None  # Train's own checkpoints (rest/train_state.py)
-        resume = resume_point(state, self.fingerprint(examples, init_from)) if state else None
+        # a policy of the run continued from (ReST) is recorded relative to the run: a moved run resumes Train
+        recorded = inside(init_from, out_dir.parent.parent)  # out_dir: <run dir>/iter_N/checkpoint
+        resume = resume_point(state, self.fingerprint(examples, recorded)) if state else None
         with atomic_dir(out_dir) as tmp:
             if in_process(self.processes, self.launcher, self.nodes):
                 loss = self._train_here(examples, init_from, tmp, report, state, resume)

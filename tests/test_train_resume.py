@@ -3,6 +3,7 @@ weights an uninterrupted Train writes; a saved state of other training is never 
 nothing of its own."""
 
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,16 @@ def test_a_train_killed_midway_resumes_from_its_last_save_to_the_uninterrupted_w
     assert any(not torch.equal(whole[name], base[name]) for name in whole)  # it trained (a merged adapter too)
     assert all(torch.allclose(whole[name], resumed[name], atol=1e-6) for name in whole)
     assert not saved.exists()
+
+
+def test_train_continuing_the_runs_own_policy_resumes_after_the_run_directory_moved(tiny_model, tmp_path, steps):
+    """ReST continues from the previous iteration's policy: its absolute path made a moved run train from the start."""
+    shutil.copytree(tiny_model, tmp_path / "run" / "iter_1" / "checkpoint")
+    interrupted(sft(**SAVES), str(tmp_path / "run" / "iter_1" / "checkpoint"), tmp_path / "run" / "iter_2" / "checkpoint",
+                steps, at=8)
+    moved = (tmp_path / "run").rename(tmp_path / "moved")
+    sft(**SAVES).train(EXAMPLES, str(moved / "iter_1" / "checkpoint"), moved / "iter_2" / "checkpoint")
+    assert steps.taken == 14 - 6  # went on from the save at step 6
 
 
 def test_a_saved_state_of_other_examples_is_removed_not_resumed(tiny_model, tmp_path, steps, caplog):
