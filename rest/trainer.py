@@ -98,9 +98,7 @@ class SFT:
             raise ValueError("no examples to train on")
         start = time.perf_counter()
         state = state_dir(out_dir) if self.saves_state else None  # Train's own checkpoints (rest/train_state.py)
-        # a policy of the run continued from (ReST) is recorded relative to the run: a moved run resumes Train
-        recorded = inside(init_from, out_dir.parent.parent)  # out_dir: <run dir>/iter_N/checkpoint
-        resume = resume_point(state, self.fingerprint(examples, recorded)) if state else None
+        resume = resume_point(state, self.fingerprint(examples, init_from, out_dir)) if state else None
         with atomic_dir(out_dir) as tmp:
             if in_process(self.processes, self.launcher, self.nodes):
                 loss = self._train_here(examples, init_from, tmp, report, state, resume)
@@ -116,10 +114,13 @@ class SFT:
     def saves_state(self) -> bool:
         return self.args["save_strategy"] != "no"
 
-    def fingerprint(self, examples: list[dict[str, str]], init_from: str) -> dict[str, Any]:
-        """What a saved Train state must have trained to be resumed (how often it saves may change)."""
+    def fingerprint(self, examples: list[dict[str, str]], init_from: str, out_dir: Path) -> dict[str, Any]:
+        """What a saved Train state must have trained to be resumed (how often it saves may change). A policy of the
+        run that Train continues from (ReST) is recorded relative to the run (out_dir: <run dir>/iter_N/checkpoint),
+        so that a moved run resumes."""
         args = {k: v for k, v in self.args.items() if not k.startswith(("save_", "logging_"))}
-        return fingerprint(examples, init_from=init_from, seed=self.seed, args=args, peft=self.peft,
+        return fingerprint(examples, init_from=inside(init_from, out_dir.parent.parent), seed=self.seed, args=args,
+                           peft=self.peft,
                            processes=self.processes * self.nodes,  # the world size: ranks' data and batch
                            weighting=self.weighting, east_a=self.east_a)
 

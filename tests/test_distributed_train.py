@@ -54,7 +54,7 @@ def test_the_ranks_resume_from_the_state_an_interrupted_train_saved(train_exampl
     (checkpoint,) = state.glob("checkpoint-*")
     zeroed = {name: torch.zeros_like(t) for name, t in load_file(str(checkpoint / "model.safetensors")).items()}
     save_file(zeroed, str(checkpoint / "model.safetensors"), metadata={"format": "pt"})
-    (state / FINGERPRINT).write_text(json.dumps(two.fingerprint(train_examples, tiny_model)))
+    (state / FINGERPRINT).write_text(json.dumps(two.fingerprint(train_examples, tiny_model, tmp_path / "policy")))
     out = two.train(train_examples, tiny_model, tmp_path / "policy")
     assert not state.exists()
     a, b = (load_file(str(Path(path) / "model.safetensors")) for path in (fresh, out))
