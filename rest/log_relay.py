@@ -4,11 +4,11 @@ In this process (`trainer.processes=1`), transformers would print the trainer's 
 `log_in_this_process(trainer)` sends them through `logging` instead, to the console and run.log alike, with where
 Train stands (`Train: step 120 of 355`) at most every minute, beside the console's progress bar.
 
-In a process group, the ranks write to a file of their own (rest/process_group.py), so a Train of hours would show nothing in the run's
-log between its first line and its last. While the group runs, this reads that file as it grows and logs what rank
-0 reports there: each record of the trainer's log (TRL's `{'loss': ..., 'learning_rate': ..., 'epoch': ...}`, every
-`trainer.logging_steps` steps, and the summary at the end) as it comes, and where the progress bar stands
-(`Train: step 120 of 355`) at most every `every` seconds.
+In a process group, the ranks write to a file of their own (rest/process_group.py), so a Train of hours would
+show nothing in the run's log between its first line and its last. While the group runs, this reads that file as
+it grows and logs what rank 0 reports there: each record of the trainer's log (TRL's `{'loss': ...,
+'learning_rate': ..., 'epoch': ...}`, every `trainer.logging_steps` steps, and the summary at the end) as it comes,
+and where the progress bar stands (`Train: step 120 of 355`) at most every `every` seconds.
 """
 
 from __future__ import annotations

@@ -61,8 +61,8 @@ def grow_stage(out: Path, iteration: int, policy: str, task: Task, split: str, s
     total = budget.total(len(problems), settings)
     log.info("iteration %d: Grow: %d problems, %d samples at most, with %s", iteration, len(problems), total, policy)
     run_dir = out.parent.parent  # out is <run dir>/iter_N/grown: a moved run keeps its chunks
-    keep_parts_of(parts, {"policy": inside(policy, run_dir), "sampling": asdict(settings), "budget": [type(budget).__name__, vars(budget)],
-                          "problems": ids_digest(p.id for p in problems)})
+    keep_parts_of(parts, {"policy": inside(policy, run_dir), "sampling": asdict(settings),
+                          "budget": [type(budget).__name__, vars(budget)], "problems": ids_digest(p.id for p in problems)})
     tallies = {p.id: Tally() for p in problems}
     samples, rounds = [], 0
     while requests := budget.plan(problems, tallies, rounds, settings, iteration):
