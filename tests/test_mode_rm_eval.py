@@ -24,7 +24,7 @@ def rm_eval(run_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("form", ["jsonl", "datasets"])  # a file, or a directory as a run's DPO pairs are written
 def test_pairs_file_gives_accuracy_per_scorer_and_domain(tmp_path, tiny_model, form):
     rows = [{"prompt": "Q: 1+2?\nA:", "chosen": " 3", "rejected": " 4 and some more words", "domain": "math"},
-            {"prompt": "Say hi.", "chosen": " hi", "rejected": " hello there, friend", "domain": "chat"},
+            {"prompt": "Say hi.", "chosen": " hi", "rejected": " hello there, friend"},  # no domain
             {"prompt": "Say hi.", "chosen": "", "rejected": " x", "domain": "chat"}]
     pairs = tmp_path / "pairs.jsonl"
     if form == "jsonl":
@@ -36,9 +36,10 @@ def test_pairs_file_gives_accuracy_per_scorer_and_domain(tmp_path, tiny_model, f
     report = json.loads((tmp_path / "run" / "rm_eval.json").read_text())
     assert report["pairs"] == 2 and set(report["scorers"]) == {"endogenous_sum", "endogenous_mean"}
     for scores in report["scorers"].values():
-        assert set(scores["by_domain"]) == {"math", "chat"} and 0 <= scores["accuracy"] <= 1
+        assert set(scores["by_domain"]) == {"math", "(no domain)"} and 0 <= scores["accuracy"] <= 1
     # a random tiny model gives longer completions lower summed log-probs: the shorter chosen answers win
     assert report["scorers"]["endogenous_sum"]["accuracy"] == 1.0
+    assert "| scorer | accuracy | (no domain) | math |" in (tmp_path / "run" / "rm_eval.md").read_text()
     assert "| endogenous_sum |" in (tmp_path / "run" / "rm_eval.md").read_text()
 
 

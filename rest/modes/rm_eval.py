@@ -1,7 +1,7 @@
 """`python run.py mode=rm_eval`: how well each scorer in `mode.scorers` tells good samples from bad.
 
 (a) With `mode.pairs=FILE.jsonl` (the RM-Bench layout: prompt, chosen, rejected, optional domain):
-    pairwise accuracy of each scorer, overall and per domain.
+    pairwise accuracy of each scorer, overall and per domain (pairs without one: `(no domain)`).
 (b) Otherwise, on the task: `mode.n` samples per problem of `mode.split` from the policy (default the
     base model) with the Grow settings, judged by the verifier. Per scorer: how often a correct sample outscores an incorrect one of
     the same problem, best-of-N accuracy (N in `mode.best_of`) beside random pick, majority vote and the
@@ -43,6 +43,7 @@ from rest.tasks import problems_of
 
 log = logging.getLogger(__name__)
 PARTS, SAMPLES, SCORED = "rm_eval.parts", "samples.jsonl", "scored.json"  # what an unfinished (b) keeps
+NO_DOMAIN = "(no domain)"  # (a)'s column of the pairs without a domain
 
 
 @dataclass
@@ -142,7 +143,7 @@ def _pairs(rows: list[Row], scorers: dict[str, Scorer], settings: dict, run: Run
         chosen, rejected = [s.scores[name] for s in samples[: len(good)]], [s.scores[name] for s in samples[len(good) :]]
         by_domain = defaultdict(list)
         for row, c, r in zip(good, chosen, rejected):
-            by_domain[str(row.get("domain") or "all")].append((c, r))
+            by_domain[str(row.get("domain") or NO_DOMAIN)].append((c, r))
         result["scorers"][name] = {
             "accuracy": ranking.pairwise_accuracy(chosen, rejected),
             "by_domain": {d: ranking.pairwise_accuracy(*map(list, zip(*pairs))) for d, pairs in sorted(by_domain.items())},
