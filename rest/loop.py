@@ -202,6 +202,9 @@ def reward_scorer(name: str | None, scorers: dict[str, Scorer]) -> str:
     """The scorer whose normalised score is each sample's `reward` (what ReST's thresholds see)."""
     if name is None and len(scorers) == 1:
         return next(iter(scorers))
+    if name is None:
+        raise UserError(f"mode.reward: this run has {len(scorers)} scorers ({', '.join(sorted(scorers))}); name the one "
+                        f"whose score is each sample's reward, what ReST's thresholds see (mode.reward={min(scorers)})")
     if name not in scorers:
-        raise UserError(f"mode.reward: name the scorer that gives the reward, one of {sorted(scorers)} (got {name})")
+        raise UserError(f"mode.reward={name} is not a scorer of this run; name one of {', '.join(sorted(scorers))}")
     return name

@@ -3,9 +3,12 @@
 import json
 from pathlib import Path
 
+import pytest
 from conftest import config
 from omegaconf import OmegaConf
 
+from rest.errors import UserError
+from rest.loop import reward_scorer
 from rest.run import execute
 
 
@@ -51,3 +54,13 @@ def test_a_policy_that_got_worse_is_reported(caplog):
         assert not caplog.records
         warn_if_worse([{"iteration": 0, "pass@1": 0.3}, {"iteration": 1, "pass@1": 0.1}])
     assert "fell from 0.300 to 0.100" in caplog.text
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    (None, ("mode.reward: this run has 2 scorers (endogenous, exact_answer); name the one whose score is each sample's "
+            "reward, what ReST's thresholds see (mode.reward=endogenous)")),
+    ("prm", "mode.reward=prm is not a scorer of this run; name one of endogenous, exact_answer")])
+def test_a_reward_of_several_scorers_left_unnamed_or_misnamed_is_one_line_naming_them(name, message):
+    with pytest.raises(UserError) as error:
+        reward_scorer(name, {"exact_answer": object(), "endogenous": object()})
+    assert str(error.value) == message
