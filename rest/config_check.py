@@ -19,9 +19,9 @@ from rest.errors import UserError, is_whole
 from rest.filter_check import filter_error, retry_check_error
 from rest.machine import Machine
 from rest.override_types import override_type_error
+from rest.unused_choice import unused_choice_error
 
 CODE_VERIFIER = "rest.code.verifier.CodeVerifier"
-RM_EVAL = "rest.modes.rm_eval.RmEval"
 MAX_COMBINATIONS = 256  # a larger sweep is checked one swept value at a time
 
 
@@ -47,7 +47,7 @@ def config_error(config_dir: str | Path, args: list[str], machine: Machine | Non
             for combination in _combinations(overrides) if sweep else [overrides]:
                 cfg = compose(name, overrides=combination, return_hydra_config=True)
                 problem = (override_type_error(combination, cfg, Path(config_dir), compose_groups)
-                           or _output_dir_error(cfg, sweep) or _unused_scorer_error(combination, cfg)
+                           or _output_dir_error(cfg, sweep) or unused_choice_error(combination, cfg)
                            or semantic_error(cfg, machine))
                 if problem:
                     return problem if not sweep else f"{problem} (in the sweep {' '.join(combination)})"
@@ -63,16 +63,6 @@ def semantic_error(cfg, machine: Machine | None = None) -> str | None:
             or _budget_error(cfg) or _trainer_error(cfg.trainer, machine) or filter_error(cfg)
             or retry_check_error(cfg) or _weighting_error(cfg) or _answer_error(cfg) or _sampling_error(cfg)
             or _sampler_error(cfg.sampler, machine) or _one_cluster_error(cfg))
-
-
-def _unused_scorer_error(overrides: list[str], cfg) -> str | None:
-    """mode=rm_eval compares `mode.scorers`: a `scorer=` choice (the loop's scorers) would be silently unused."""
-    chosen = next((o for o in overrides if re.match(r"^\+*scorer=", o)), None)
-    if chosen is None or cfg.mode.get("_target_") != RM_EVAL:
-        return None
-    names = [n for n in chosen.split("=", 1)[1].strip("[]").split(",") if n != "exact_answer"] or ["exact_answer"]
-    return (f"mode=rm_eval compares mode.scorers, not the loop's scorers that `{chosen}` chooses: add one as "
-            f"+scorer@mode.scorers.{names[0]}={names[0]}")
 
 
 def _one_cluster_error(cfg) -> str | None:

@@ -219,10 +219,9 @@ def test_a_run_directory_where_no_directory_can_be_made_is_one_line_also_for_roo
     assert problem is not None and problem.startswith("hydra.run.dir=/proc/run: cannot create it in /proc ("), problem
 
 
-def test_a_filter_that_ranks_by_a_configured_scorer_or_a_mode_without_filters_passes_the_check():
+def test_a_filter_that_ranks_by_a_configured_scorer_passes_the_check():
     assert config_error(CONFIG_DIR, ["scorer=endogenous", "filter=correct_top_k"]) is None
     assert config_error(CONFIG_DIR, ["filter=top_k", "filter.score=reward"]) is None
-    assert config_error(CONFIG_DIR, ["mode=rm_eval", "filter=correct_top_k"]) is None  # rm_eval filters nothing
 
 
 def test_null_an_interpolation_or_a_value_of_the_right_type_passes_the_type_check():

@@ -1,0 +1,46 @@
+"""A group chosen on the command line that the chosen mode never reads would be silently unused (`mode=generate
+filter=correct_top_k` would write every sample, unfiltered): it is one line instead. Choices an experiment
+preset makes are left alone: a preset made for the loop works with every mode (rest.config.mode_settings)."""
+
+from __future__ import annotations
+
+import re
+
+LOOP = "rest.loop.Loop"
+RM_EVAL = "rest.modes.rm_eval.RmEval"
+# The groups that only the loop reads: what each one sets, and where a mode's own setting is.
+LOOP_ONLY = {
+    "algorithm": ("the self-training algorithm", ""),
+    "budget": ("how many samples the loop's Grow draws of each problem",
+               "; mode=generate draws sampler.grow.n of each, mode=rm_eval mode.n"),
+    "filter": ("what the loop's Improve keeps",
+               "; mode=generate and mode=score write every row with its scores, score_<name>, to filter by"),
+    "logger": ("where the loop reports its metrics", ""),
+    "trainer": ("how the loop trains", ""),
+}
+
+
+def unused_choice_error(overrides: list[str], cfg) -> str | None:
+    """One line for a `group=option` of `overrides` that the composed `cfg`'s mode does not read, else None."""
+    return _loop_only_error(overrides, cfg) or _unused_scorer_error(overrides, cfg)
+
+
+def _loop_only_error(overrides: list[str], cfg) -> str | None:
+    if cfg.mode.get("_target_") == LOOP:
+        return None
+    for override in overrides:
+        group = re.match(r"^\+*(\w+)=", override)
+        if group and group[1] in LOOP_ONLY:
+            what, where = LOOP_ONLY[group[1]]
+            return f"{override}: mode={cfg.hydra.runtime.choices.mode} does not read it ({what}){where}"
+    return None
+
+
+def _unused_scorer_error(overrides: list[str], cfg) -> str | None:
+    """mode=rm_eval compares `mode.scorers`: a `scorer=` choice (the loop's scorers) would be silently unused."""
+    chosen = next((o for o in overrides if re.match(r"^\+*scorer=", o)), None)
+    if chosen is None or cfg.mode.get("_target_") != RM_EVAL:
+        return None
+    names = [n for n in chosen.split("=", 1)[1].strip("[]").split(",") if n != "exact_answer"] or ["exact_answer"]
+    return (f"mode=rm_eval compares mode.scorers, not the loop's scorers that `{chosen}` chooses: add one as "
+            f"+scorer@mode.scorers.{names[0]}={names[0]}")

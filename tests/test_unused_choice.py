@@ -1,0 +1,29 @@
+"""A group that only the loop reads, chosen on the command line for another mode, is one line before any work (it
+was silently unused: `mode=generate filter=correct_top_k` wrote every sample); a preset's choice is left alone."""
+
+import pytest
+
+from rest.config import CONFIG_DIR
+from rest.config_check import config_error
+
+
+@pytest.mark.parametrize("mode", ["generate", "score", "rm_eval", "merge"])
+@pytest.mark.parametrize("choice", ["filter=correct_top_k", "budget=adaptive", "logger=tensorboard", "algorithm=rest",
+                                    "trainer=sft"])
+def test_a_loop_only_group_chosen_for_another_mode_is_one_line_naming_it(mode, choice):
+    problem = config_error(CONFIG_DIR, [f"mode={mode}", choice])
+    assert problem is not None and problem.startswith(f"{choice}: mode={mode} does not read it (") and "\n" not in problem
+
+
+def test_the_line_says_where_the_modes_own_setting_is():
+    problem = config_error(CONFIG_DIR, ["mode=generate", "budget=adaptive"])
+    assert problem.endswith("; mode=generate draws sampler.grow.n of each, mode=rm_eval mode.n"), problem
+
+
+@pytest.mark.parametrize("overrides", [
+    ["budget=adaptive", "logger=tensorboard", "algorithm=rest"],  # the loop reads them all
+    ["mode=generate", "experiment=verifier_free"],  # the preset chooses filter=top_k for the loop
+    ["mode=generate", "scorer=endogenous", "task=code"],  # groups that generate reads
+])
+def test_the_loops_groups_for_the_loop_a_presets_choice_and_a_modes_own_groups_pass(overrides):
+    assert config_error(CONFIG_DIR, overrides) is None
