@@ -123,10 +123,12 @@ def test_chunks_of_another_plan_are_never_resumed(tmp_path, change, message):
     assert message in str(raised.value) and "\n" not in str(raised.value)
 
 
-def test_two_shards_merged_equal_the_unsharded_run(uninterrupted, tmp_path):
+def test_two_shards_merged_equal_the_unsharded_run_with_its_pairs(full_run, uninterrupted, tmp_path):
+    import datasets
+
     shards = [tmp_path / "shard0", tmp_path / "shard1"]
     for index, shard in enumerate(shards):
-        rows = generate(shard, f"mode.shard.index={index}", "mode.shard.count=2")
+        rows = generate(shard, f"mode.shard.index={index}", "mode.shard.count=2", "mode.pairs=true")
         assert {r["problem_index"] % 2 for r in rows} == {index}
     merged = tmp_path / "merged"
     result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=merge", f"mode.shards=[{shards[0]},{shards[1]}]",
@@ -134,6 +136,8 @@ def test_two_shards_merged_equal_the_unsharded_run(uninterrupted, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert_same_rows([json.loads(line) for line in (merged / "dataset.jsonl").read_text().splitlines()], uninterrupted,
                      LOGPROB_DIGITS)
+    pairs = datasets.load_from_disk(str(merged / "pairs")).to_list()  # the shards' pairs were left behind
+    assert len(pairs) > 0 and pairs == datasets.load_from_disk(str(full_run / "pairs")).to_list()
     partial = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=merge", f"mode.shards=[{shards[1]}]",
                               f"hydra.run.dir={tmp_path / 'partial'}"], cwd=ROOT, capture_output=True, text=True,
                              timeout=300)
@@ -152,6 +156,22 @@ def test_shards_of_different_shardings_or_sampling_settings_are_not_merged():
     check_same_sampling([{"model": "m", "sampling": "{}"}] * 2)
     with pytest.raises(UserError, match=r"different models or with different sampling settings \(models: \['m'\]\)"):
         check_same_sampling([{"model": "m", "sampling": '{"temperature": 1.0}'}, {"model": "m", "sampling": "{}"}])
+
+
+def test_shards_that_made_pairs_differently_are_not_merged():
+    from omegaconf import OmegaConf
+
+    from rest.modes.merge import pairs_settings
+
+    def mode(**pairs):
+        return OmegaConf.create({"pairs": False, "pairs_by": "verifier", "pairs_per_problem": 4, **pairs})
+
+    assert pairs_settings([mode(pairs=True), mode(pairs=True)]) == ("verifier", 4)
+    assert pairs_settings([mode(), None]) is None
+    with pytest.raises(UserError, match=r"pairs differently \(pairs_by=verifier, pairs_per_problem=4; no pairs\)"):
+        pairs_settings([mode(pairs=True), mode()])
+    with pytest.raises(UserError, match="pairs_per_problem=2"):
+        pairs_settings([mode(pairs=True), mode(pairs=True, pairs_per_problem=2)])
 
 
 def write_rows(path: Path, rows: list[dict], columns=("question", "answer")) -> None:

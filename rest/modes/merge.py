@@ -1,7 +1,8 @@
 """`python run.py mode=merge mode.shards=[DIR_0,DIR_1,...]`: join the datasets of mode=generate shards.
 
 Rows are put back in the unsharded order (problem position in the split, then sample index), so the merged
-dataset equals what one unsharded run writes. A (problem, sample) present twice, a shard that has not finished,
+dataset equals what one unsharded run writes; shards that wrote DPO pairs (`mode.pairs=true`) give the pairs of the
+merged rows, as the unsharded run writes them. A (problem, sample) present twice, a shard that has not finished,
 a shard missing from the list (each run records its `mode.shard` in .hydra/config.yaml), or shards sampled from
 different models or with different settings are errors naming them.
 """
@@ -13,10 +14,11 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from rest.errors import UserError
-from rest.modes.generate import export, read_jsonl
+from rest.modes.generate import export, read_jsonl, to_sample
+from rest.pairs import preference_pairs, write_pairs
 from rest.run import Run
 
 log = logging.getLogger(__name__)
@@ -30,7 +32,10 @@ class Merge:
 
     def run(self, run: Run) -> int:
         rows = read_shards(self.shards)
+        pairing = pairs_settings([recorded_mode(Path(shard)) for shard in self.shards])
         export(rows, run.dir)
+        if pairing:
+            write_pairs(run.dir / "pairs", preference_pairs([to_sample(r) for r in rows], *pairing))
         log.info("merge: %d rows from %d shards", len(rows), len(self.shards))
         return 0
 
@@ -55,13 +60,28 @@ def read_shards(shards: list[str]) -> list[dict]:
     return rows
 
 
-def shard_of(run_dir: Path) -> tuple[int, int] | None:
-    """(mode.shard.index, mode.shard.count) of a generate run, from its .hydra/config.yaml (None: not recorded)."""
+def recorded_mode(run_dir: Path) -> DictConfig | None:
+    """The `mode` settings that a generate run recorded in its .hydra/config.yaml (None: not recorded)."""
     recorded = run_dir / ".hydra" / "config.yaml"
-    if not recorded.exists():
-        return None
-    shard = OmegaConf.load(recorded).mode.shard
-    return int(shard.index), int(shard.count)
+    return OmegaConf.load(recorded).mode if recorded.exists() else None
+
+
+def shard_of(run_dir: Path) -> tuple[int, int] | None:
+    """(mode.shard.index, mode.shard.count) of a generate run (None: not recorded)."""
+    mode = recorded_mode(run_dir)
+    return None if mode is None else (int(mode.shard.index), int(mode.shard.count))
+
+
+def pairs_settings(modes: list[DictConfig | None]) -> tuple[str, int] | None:
+    """(pairs_by, pairs_per_problem) of shards that all wrote DPO pairs; None when none did (or none recorded it).
+    Shards that made pairs differently, or some without, are an error: the merge could not write what one run does."""
+    pairing = {None if mode is None or not mode.get("pairs") else (str(mode.pairs_by), int(mode.pairs_per_problem))
+               for mode in modes}
+    if len(pairing) > 1:
+        made = "; ".join("no pairs" if p is None else f"pairs_by={p[0]}, pairs_per_problem={p[1]}"
+                         for p in sorted(pairing, key=str))
+        raise UserError(f"merge: the shards wrote DPO pairs differently ({made}); merge shards of one generate command")
+    return pairing.pop()
 
 
 def check_complete(shards: list[tuple[int, int] | None]) -> None:
