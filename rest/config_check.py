@@ -19,9 +19,10 @@ from rest.errors import UserError, is_whole
 from rest.filter_check import filter_error, retry_check_error
 from rest.machine import Machine
 from rest.override_types import override_type_error
-from rest.unused_choice import unused_choice_error
+from rest.unused_choice import LOOP, unused_choice_error
 
 CODE_VERIFIER = "rest.code.verifier.CodeVerifier"
+GENERATE = "rest.modes.generate.Generate"
 MAX_COMBINATIONS = 256  # a larger sweep is checked one swept value at a time
 
 
@@ -213,15 +214,28 @@ def _trainer_error(trainer, machine: Machine | None) -> str | None:
 
 
 def _sampling_error(cfg) -> str | None:
-    """Grow's sampling settings, and the loop's Evaluate samples (mode.eval.k; 0: greedy pass@1 only)."""
-    from rest.sampler.settings import sampling_error
+    """Grow's sampling settings, the loop's Evaluate samples (mode.eval.k; 0: greedy pass@1 only), and how many
+    samples of a problem each stage draws with them."""
+    from rest.sampler.settings import context_error, greedy_error, sampling_error
 
     grow = cfg.sampler.get("grow")
     problem = sampling_error(OmegaConf.to_container(grow, resolve=True), "sampler.grow") if grow else None
     k = (cfg.mode.get("eval") or {}).get("k", 0)
     if problem is None and not is_whole(k, 0):
         problem = f"mode.eval.k must be a whole number >= 0 (0: greedy pass@1 only), got {k!r}"
-    return problem
+    if problem or not grow:
+        return problem
+    engine = cfg.sampler.get("engine") or {}
+    return (greedy_error(grow.get("temperature"), _sample_counts(cfg))
+            or context_error(grow.get("max_tokens"), engine.get("max_model_len")))
+
+
+def _sample_counts(cfg) -> dict[str, int]:
+    """How many samples of a problem the chosen mode draws with the Grow settings, by the key that sets it."""
+    keys = ["sampler.grow.n"] if cfg.mode.get("_target_") in (LOOP, GENERATE) else []
+    keys += ["mode.eval.k", "mode.n"]
+    keys += [f"mode.{retry}.n" for retry in ("rationalize", "reflect") if OmegaConf.select(cfg, f"mode.{retry}.enabled")]
+    return {key: OmegaConf.select(cfg, key) for key in keys if OmegaConf.select(cfg, key) is not None}
 
 
 def _algorithm_error(cfg) -> str | None:

@@ -188,6 +188,10 @@ def test_a_gguf_file_whose_architecture_transformers_cannot_read_is_one_line(tmp
     (["sampler=ray", "sampler.max_prompt_tokens=abc"], "sampler.max_prompt_tokens must be null"),
     (["trainer.peft=abc"], "trainer.peft must be null (full fine-tuning) or a map of peft.LoraConfig fields"),
     (["filter=top_k", "scorer=endogenous", "filter.score=nope"], "add that scorer (scorer=[endogenous,nope])"),
+    (["sampler.grow.temperature=0"], "temperature=0 is greedy decoding: vLLM refuses sampler.grow.n=8 samples of a"),
+    (["sampler.grow.temperature=0", "sampler.grow.n=1"], "set a temperature > 0, or mode.eval.k=1"),
+    (["mode=rm_eval", "sampler.grow.temperature=0"], "vLLM refuses mode.n=16 samples of a problem with it"),
+    (["sampler.engine.max_model_len=24"], "max_tokens=48 leaves no room for a prompt in sampler.engine.max_model_len=24"),
 ])
 def test_sampling_and_training_settings_that_vllm_or_trl_would_refuse_are_one_line(overrides, message):
     problem = config_error(CONFIG_DIR, overrides)
@@ -203,6 +207,11 @@ def test_a_loop_scorer_chosen_for_rm_eval_which_compares_its_own_is_one_line_nam
     assert problem is not None and problem.endswith(f"add one as {suggested}"), problem
     assert config_error(CONFIG_DIR, ["mode=rm_eval", suggested]) is None
     assert config_error(CONFIG_DIR, ["mode=generate", chosen]) is None  # generate scores with them
+
+
+def test_greedy_decoding_with_one_sample_of_each_problem_and_a_context_with_room_for_prompts_pass():
+    assert config_error(CONFIG_DIR, ["sampler.grow.temperature=0", "sampler.grow.n=1", "mode.eval.k=1"]) is None
+    assert config_error(CONFIG_DIR, ["sampler.engine.max_model_len=49"]) is None  # max_tokens=48 and one token
 
 
 def test_a_run_directory_that_cannot_be_created_is_one_line(tmp_path):

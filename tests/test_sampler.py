@@ -117,3 +117,10 @@ def test_with_skip_refused_a_prompt_too_long_gets_no_samples_and_the_others_thei
                                sampling(n=2, max_tokens=4, skip_refused=True))
     assert [len(completions) for completions in outputs] == [2, 0, 2]
     assert "vLLM refused 1 of 3 prompts, left out" in caplog.text
+
+
+def test_only_a_refusal_for_length_gets_the_advice_on_the_context():
+    from rest.sampler.vllm import too_long_advice
+
+    assert "sampler.engine.max_model_len" in too_long_advice("The prompt is longer than the maximum model length of 24")
+    assert too_long_advice("n must be 1 when using greedy sampling, got 2.") == ""

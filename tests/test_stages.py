@@ -8,9 +8,9 @@ from fakes import ScriptedSampler
 
 from rest.artifacts import load_samples
 from rest.filters import CapPerProblem, Chain, DropDuplicates, KeepCorrect, TopKPerProblem
-from rest.records import Problem
+from rest.records import Problem, Sample
 from rest.stages import stage_stats
-from rest.stages.grow import grow_stage
+from rest.stages.grow import grow_stage, warn_if_unanswered
 from rest.stages.improve import improve, update_scorers
 from rest.stages.train import train_stage
 
@@ -73,6 +73,18 @@ def test_grow_warns_when_most_completions_have_no_answer_the_verifier_reads(tmp_
                 f"sampler.grow.max_tokens={sampling().max_tokens}): ask for the answer's form in the prompt "
                 "(task.prompt_template, task.chat_template) or raise max_tokens")
     assert warnings == ([expected] if warned else [])
+
+
+def test_the_warning_tells_completions_cut_at_the_engines_context_from_those_cut_at_max_tokens(caplog):
+    def cut(finish_reason: str, num_tokens: int) -> Sample:
+        return Sample(problem_id="p", sample_index=0, iteration=1, prompt="q", completion="c", reference="0",
+                      finish_reason=finish_reason, num_tokens=num_tokens)
+
+    caplog.set_level(logging.WARNING)
+    warn_if_unanswered(1, [cut("length", 48), cut("length", 5), cut("length", 5), cut("stop", 3)], 4, max_tokens=48)
+    assert ("4 of 4 completions have no answer the verifier can read (1 stopped at sampler.grow.max_tokens=48, 2 at "
+            "the engine's context, sampler.engine.max_model_len): ask") in caplog.text
+    assert caplog.text.rstrip().endswith("or raise max_tokens or max_model_len")
 
 
 def test_a_scorer_crash_keeps_the_grown_samples(tmp_path, verifier):

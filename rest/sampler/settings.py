@@ -62,3 +62,27 @@ def sampling_error(settings: dict, key: str) -> str | None:
         if field in settings and not holds(settings[field]):
             return f"{key}.{field} must be {wanted}, got {settings[field]!r}"
     return None
+
+
+def greedy_error(temperature, counts: dict[str, int]) -> str | None:
+    """Temperature 0 is greedy decoding: vLLM refuses more than one sample of a prompt with it (they would all be one
+    completion). `counts`: the sample counts the run asks for, by key (sampler.grow.n, mode.eval.k, ...)."""
+    if temperature != 0:
+        return None
+    key = next((key for key, count in counts.items() if is_whole(count, 2)), None)
+    if key is None:
+        return None
+    return (f"sampler.grow.temperature=0 is greedy decoding: vLLM refuses {key}={counts[key]} samples of a problem "
+            f"with it, as they would all be one completion; set a temperature > 0, or {key}=1")
+
+
+def context_error(max_tokens, max_model_len) -> str | None:
+    """A completion of `max_tokens` that leaves no room for a prompt in the engine's context (prompt and completion
+    share it: vLLM would cut every completion at the context instead)."""
+    if max_model_len is None or not (is_whole(max_tokens, 1) and is_whole(max_model_len, 1)):
+        return None
+    if max_tokens < max_model_len:
+        return None
+    return (f"sampler.grow.max_tokens={max_tokens} leaves no room for a prompt in sampler.engine.max_model_len="
+            f"{max_model_len} (the prompt and its completion share the context): raise max_model_len or lower "
+            "max_tokens")

@@ -223,8 +223,7 @@ class VLLMSampler:
             except refused as err:  # e.g. a prompt longer than the engine's context
                 first = str(err).strip().splitlines()[0]
                 if not settings.skip_refused:
-                    raise UserError(f"vLLM refused a prompt: {first} (raise sampler.engine.max_model_len where the "
-                                    "model allows, or shorten the prompts)") from None
+                    raise UserError(f"vLLM refused a prompt: {first}{too_long_advice(first)}") from None
                 batch.outputs[request_id] = None  # finished, with no completions
                 skipped.append(first)
                 continue
@@ -252,3 +251,11 @@ def refused_request_error() -> type[Exception]:
     except ImportError:
         return ValueError
     return VLLMClientError
+
+
+def too_long_advice(refusal: str) -> str:
+    """What to change when vLLM refused a prompt for its length (its message names the context or model length)."""
+    if not any(words in refusal for words in ("context length", "model length", "max_model_len")):
+        return ""
+    return (" (raise sampler.engine.max_model_len where the model allows, shorten the prompts, or leave out the longer "
+            "ones with sampler.max_prompt_tokens)")

@@ -91,13 +91,17 @@ def grow_stage(out: Path, iteration: int, policy: str, task: Task, split: str, s
 
 def warn_if_unanswered(iteration: int, samples: list[Sample], no_answer: int, max_tokens: int) -> None:
     """Most completions without an answer the verifier can read: the prompt does not ask for the answer's form (a
-    pretrained model on another task's prompts), or max_tokens cuts the completions off before it."""
+    pretrained model on another task's prompts), or max_tokens or the engine's context cuts the completions off
+    before it."""
     if not samples or no_answer <= NO_ANSWER_SHARE * len(samples):
         return
-    cut = sum(s.finish_reason == "length" for s in samples)
+    cut = [s for s in samples if s.finish_reason == "length"]
+    at_context = sum(s.num_tokens < max_tokens for s in cut)  # the prompt and the completion filled the context
+    context = f", {at_context} at the engine's context, sampler.engine.max_model_len" if at_context else ""
     log.warning("iteration %d: %d of %d completions have no answer the verifier can read (%d stopped at "
-                "sampler.grow.max_tokens=%d): ask for the answer's form in the prompt (task.prompt_template, "
-                "task.chat_template) or raise max_tokens", iteration, no_answer, len(samples), cut, max_tokens)
+                "sampler.grow.max_tokens=%d%s): ask for the answer's form in the prompt (task.prompt_template, "
+                "task.chat_template) or raise max_tokens%s", iteration, no_answer, len(samples),
+                len(cut) - at_context, max_tokens, context, " or max_model_len" if at_context else "")
 
 
 def keep_parts_of(parts: Path, plan: dict) -> None:
