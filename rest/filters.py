@@ -42,14 +42,16 @@ class DropDuplicates:
 
 
 class CapPerProblem:
-    """Keep at most `cap` samples per problem (ReST-EM uses 10), the earliest first."""
+    """Keep at most `cap` samples per problem (ReST-EM uses 10), the earliest first; None keeps them all."""
 
-    def __init__(self, cap: int):
-        if cap < 1:
-            raise UserError(f"filter: cap must be >= 1, got {cap}")
+    def __init__(self, cap: int | None):
+        if cap is not None and cap < 1:
+            raise UserError(f"filter: cap must be >= 1, or null (no cap), got {cap}")
         self.cap = cap
 
     def __call__(self, samples: list[Sample]) -> list[Sample]:
+        if self.cap is None:
+            return list(samples)
         taken: Counter[str] = Counter()
         kept = []
         for s in samples:

@@ -37,6 +37,11 @@ def test_cap_keeps_at_most_cap_per_problem_in_order():
     assert keys(kept) == [("a", 0), ("b", 0), ("a", 1), ("b", 1), ("c", 0)]
 
 
+def test_no_cap_keeps_every_sample():
+    samples = [sample(p, i) for i in range(12) for p in ("a", "b")]
+    assert keys(CapPerProblem(cap=None)(samples)) == keys(samples)
+
+
 def test_cap_must_be_positive():
     with pytest.raises(UserError, match="cap"):
         CapPerProblem(cap=0)
