@@ -1,5 +1,7 @@
 """Implicit PRM: token rewards against a direct computation, steps, aggregation, and the online update."""
 
+import logging
+
 import pytest
 import torch
 from conftest import config, context, make_scorer
@@ -78,11 +80,17 @@ def test_steps_end_at_the_task_delimiter_unless_the_scorer_sets_its_own(tiny_mod
     assert len(by_own.step_rewards) == 3  # "3 + 4 =", " 7\n7 - 2 =", " 5\n#### 5"
 
 
-def test_a_prm_equal_to_its_reference_gives_zero_rewards(tiny_model):
+def test_a_prm_equal_to_its_reference_gives_zero_rewards_and_says_so(tiny_model, other_model, caplog):
+    caplog.set_level(logging.WARNING, logger="rest.scorers.implicit_prm")
     scorer = make_scorer("implicit_prm", model=None)  # both the base model: log-ratio 0
     assert scorer.score([sample(SOLUTION)], context(None, base_model=tiny_model)) == [pytest.approx(0.0, abs=1e-6)]
     follows = make_scorer("implicit_prm")  # model=policy, at iteration 1: the policy is the base model
     assert follows.score([sample(SOLUTION)], context(None, tiny_model, tiny_model)) == [pytest.approx(0.0, abs=1e-6)]
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 2 and all(f"are both {tiny_model}, so every reward is 0" in m for m in warned)
+    caplog.clear()
+    make_scorer("implicit_prm", model=other_model).score([sample(SOLUTION)], context(None, base_model=tiny_model))
+    assert not caplog.records  # pi_phi differs from pi_ref
 
 
 def test_one_update_step_lowers_the_bce_loss_on_its_batch(tiny_model, tmp_path):

@@ -138,6 +138,10 @@ class ImplicitPRMScorer:
     def token_rewards(self, samples: list[Sample],
                       context: ScoringContext) -> list[tuple[list[int], list[tuple[int, int]], list[float]]]:
         """(completion ids, their character offsets, beta * log-ratio per scored token) for each sample."""
+        if _same_model(self.current(context), self.reference(context)):
+            log.warning("implicit PRM: pi_phi and pi_ref are both %s, so every reward is 0 and ranks nothing; give "
+                        "the scorer a trained policy as its `model` (in the loop, model=policy is the policy trained "
+                        "so far)", self.current(context))
         phi = self._phi.get(self.current(context))
         encoded = phi.tokenizer([s.completion for s in samples], add_special_tokens=False, return_offsets_mapping=True)
         ids, offsets = encoded["input_ids"], encoded["offset_mapping"]
@@ -170,6 +174,11 @@ class ImplicitPRMScorer:
     def release(self) -> None:
         self._phi.release()
         self._ref.release()
+
+
+def _same_model(a: str, b: str) -> bool:
+    """One checkpoint (by its resolved path), or one hub name."""
+    return Path(a).resolve() == Path(b).resolve() if Path(a).exists() and Path(b).exists() else a == b
 
 
 def _vocabulary(model: str) -> dict[str, int]:
