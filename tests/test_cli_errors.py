@@ -136,7 +136,7 @@ def test_a_gguf_file_whose_architecture_transformers_cannot_read_is_one_line(tmp
     (["sampler.grow.stop=5"], "sampler.grow.stop must be a list"),
     (["sampler.engine.gpu_memory_utilization=2"], "sampler.engine.gpu_memory_utilization must be in (0, 1]"),
     (["sampler.engine.dtype=float64"], "sampler.engine.dtype must be one of ('auto', 'float32'"),
-    (["filter.cap=0"], "filter: cap must be >= 1, got 0"),
+    (["filter.cap=0"], "filter: cap must be >= 1, or null (no cap), got 0"),
     (["seed=1.5"], "seed must be a whole number from 0 to 2**32 - 1 (numpy's and vLLM's range), got 1.5"),
     (["seed=-1"], "seed must be a whole number from 0 to 2**32 - 1 (numpy's and vLLM's range), got -1"),
     (["seed=4294967296"], "seed must be a whole number from 0 to 2**32 - 1 (numpy's and vLLM's range), got 4294967296"),
