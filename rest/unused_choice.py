@@ -1,6 +1,8 @@
 """A group chosen on the command line that the chosen mode never reads would be silently unused (`mode=generate
-filter=correct_top_k` would write every sample, unfiltered): it is one line instead. Choices an experiment
-preset makes are left alone: a preset made for the loop works with every mode (rest.config.mode_settings)."""
+filter=correct_top_k` would write every sample, unfiltered): it is one line instead. So is an algorithm's setting
+that the chosen algorithm does not read (`experiment=smoke algorithm=rest algorithm.iterations=2` ran one Grow
+step). Choices an experiment preset makes are left alone: a preset made for the loop works with every mode
+(rest.config.mode_settings)."""
 
 from __future__ import annotations
 
@@ -18,11 +20,18 @@ LOOP_ONLY = {
     "logger": ("where the loop reports its metrics", ""),
     "trainer": ("how the loop trains", ""),
 }
+# What each algorithm counts its steps by (rest.schedule): the other algorithm's keys are not read.
+ALGORITHM_STEPS = {
+    "rest_em": (("iterations",), "ReST-EM counts algorithm.iterations, each one Grow, Improve and Train"),
+    "rest": (("grow_steps", "thresholds"),
+             "ReST counts algorithm.grow_steps, each one Grow, then one Improve + Train step per algorithm.thresholds"),
+}
 
 
 def unused_choice_error(overrides: list[str], cfg) -> str | None:
     """One line for a `group=option` of `overrides` that the composed `cfg`'s mode does not read, else None."""
-    return _loop_only_error(overrides, cfg) or _unused_scorer_error(overrides, cfg)
+    return (_loop_only_error(overrides, cfg) or _unused_scorer_error(overrides, cfg)
+            or _unused_algorithm_key_error(overrides, cfg))
 
 
 def _loop_only_error(overrides: list[str], cfg) -> str | None:
@@ -44,3 +53,16 @@ def _unused_scorer_error(overrides: list[str], cfg) -> str | None:
     names = [n for n in chosen.split("=", 1)[1].strip("[]").split(",") if n != "exact_answer"] or ["exact_answer"]
     return (f"mode=rm_eval compares mode.scorers, not the loop's scorers that `{chosen}` chooses: add one as "
             f"+scorer@mode.scorers.{names[0]}={names[0]}")
+
+
+def _unused_algorithm_key_error(overrides: list[str], cfg) -> str | None:
+    """`algorithm.iterations` under algorithm=rest, or `+algorithm.grow_steps` under rest_em, would be unused."""
+    name = cfg.algorithm.get("name")
+    if name not in ALGORITHM_STEPS:
+        return None
+    others = {key for other, (keys, _) in ALGORITHM_STEPS.items() if other != name for key in keys}
+    for override in overrides:
+        key = re.match(r"^\+*algorithm\.(\w+)=", override)
+        if key and key[1] in others:
+            return f"{override}: algorithm={name} does not read it; {ALGORITHM_STEPS[name][1]}"
+    return None

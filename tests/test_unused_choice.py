@@ -27,3 +27,25 @@ def test_the_line_says_where_the_modes_own_setting_is():
 ])
 def test_the_loops_groups_for_the_loop_a_presets_choice_and_a_modes_own_groups_pass(overrides):
     assert config_error(CONFIG_DIR, overrides) is None
+
+
+@pytest.mark.parametrize("overrides, counts", [
+    (["experiment=smoke", "algorithm=rest", "algorithm.iterations=2"], "ReST counts algorithm.grow_steps"),
+    (["algorithm=rest", "+algorithm.iterations=2"], "ReST counts algorithm.grow_steps"),
+    (["+algorithm.grow_steps=2"], "ReST-EM counts algorithm.iterations"),
+    (["+algorithm.thresholds=[0.5]"], "ReST-EM counts algorithm.iterations"),
+])
+def test_a_step_count_of_the_other_algorithm_is_one_line_naming_the_one_this_algorithm_reads(overrides, counts):
+    """experiment=smoke algorithm=rest algorithm.iterations=2 ran one Grow step: the smoke preset's iterations key
+    let the override through, and ReST never read it."""
+    problem = config_error(CONFIG_DIR, overrides)
+    assert problem is not None and problem.startswith(f"{overrides[-1]}: algorithm=") and counts in problem, problem
+
+
+@pytest.mark.parametrize("overrides", [
+    ["experiment=smoke", "algorithm=rest"],  # the preset's iterations: left alone
+    ["algorithm=rest", "algorithm.grow_steps=2", "algorithm.thresholds=[0.5]"],
+    ["algorithm.iterations=2"],
+])
+def test_each_algorithms_own_step_counts_and_a_presets_pass(overrides):
+    assert config_error(CONFIG_DIR, overrides) is None
