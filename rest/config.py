@@ -69,7 +69,7 @@ def mode_settings(cfg: DictConfig) -> DictConfig:
 
     from rest.errors import UserError
 
-    taken = _mode_fields(cfg.mode._target_)
+    taken = mode_fields(cfg.mode._target_)
     if taken is None:  # a target that does not load: `build` says so in one line
         return cfg.mode
     others = [key for key in cfg.mode if key != "_target_" and key not in taken]
@@ -89,7 +89,7 @@ def mode_settings(cfg: DictConfig) -> DictConfig:
     return cfg.mode
 
 
-def _mode_fields(target: str) -> list[str] | None:
+def mode_fields(target: str) -> list[str] | None:
     """The settings that the mode class `target` takes, or None when it does not load (or takes any)."""
     import inspect
 

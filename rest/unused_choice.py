@@ -1,12 +1,15 @@
 """A group chosen on the command line that the chosen mode never reads would be silently unused (`mode=generate
 filter=correct_top_k` would write every sample, unfiltered): it is one line instead. So is an algorithm's setting
 that the chosen algorithm does not read (`experiment=smoke algorithm=rest algorithm.iterations=2` ran one Grow
-step). Choices an experiment preset makes are left alone: a preset made for the loop works with every mode
+step), and a loop setting set for another mode (`experiment=smoke mode=generate mode.eval.k=3`). Choices an
+experiment preset makes are left alone: a preset made for the loop works with every mode
 (rest.config.mode_settings)."""
 
 from __future__ import annotations
 
 import re
+
+from rest.config import mode_fields
 
 LOOP = "rest.loop.Loop"
 RM_EVAL = "rest.modes.rm_eval.RmEval"
@@ -31,7 +34,7 @@ ALGORITHM_STEPS = {
 def unused_choice_error(overrides: list[str], cfg) -> str | None:
     """One line for a `group=option` of `overrides` that the composed `cfg`'s mode does not read, else None."""
     return (_loop_only_error(overrides, cfg) or _unused_scorer_error(overrides, cfg)
-            or _unused_algorithm_key_error(overrides, cfg))
+            or _unused_algorithm_key_error(overrides, cfg) or _unused_mode_key_error(overrides, cfg))
 
 
 def _loop_only_error(overrides: list[str], cfg) -> str | None:
@@ -65,4 +68,18 @@ def _unused_algorithm_key_error(overrides: list[str], cfg) -> str | None:
         key = re.match(r"^\+*algorithm\.(\w+)=", override)
         if key and key[1] in others:
             return f"{override}: algorithm={name} does not read it; {ALGORITHM_STEPS[name][1]}"
+    return None
+
+
+def _unused_mode_key_error(overrides: list[str], cfg) -> str | None:
+    """A setting the mode does not take, `mode.eval.k=3` for mode=generate (a loop setting: it was left out, logged
+    at INFO only)."""
+    taken = None if cfg.mode.get("_target_") == LOOP else mode_fields(cfg.mode.get("_target_"))
+    if taken is None:
+        return None
+    for override in overrides:
+        key = re.match(r"^\+*mode\.(\w+)", override)
+        if key and key[1] not in taken:
+            return (f"{override}: mode={cfg.hydra.runtime.choices.mode} does not read mode.{key[1]}; its settings: "
+                    f"{', '.join(taken)}")
     return None

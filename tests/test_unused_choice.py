@@ -49,3 +49,24 @@ def test_a_step_count_of_the_other_algorithm_is_one_line_naming_the_one_this_alg
 ])
 def test_each_algorithms_own_step_counts_and_a_presets_pass(overrides):
     assert config_error(CONFIG_DIR, overrides) is None
+
+
+@pytest.mark.parametrize("overrides, mode, key", [
+    (["experiment=smoke", "mode=generate", "mode.eval.k=3"], "generate", "eval"),  # smoke's mode.eval let it in
+    (["mode=rm_eval", "+mode.eval.k=3"], "rm_eval", "eval"),
+    (["mode=score", "+mode.pairs=true"], "score", "pairs"),
+])
+def test_a_mode_setting_that_the_chosen_mode_does_not_take_is_one_line_naming_its_settings(overrides, mode, key):
+    """It was left out of the mode, with an INFO line only: the run went on without it."""
+    problem = config_error(CONFIG_DIR, overrides)
+    assert problem is not None and problem.startswith(f"{overrides[-1]}: mode={mode} does not read mode.{key}; its "
+                                                      "settings: "), problem
+
+
+@pytest.mark.parametrize("overrides", [
+    ["experiment=smoke", "mode=generate", "mode.pairs=true"],  # a setting generate takes
+    ["mode=rm_eval", "+scorer@mode.scorers.prm=implicit_prm", "mode.scorers.prm.update=true"],
+    ["mode.eval.k=3", "mode.pairs=true"],  # the loop's own
+])
+def test_the_modes_own_settings_pass(overrides):
+    assert config_error(CONFIG_DIR, overrides) is None
