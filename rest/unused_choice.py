@@ -1,9 +1,9 @@
-"""A group chosen on the command line that the chosen mode never reads would be silently unused (`mode=generate
-filter=correct_top_k` would write every sample, unfiltered): it is one line instead. So is an algorithm's setting
-that the chosen algorithm does not read (`experiment=smoke algorithm=rest algorithm.iterations=2` ran one Grow
-step), and a loop setting set for another mode (`experiment=smoke mode=generate mode.eval.k=3`). Choices an
-experiment preset makes are left alone: a preset made for the loop works with every mode
-(rest.config.mode_settings)."""
+"""A group chosen or set on the command line that the chosen mode never reads would be silently unused
+(`mode=generate filter=correct_top_k` wrote every sample, unfiltered; `mode=generate filter.cap=2` kept no cap): it
+is one line instead. So is an algorithm's setting that the chosen algorithm does not read (`experiment=smoke
+algorithm=rest algorithm.iterations=2` ran one Grow step), and a mode setting that the chosen mode does not take
+(`experiment=smoke mode=generate mode.eval.k=3`). Choices an experiment preset makes are left alone: a preset made
+for the loop works with every mode (rest.config.mode_settings)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def _loop_only_error(overrides: list[str], cfg) -> str | None:
     if cfg.mode.get("_target_") == LOOP:
         return None
     for override in overrides:
-        group = re.match(r"^\+*(\w+)=", override)
+        group = re.match(r"^\+*(\w+)[=.]", override)  # a choice, filter=top_k, or a setting, filter.cap=2
         if group and group[1] in LOOP_ONLY:
             what, where = LOOP_ONLY[group[1]]
             return f"{override}: mode={cfg.hydra.runtime.choices.mode} does not read it ({what}){where}"

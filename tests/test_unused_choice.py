@@ -9,7 +9,7 @@ from rest.config_check import config_error
 
 @pytest.mark.parametrize("mode", ["generate", "score", "rm_eval", "merge"])
 @pytest.mark.parametrize("choice", ["filter=correct_top_k", "budget=adaptive", "logger=tensorboard", "algorithm=rest",
-                                    "trainer=sft"])
+                                    "trainer=sft", "filter.cap=2", "trainer.learning_rate=1e-4", "+budget.target=0.5"])
 def test_a_loop_only_group_chosen_for_another_mode_is_one_line_naming_it(mode, choice):
     problem = config_error(CONFIG_DIR, [f"mode={mode}", choice])
     assert problem is not None and problem.startswith(f"{choice}: mode={mode} does not read it (") and "\n" not in problem
