@@ -2,7 +2,8 @@
 (`mode=generate filter=correct_top_k` wrote every sample, unfiltered; `mode=generate filter.cap=2` kept no cap): it
 is one line instead. So is an algorithm's setting that the chosen algorithm does not read (`experiment=smoke
 algorithm=rest algorithm.iterations=2` ran one Grow step), and a mode setting that the chosen mode does not take
-(`experiment=smoke mode=generate mode.eval.k=3`). Choices an experiment preset makes are left alone: a preset made
+(`experiment=smoke mode=generate mode.eval.k=3`), and a scorer's online update asked of a mode that never
+updates (`mode=score scorers.implicit_prm.update=true`). Choices an experiment preset makes are left alone: a preset made
 for the loop works with every mode (rest.config.mode_settings)."""
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ ALGORITHM_STEPS = {
 def unused_choice_error(overrides: list[str], cfg) -> str | None:
     """One line for a `group=option` of `overrides` that the composed `cfg`'s mode does not read, else None."""
     return (_loop_only_error(overrides, cfg) or _unused_scorer_error(overrides, cfg)
-            or _unused_algorithm_key_error(overrides, cfg) or _unused_mode_key_error(overrides, cfg))
+            or _unused_algorithm_key_error(overrides, cfg) or _unused_mode_key_error(overrides, cfg)
+            or _unused_update_error(overrides, cfg))
 
 
 def _loop_only_error(overrides: list[str], cfg) -> str | None:
@@ -82,4 +84,15 @@ def _unused_mode_key_error(overrides: list[str], cfg) -> str | None:
         if key and key[1] not in taken:
             return (f"{override}: mode={cfg.hydra.runtime.choices.mode} does not read mode.{key[1]}; its settings: "
                     f"{', '.join(taken)}")
+    return None
+
+
+def _unused_update_error(overrides: list[str], cfg) -> str | None:
+    """Only the loop updates a learning scorer (after each Train, on that iteration's samples)."""
+    if cfg.mode.get("_target_") == LOOP:
+        return None
+    for override in overrides:
+        if re.match(r"^\+*(mode\.)?scorers\.\w+\.update=(true|True)$", override):
+            return (f"{override}: mode={cfg.hydra.runtime.choices.mode} never updates a scorer; the loop (mode=loop) "
+                    "updates one after each Train, on that iteration's samples")
     return None

@@ -65,8 +65,24 @@ def test_a_mode_setting_that_the_chosen_mode_does_not_take_is_one_line_naming_it
 
 @pytest.mark.parametrize("overrides", [
     ["experiment=smoke", "mode=generate", "mode.pairs=true"],  # a setting generate takes
-    ["mode=rm_eval", "+scorer@mode.scorers.prm=implicit_prm", "mode.scorers.prm.update=true"],
+    ["mode=rm_eval", "+scorer@mode.scorers.prm=implicit_prm", "mode.scorers.prm.update=false"],
     ["mode.eval.k=3", "mode.pairs=true"],  # the loop's own
 ])
 def test_the_modes_own_settings_pass(overrides):
     assert config_error(CONFIG_DIR, overrides) is None
+
+
+@pytest.mark.parametrize("overrides", [
+    ["mode=score", "scorer=implicit_prm", "scorers.implicit_prm.update=true"],
+    ["mode=generate", "scorer=[exact_answer,generative_verifier]", "scorers.generative_verifier.update=true"],
+    ["mode=rm_eval", "+scorer@mode.scorers.prm=implicit_prm", "mode.scorers.prm.update=true"],
+])
+def test_a_scorers_update_asked_of_a_mode_that_never_updates_is_one_line(overrides):
+    """The scorer was built and scored, never trained: the run gave no sign of it."""
+    problem = config_error(CONFIG_DIR, overrides)
+    assert problem is not None and problem.startswith(f"{overrides[-1]}: mode=") and "never updates" in problem
+
+
+def test_a_scorers_update_in_the_loop_or_turned_off_elsewhere_passes():
+    assert config_error(CONFIG_DIR, ["scorer=implicit_prm", "scorers.implicit_prm.update=true"]) is None
+    assert config_error(CONFIG_DIR, ["mode=score", "scorer=implicit_prm", "scorers.implicit_prm.update=false"]) is None
