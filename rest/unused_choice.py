@@ -1,9 +1,9 @@
 """A group chosen or set on the command line that the chosen mode never reads would be silently unused
 (`mode=generate filter=correct_top_k` wrote every sample, unfiltered; `mode=generate filter.cap=2` kept no cap): it
-is one line instead. So is an algorithm's setting that the chosen algorithm does not read (`experiment=smoke
-algorithm=rest algorithm.iterations=2` ran one Grow step), and a mode setting that the chosen mode does not take
-(`experiment=smoke mode=generate mode.eval.k=3`), and a scorer's online update asked of a mode that never
-updates (`mode=score scorers.implicit_prm.update=true`). Choices an experiment preset makes are left alone: a preset made
+is one line instead. So are an algorithm's setting that the chosen algorithm does not read (`experiment=smoke
+algorithm=rest algorithm.iterations=2` ran one Grow step), a mode setting that the chosen mode does not take
+(`experiment=smoke mode=generate mode.eval.k=3`), and a scorer's update asked of a mode that never updates
+(`mode=score scorers.implicit_prm.update=true`). Choices an experiment preset makes are left alone: a preset made
 for the loop works with every mode (rest.config.mode_settings)."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ ALGORITHM_STEPS = {
 
 
 def unused_choice_error(overrides: list[str], cfg) -> str | None:
-    """One line for a `group=option` of `overrides` that the composed `cfg`'s mode does not read, else None."""
+    """One line for an override of `overrides` that the composed `cfg`'s mode or algorithm does not read, else None."""
     return (_loop_only_error(overrides, cfg) or _unused_scorer_error(overrides, cfg)
             or _unused_algorithm_key_error(overrides, cfg) or _unused_mode_key_error(overrides, cfg)
             or _unused_update_error(overrides, cfg))
