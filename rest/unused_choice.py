@@ -34,14 +34,13 @@ ALGORITHM_STEPS = {
 
 def unused_choice_error(overrides: list[str], cfg) -> str | None:
     """One line for an override of `overrides` that the composed `cfg`'s mode or algorithm does not read, else None."""
+    if cfg.mode.get("_target_") == LOOP:  # the loop reads every group, its own settings and scorers' updates
+        return _unused_algorithm_key_error(overrides, cfg)
     return (_loop_only_error(overrides, cfg) or _unused_scorer_error(overrides, cfg)
-            or _unused_algorithm_key_error(overrides, cfg) or _unused_mode_key_error(overrides, cfg)
-            or _unused_update_error(overrides, cfg))
+            or _unused_mode_key_error(overrides, cfg) or _unused_update_error(overrides, cfg))
 
 
 def _loop_only_error(overrides: list[str], cfg) -> str | None:
-    if cfg.mode.get("_target_") == LOOP:
-        return None
     for override in overrides:
         group = re.match(r"^\+*(\w+)[=.]", override)  # a choice, filter=top_k, or a setting, filter.cap=2
         if group and group[1] in LOOP_ONLY:
@@ -76,7 +75,7 @@ def _unused_algorithm_key_error(overrides: list[str], cfg) -> str | None:
 def _unused_mode_key_error(overrides: list[str], cfg) -> str | None:
     """A setting the mode does not take, `mode.eval.k=3` for mode=generate (a loop setting: it was left out, logged
     at INFO only)."""
-    taken = None if cfg.mode.get("_target_") == LOOP else mode_fields(cfg.mode.get("_target_"))
+    taken = mode_fields(cfg.mode.get("_target_"))
     if taken is None:
         return None
     for override in overrides:
@@ -89,8 +88,6 @@ def _unused_mode_key_error(overrides: list[str], cfg) -> str | None:
 
 def _unused_update_error(overrides: list[str], cfg) -> str | None:
     """Only the loop updates a learning scorer (after each Train, on that iteration's samples)."""
-    if cfg.mode.get("_target_") == LOOP:
-        return None
     for override in overrides:
         if re.match(r"^\+*(mode\.)?scorers\.\w+\.update=(true|True)$", override):
             return (f"{override}: mode={cfg.hydra.runtime.choices.mode} never updates a scorer; the loop (mode=loop) "
