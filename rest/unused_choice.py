@@ -2,8 +2,9 @@
 (`mode=generate filter=correct_top_k` wrote every sample, unfiltered; `mode=generate filter.cap=2` kept no cap): it
 is one line instead. So are an algorithm's setting that the chosen algorithm does not read (`experiment=smoke
 algorithm=rest algorithm.iterations=2` ran one Grow step), a mode setting that the chosen mode does not take
-(`experiment=smoke mode=generate mode.eval.k=3`), and a scorer's update asked of a mode that never updates
-(`mode=score scorers.implicit_prm.update=true`). Choices an experiment preset makes are left alone: a preset made
+(`experiment=smoke mode=generate mode.eval.k=3`), a scorer's update asked of a mode that never updates
+(`mode=score scorers.implicit_prm.update=true`), and a group that mode=score or mode=merge never reads
+(`mode=score sampler.grow.temperature=0.7`). Choices an experiment preset makes are left alone: a preset made
 for the loop works with every mode (rest.config.mode_settings)."""
 
 from __future__ import annotations
@@ -14,6 +15,12 @@ from rest.config import mode_fields
 
 LOOP = "rest.loop.Loop"
 RM_EVAL = "rest.modes.rm_eval.RmEval"
+# The groups that a mode besides the loop never reads, and what it does instead.
+NOT_READ = {
+    "rest.modes.score.Score": (("sampler",), "it samples nothing: it scores the rows of mode.input"),
+    "rest.modes.merge.Merge": (("sampler", "scorer", "scorers"),
+                               "it samples and scores nothing: it joins the shards' rows as they were written"),
+}
 # The groups that only the loop reads: what each one sets, and where a mode's own setting is.
 LOOP_ONLY = {
     "algorithm": ("the self-training algorithm", ""),
@@ -36,7 +43,7 @@ def unused_choice_error(overrides: list[str], cfg) -> str | None:
     """One line for an override of `overrides` that the composed `cfg`'s mode or algorithm does not read, else None."""
     if cfg.mode.get("_target_") == LOOP:  # the loop reads every group, its own settings and scorers' updates
         return _unused_algorithm_key_error(overrides, cfg)
-    return (_loop_only_error(overrides, cfg) or _unused_scorer_error(overrides, cfg)
+    return (_loop_only_error(overrides, cfg) or _not_read_error(overrides, cfg) or _unused_scorer_error(overrides, cfg)
             or _unused_mode_key_error(overrides, cfg) or _unused_update_error(overrides, cfg))
 
 
@@ -46,6 +53,16 @@ def _loop_only_error(overrides: list[str], cfg) -> str | None:
         if group and group[1] in LOOP_ONLY:
             what, where = LOOP_ONLY[group[1]]
             return f"{override}: mode={cfg.hydra.runtime.choices.mode} does not read it ({what}){where}"
+    return None
+
+
+def _not_read_error(overrides: list[str], cfg) -> str | None:
+    """`mode=score sampler.grow.temperature=0.7` or `mode=merge scorer=endogenous` would change nothing."""
+    groups, instead = NOT_READ.get(cfg.mode.get("_target_"), ((), ""))
+    for override in overrides:
+        group = re.match(r"^\+*(\w+)[=.@]", override)
+        if group and group[1] in groups:
+            return f"{override}: mode={cfg.hydra.runtime.choices.mode} does not read it; {instead}"
     return None
 
 

@@ -86,3 +86,24 @@ def test_a_scorers_update_asked_of_a_mode_that_never_updates_is_one_line(overrid
 def test_a_scorers_update_in_the_loop_or_turned_off_elsewhere_passes():
     assert config_error(CONFIG_DIR, ["scorer=implicit_prm", "scorers.implicit_prm.update=true"]) is None
     assert config_error(CONFIG_DIR, ["mode=score", "scorer=implicit_prm", "scorers.implicit_prm.update=false"]) is None
+
+
+@pytest.mark.parametrize("overrides", [
+    ["mode=score", "sampler.grow.temperature=0.7"],
+    ["mode=score", "sampler=ray"],
+    ["mode=merge", "mode.shards=[a,b]", "scorer=endogenous"],
+    ["mode=merge", "+scorer@scorers.prm=implicit_prm"],
+    ["mode=merge", "sampler.engine.seed=3"],
+])
+def test_a_group_that_score_or_merge_never_reads_is_one_line_saying_what_the_mode_does(overrides):
+    """mode=score samples nothing and mode=merge neither samples nor scores: the setting changed nothing."""
+    problem = config_error(CONFIG_DIR, overrides)
+    assert problem is not None and problem.startswith(f"{overrides[-1]}: mode=") and "does not read it; it " in problem
+
+
+@pytest.mark.parametrize("overrides", [
+    ["mode=score", "scorer=endogenous", "model=smollm2"],  # the scorer and the model that score the rows
+    ["mode=generate", "sampler.grow.n=2", "scorer=endogenous"],
+])
+def test_the_groups_score_and_generate_read_pass(overrides):
+    assert config_error(CONFIG_DIR, overrides) is None
