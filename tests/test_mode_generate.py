@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -10,9 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import config
 
 from rest.errors import UserError
 from rest.modes.generate import check_plan
+from rest.run import execute
 
 ROOT = Path(__file__).resolve().parents[1]
 # float32: shards batch their problems otherwise than the unsharded run, and in bf16 that changes log-probabilities
@@ -99,10 +102,8 @@ def test_a_run_killed_part_way_resumes_to_the_same_dataset(uninterrupted, tmp_pa
 def test_a_rerun_with_another_chunk_size_stops_in_one_line_and_leaves_the_dataset(full_run, uninterrupted, tmp_path):
     run_dir = tmp_path / "copy"
     shutil.copytree(full_run, run_dir)
-    result = subprocess.run(command(run_dir, "mode.chunk_size=4"), cwd=ROOT, capture_output=True, text=True, timeout=600)
-    errors = [line for line in (result.stdout + result.stderr).splitlines() if "error" in line.lower()]
-    assert result.returncode == 2 and len(errors) == 1, result.stderr[-2000:]
-    assert "holds chunks made with chunk_size = 2; this run has 4" in errors[0]
+    with pytest.raises(UserError, match="holds chunks made with chunk_size = 2; this run has 4"):
+        execute(config("mode=generate", *SMALL, "mode.chunk_size=4"), run_dir)
     assert [json.loads(line) for line in (run_dir / "dataset.jsonl").read_text().splitlines()] == uninterrupted
 
 
@@ -191,13 +192,11 @@ def write_rows(path: Path, rows: list[dict], columns=("question", "answer")) -> 
 def test_a_bad_data_source_fails_before_sampling(tmp_path, name, rows, message):
     data = tmp_path / name
     write_rows(data, rows)
-    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=generate", "task=gsm8k",
-                             f"task.path={'parquet' if data.suffix == '.parquet' else 'json'}", "task.name=null",
-                             f"task.data_files={{train: {data}, test: {data}}}", f"hydra.run.dir={tmp_path / 'run'}"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
-    log = result.stdout + result.stderr
-    assert result.returncode == 2 and message in log and "starting vLLM engine" not in log, log[-2000:]
-    assert "Traceback" not in log
+    cfg = config("mode=generate", "task=gsm8k", f"task.path={'parquet' if data.suffix == '.parquet' else 'json'}",
+                 "task.name=null", f"task.data_files={{train: {data}, test: {data}}}")
+    with pytest.raises(UserError, match=re.escape(message)):  # in this process: an engine started would be refused
+        execute(cfg, tmp_path / "run")
+    assert not (tmp_path / "run" / "chunks").exists()
 
 
 def no_hub(tmp_path: Path, token: str | None) -> dict:

@@ -15,7 +15,7 @@ from rest.config import build
 from rest.errors import UserError
 from rest.modes.score import Score
 from rest.rows import read_rows
-from rest.run import Run
+from rest.run import Run, execute
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -100,9 +100,8 @@ def test_a_directorys_hash_changes_with_any_of_its_files(tmp_path):
 
 
 def test_missing_input_is_one_line(tmp_path):
-    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=score", f"hydra.run.dir={tmp_path}"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2 and "mode=score needs mode.input=IN.jsonl and mode.output=OUT.jsonl" in result.stdout + result.stderr
+    with pytest.raises(UserError, match="^mode=score needs mode.input=IN.jsonl and mode.output=OUT.jsonl"):
+        execute(config("mode=score"), tmp_path)
 
 
 def test_implicit_prm_scores_with_step_rewards(tmp_path, tiny_model):
@@ -164,8 +163,10 @@ def test_kept_chunks_of_another_input_or_setting_are_scored_again(tmp_path):
 
 
 def test_a_chunk_size_that_is_not_a_whole_number_is_one_line(tmp_path):
-    result, _ = score_file(tmp_path, [json.dumps({"prompt": "q", "completion": "a"})], "mode.chunk_size=0")
-    assert result.returncode == 2 and "mode.chunk_size must be a whole number >= 1, got 0" in result.stdout
+    (tmp_path / "in.jsonl").write_text(json.dumps({"prompt": "q", "completion": "a"}) + "\n")
+    with pytest.raises(UserError, match="^mode.chunk_size must be a whole number >= 1, got 0$"):
+        score_in_process(tmp_path, LengthScorer(), "mode.chunk_size=0")
+    assert not (tmp_path / "out.jsonl").exists()
 
 
 @pytest.mark.parametrize("output, message", [
