@@ -194,7 +194,7 @@ def test_a_bad_data_source_fails_before_sampling(tmp_path, name, rows, message):
     write_rows(data, rows)
     cfg = config("mode=generate", "task=gsm8k", f"task.path={'parquet' if data.suffix == '.parquet' else 'json'}",
                  "task.name=null", f"task.data_files={{train: {data}, test: {data}}}")
-    with pytest.raises(UserError, match=re.escape(message)):  # in this process: an engine started would be refused
+    with pytest.raises(UserError, match=re.escape(message)):  # in this process, before any engine
         execute(cfg, tmp_path / "run")
     assert not (tmp_path / "run" / "chunks").exists()
 

@@ -132,7 +132,7 @@ def test_examples_trl_drops_for_max_length_are_counted_and_none_left_is_one_line
                                                 "Target modules {'nosuch'} not found"),
                                                ("trainer.max_length=4", "leaves no completion token to train on")])
 def test_a_train_setting_the_model_or_prompts_refuse_stops_the_loop_before_any_sampling(tmp_path, setting, said):
-    with pytest.raises(UserError) as raised:  # in this process: an engine started would be refused
+    with pytest.raises(UserError) as raised:  # in this process, before any engine
         execute(config("experiment=smoke", setting), tmp_path)
     assert said in str(raised.value) and "\n" not in str(raised.value), str(raised.value)
     assert not list(tmp_path.glob("iter_*"))
