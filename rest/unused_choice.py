@@ -48,21 +48,26 @@ def unused_choice_error(overrides: list[str], cfg) -> str | None:
 
 
 def _loop_only_error(overrides: list[str], cfg) -> str | None:
-    for override in overrides:
-        group = re.match(r"^\+*(\w+)[=.]", override)  # a choice, filter=top_k, or a setting, filter.cap=2
-        if group and group[1] in LOOP_ONLY:
-            what, where = LOOP_ONLY[group[1]]
-            return f"{override}: mode={cfg.hydra.runtime.choices.mode} does not read it ({what}){where}"
-    return None
+    found = _group_override(overrides, LOOP_ONLY)
+    if found is None:
+        return None
+    what, where = LOOP_ONLY[found[1]]
+    return f"{found[0]}: mode={cfg.hydra.runtime.choices.mode} does not read it ({what}){where}"
 
 
 def _not_read_error(overrides: list[str], cfg) -> str | None:
     """`mode=score sampler.grow.temperature=0.7` or `mode=merge scorer=endogenous` would change nothing."""
     groups, instead = NOT_READ.get(cfg.mode.get("_target_"), ((), ""))
+    found = _group_override(overrides, groups)
+    return found and f"{found[0]}: mode={cfg.hydra.runtime.choices.mode} does not read it; {instead}"
+
+
+def _group_override(overrides: list[str], groups) -> tuple[str, str] | None:
+    """The first override that chooses or sets one of `groups` (filter=top_k, filter.cap=2, +scorer@...), and its group."""
     for override in overrides:
         group = re.match(r"^\+*(\w+)[=.@]", override)
         if group and group[1] in groups:
-            return f"{override}: mode={cfg.hydra.runtime.choices.mode} does not read it; {instead}"
+            return override, group[1]
     return None
 
 
