@@ -145,5 +145,19 @@ def test_deterministic_scheduling_runs_vllms_engine_core_in_this_process(tiny_mo
 def test_an_in_process_cpu_engine_gets_its_share_of_ram_less_the_weights_or_one_line(tmp_path):
     (tmp_path / "model.safetensors").write_bytes(b"\0" * 1000)
     assert in_process_cpu_kv_cache_bytes(str(tmp_path), 0.5, 10_000) == 5000 - 1000
+    assert in_process_cpu_kv_cache_bytes(str(tmp_path), 0.5, 10_000, needed=3000) == 3000
     with pytest.raises(UserError, match=r"gpu_memory_utilization=0.05 of RAM .* does not hold the policy's weights"):
         in_process_cpu_kv_cache_bytes(str(tmp_path), 0.05, 10_000)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float32"])
+def test_an_in_process_cpu_engine_holds_the_kv_cache_of_its_sequences_at_full_length_and_no_more(tiny_model, dtype):
+    """The share of RAM (0.1: gigabytes) would hold a million tokens of the tiny model; zeroing them costs the start
+    seconds. vLLM's own count of what it allocated is 8 sequences of the model's 128 positions, in either dtype."""
+    engine = build(config().sampler.engine, dtype=dtype, gpu_memory_utilization=0.1, max_num_seqs=8)
+    try:
+        greedy_tokens(engine, tiny_model)
+        cache = engine._llm.llm_engine.vllm_config.cache_config
+        assert cache.num_gpu_blocks * cache.block_size == 8 * TINY["max_position_embeddings"]
+    finally:
+        engine.close()

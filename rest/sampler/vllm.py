@@ -26,7 +26,13 @@ from tqdm.auto import tqdm
 
 from rest.errors import UserError
 from rest.sampler.checkpoints import engine_identity
-from rest.sampler.hardware import engine_dtype, in_process_cpu_kv_cache_bytes, on_gpu, reserved_cpu_cores
+from rest.sampler.hardware import (
+    engine_dtype,
+    in_process_cpu_kv_cache_bytes,
+    kv_cache_bytes_used,
+    on_gpu,
+    reserved_cpu_cores,
+)
 from rest.sampler.requests import Batch, params
 from rest.sampler.settings import Completion, SamplingSettings
 
@@ -165,7 +171,7 @@ class VLLMSampler:
 
         dtype, why = engine_dtype(self.dtype)
         self._set_environment()
-        memory = self._memory(policy)
+        memory = self._memory(policy, dtype)
         log.info("starting vLLM engine for %s (dtype %s: %s)", policy, dtype, why)
         start = time.perf_counter()
         sleep_mode = {"enable_sleep_mode": True} if self.action == "sleep" else {}
@@ -197,14 +203,20 @@ class VLLMSampler:
         os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0" if self.deterministic_scheduling else "1"
         vllm_envs.disable_envs_cache()  # an engine core in this process froze vLLM's settings: read them anew
 
-    def _memory(self, policy: str) -> dict:
+    def _memory(self, policy: str, dtype: str) -> dict:
         """vLLM's memory settings: on CPU with the engine core in this process, its KV cache in bytes."""
         memory = {"gpu_memory_utilization": self.gpu_memory_utilization}
         if self.deterministic_scheduling and not on_gpu():
             import psutil
+            from vllm.engine.arg_utils import EngineArgs
+            from vllm.usage.usage_lib import UsageContext
 
             total = psutil.virtual_memory().total
-            memory["kv_cache_memory_bytes"] = in_process_cpu_kv_cache_bytes(policy, self.gpu_memory_utilization, total)
+            sequences = self.engine_kwargs.get("max_num_seqs") or EngineArgs.get_batch_defaults(1)[1][
+                UsageContext.LLM_CLASS]
+            needed = kv_cache_bytes_used(policy, sequences, self.engine_kwargs.get("max_model_len"), dtype)
+            memory["kv_cache_memory_bytes"] = in_process_cpu_kv_cache_bytes(policy, self.gpu_memory_utilization,
+                                                                            total, needed)
         return memory
 
     def _load(self, policy: str) -> None:
