@@ -134,15 +134,17 @@ STOPS = [(*KILLS[3], signal.SIGINT, 130, "interrupted; "), (*KILLS[6], signal.SI
          (*KILLS[6], signal.SIGTERM, 143, "terminated (SIGTERM); ")]  # Ctrl-C in Train and in Grow; kill in Grow
 
 
-@pytest.mark.parametrize(("marker", "stage_seconds", "iteration", "sig", "code", "says"), STOPS)
-def test_ctrl_c_or_sigterm_ends_the_run_in_one_line_and_the_rerun_reaches_the_uninterrupted_result(
-        uninterrupted, tmp_path, marker, stage_seconds, iteration, sig, code, says):
-    seconds = json.loads((uninterrupted / "metrics.jsonl").read_text().splitlines()[iteration])[stage_seconds]
-    stopped = signal_inside(tmp_path, marker, 0.5 * seconds, sig)
-    assert stopped is not None
-    status, output = stopped
-    errors = [line for line in output.splitlines() if "ERROR" in line]
-    assert status == code and len(errors) == 1 and says in errors[0] and "Traceback" not in output, output[-3000:]
+def test_ctrl_c_or_sigterm_ends_the_run_in_one_line_and_the_reruns_reach_the_uninterrupted_result(uninterrupted,
+                                                                                                  tmp_path):
+    """Each stop in turn on the same run directory, each rerun going on from where the last one stopped (one run
+    directory for the three: the stages before a stop are not sampled and trained again for each)."""
+    metrics = [json.loads(line) for line in (uninterrupted / "metrics.jsonl").read_text().splitlines()]
+    for marker, stage_seconds, iteration, sig, code, says in STOPS:
+        stopped = signal_inside(tmp_path, marker, 0.5 * metrics[iteration][stage_seconds], sig)
+        assert stopped is not None, f"the run ended before {marker!r}"
+        status, output = stopped
+        errors = [line for line in output.splitlines() if "ERROR" in line]
+        assert status == code and len(errors) == 1 and says in errors[0] and "Traceback" not in output, output[-3000:]
     run_to_end(tmp_path)
     assert run_results(tmp_path) == run_results(uninterrupted) and artifacts(tmp_path) == artifacts(uninterrupted)
     assert not list(tmp_path.rglob("*.tmp"))
