@@ -32,25 +32,34 @@ def greedy_tokens(sampler, policy: str) -> list[tuple[list[int], float]]:
     return [(o[0].token_ids, o[0].cumulative_logprob) for o in sampler.generate(policy, PROMPTS, GREEDY)]
 
 
-def test_a_reloaded_policy_samples_what_a_fresh_engine_samples(sampler, checkpoints):
+@pytest.fixture
+def engine():
+    """A run's engine as configured (its core in this process): it starts in seconds, where the session's engine,
+    its core in another process, takes half a minute to start again."""
+    engine = build(config().sampler.engine, gpu_memory_utilization=0.1)
+    yield engine
+    engine.close()
+
+
+def test_a_reloaded_policy_samples_what_a_fresh_engine_samples(engine, checkpoints):
     first, second = checkpoints
-    before = greedy_tokens(sampler, first)
-    starts, loads = sampler.engine_starts, sampler.policy_loads
-    reloaded = greedy_tokens(sampler, second)
-    assert (sampler.engine_starts, sampler.policy_loads) == (starts, loads + 1)  # loaded, not restarted
-    back = greedy_tokens(sampler, first)
-    sampler.close()
-    fresh = greedy_tokens(sampler, second)
-    assert sampler.engine_starts == starts + 1
+    before = greedy_tokens(engine, first)
+    starts, loads = engine.engine_starts, engine.policy_loads
+    reloaded = greedy_tokens(engine, second)
+    assert (engine.engine_starts, engine.policy_loads) == (starts, loads + 1)  # loaded, not restarted
+    back = greedy_tokens(engine, first)
+    engine.close()
+    fresh = greedy_tokens(engine, second)
+    assert engine.engine_starts == starts + 1
     assert reloaded == fresh and back == before and reloaded != before
 
 
-def test_a_checkpoint_of_another_architecture_restarts_the_engine(sampler, tiny_model, tmp_path):
+def test_a_checkpoint_of_another_architecture_restarts_the_engine(engine, tiny_model, tmp_path):
     init_tiny_llama(tmp_path / "wider", {**TINY, "hidden_size": 128}, seed=1)
-    greedy_tokens(sampler, tiny_model)
-    starts = sampler.engine_starts
-    greedy_tokens(sampler, str(tmp_path / "wider"))
-    assert sampler.engine_starts == starts + 1
+    greedy_tokens(engine, tiny_model)
+    starts = engine.engine_starts
+    greedy_tokens(engine, str(tmp_path / "wider"))
+    assert engine.engine_starts == starts + 1
 
 
 @pytest.mark.parametrize(("release", "state"), [("stop", "stopped"), ("auto", "awake")])
