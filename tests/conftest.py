@@ -10,7 +10,9 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import copy
+import io
 import json
+import logging
 import subprocess
 import sys
 from dataclasses import replace
@@ -137,6 +139,24 @@ def curve_loop(run_dir: Path, tiny_model: str, right, *overrides: str) -> list[d
     OmegaConf.set_struct(cfg, False)
     assert execute(cfg, run_dir) == 0
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def run_in_process(run_dir: Path, *overrides: str) -> str:
+    """The job `python run.py OVERRIDES hydra.run.dir=RUN_DIR` runs, in this process (`rest.run.execute`: none of
+    the half minute a new process spends importing the libraries and starting an engine core); returns what it
+    logged at INFO and above. The command line around it (overrides checked, run.log, exit codes) is not run."""
+    from rest.run import execute
+
+    text, root = io.StringIO(), logging.getLogger()
+    handler, level = logging.StreamHandler(text), root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        assert execute(config(*overrides), run_dir) == 0
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    return text.getvalue()
 
 
 def run_results(run_dir: Path) -> list[dict]:

@@ -1,4 +1,5 @@
-"""One full smoke iteration of `python run.py` end to end, then resume: finished stages are not redone."""
+"""One full smoke iteration of `python run.py` end to end, then resume (the same job in this process): finished
+stages are not redone."""
 
 import json
 import subprocess
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import datasets
 import pytest
+from conftest import run_in_process
 from transformers import AutoModelForCausalLM
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,13 +60,13 @@ def test_rerun_skips_finished_stages_and_redoes_only_missing_ones(smoke_run):
     checkpoint = run_dir / "iter_1" / "checkpoint" / "model.safetensors"
     mtime = checkpoint.stat().st_mtime_ns
 
-    log = smoke(run_dir)  # everything finished before: every stage is skipped and no engine starts
+    log = run_in_process(run_dir, "experiment=smoke")  # everything finished before: every stage is skipped and no engine starts
     assert log.count("skipping") == 5 and "starting vLLM engine" not in log
     assert results(run_dir) == before and checkpoint.stat().st_mtime_ns == mtime
     assert metrics(run_dir)[-1]["engine_starts"] == 0
 
     (run_dir / "iter_1" / "eval.json").unlink()
-    log = smoke(run_dir)  # only the last Evaluate is missing: Grow and Train are skipped, Evaluate runs
+    log = run_in_process(run_dir, "experiment=smoke")  # only the last Evaluate is missing: Grow and Train are skipped, Evaluate runs
     assert "skipping Grow" in log and "skipping Improve" in log and "Train finished before" in log
     assert log.count("starting vLLM engine") == 1 and "Train:" not in log and "Grow:" not in log
     assert metrics(run_dir)[1]["pass@1"] == before[1]["pass@1"]  # greedy eval of the same checkpoint
@@ -78,9 +80,9 @@ def test_a_run_directory_moved_elsewhere_goes_on_from_its_new_place(tmp_path):
     learning = ["scorer=[exact_answer,implicit_prm]", "mode.reward=exact_answer", "scorers.implicit_prm.update=true",
                 "scorers.implicit_prm.update_settings.steps=2"]
     first, moved = tmp_path / "scratch" / "run", tmp_path / "project" / "run"
-    smoke(first, *learning)
+    run_in_process(first, "experiment=smoke", *learning)
     moved.parent.mkdir()
     first.rename(moved)
-    log = smoke(moved, *learning, "algorithm.iterations=2")
+    log = run_in_process(moved, "experiment=smoke", *learning, "algorithm.iterations=2")
     assert "iteration 1: Train finished before" in log and f"with {moved}/iter_1/checkpoint" in log
     assert metrics(moved)[1]["policy"] == f"{moved}/iter_1/checkpoint", metrics(moved)[1]["policy"]
