@@ -141,10 +141,11 @@ def curve_loop(run_dir: Path, tiny_model: str, right, *overrides: str) -> list[d
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
-def run_in_process(run_dir: Path, *overrides: str) -> str:
+def run_in_process(run_dir: Path, *overrides: str, status: int = 0) -> str:
     """The job `python run.py OVERRIDES hydra.run.dir=RUN_DIR` runs, in this process (`rest.run.execute`: none of
-    the half minute a new process spends importing the libraries and starting an engine core); returns what it
-    logged at INFO and above. The command line around it (overrides checked, run.log, exit codes) is not run."""
+    the half minute a new process spends importing the libraries and starting an engine core), which must end with
+    `status`; returns what it logged at INFO and above. The command line around it (overrides checked, run.log,
+    Hydra's record of the settings, exit codes) is not run."""
     from rest.run import execute
 
     text, root = io.StringIO(), logging.getLogger()
@@ -152,7 +153,7 @@ def run_in_process(run_dir: Path, *overrides: str) -> str:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     try:
-        assert execute(config(*overrides), run_dir) == 0
+        assert execute(config(*overrides), run_dir) == status
     finally:
         root.removeHandler(handler)
         root.setLevel(level)

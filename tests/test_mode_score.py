@@ -7,7 +7,7 @@ from pathlib import Path
 
 import datasets
 import pytest
-from conftest import config
+from conftest import config, run_in_process
 from fakes import LengthScorer, Stopping
 
 from rest.artifacts import sha256_of
@@ -21,13 +21,28 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def score_file(tmp_path: Path, lines: list[str], *overrides: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    """`python run.py mode=score` on `lines`: the command's result and the rows it wrote."""
     source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     source.write_text("\n".join(lines) + "\n")
     result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=score", f"mode.input={source}", f"mode.output={target}",
                              f"hydra.run.dir={tmp_path / 'run'}", *overrides],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
-    rows = [json.loads(line) for line in target.read_text().splitlines()] if target.exists() else []
-    return result, rows
+    return result, written_rows(target)
+
+
+def score_rows(directory: Path, source: Path | list[str], *overrides: str) -> tuple[str, list[dict]]:
+    """mode=score's job in this process on `source` (a path, or the lines of a JSONL file to write): what it logged
+    and the rows it wrote."""
+    if isinstance(source, list):
+        (directory / "in.jsonl").write_text("\n".join(source) + "\n")
+        source = directory / "in.jsonl"
+    target = directory / "out.jsonl"
+    log = run_in_process(directory / "run", "mode=score", f"mode.input={source}", f"mode.output={target}", *overrides)
+    return log, written_rows(target)
+
+
+def written_rows(target: Path) -> list[dict]:
+    return [json.loads(line) for line in target.read_text().splitlines()] if target.exists() else []
 
 
 def test_endogenous_scores_rows_and_reports_bad_ones_by_line(tmp_path, tiny_model):
@@ -52,11 +67,10 @@ def test_the_verifier_cannot_judge_a_row_without_a_reference(tmp_path):
     lines = [json.dumps({"prompt": "q", "completion": "#### 3", "reference": 3}),
              json.dumps({"prompt": "q", "completion": "#### 3"}),
              json.dumps({"prompt": "q", "completion": "no idea", "reference": "3"})]
-    result, rows = score_file(tmp_path, lines, "scorer=exact_answer")
-    assert result.returncode == 0, result.stderr[-2000:]
+    log, rows = score_rows(tmp_path, lines, "scorer=exact_answer")
     assert [(r["score_exact_answer"], r.get("status")) for r in rows] == [(1.0, "ok"), (None, None), (None, "no_answer")]
-    assert "2 of 3 samples could not be scored by exact_answer" in result.stdout + result.stderr
-    assert "verifier: 1 of 3 samples have no reference" in result.stdout + result.stderr  # says why
+    assert "2 of 3 samples could not be scored by exact_answer" in log
+    assert "verifier: 1 of 3 samples have no reference" in log  # says why
 
 
 def test_free_form_answers_are_judged_without_overrides(tmp_path):
@@ -64,8 +78,7 @@ def test_free_form_answers_are_judged_without_overrides(tmp_path):
              json.dumps({"prompt": "q", "completion": "Adding up, $\\boxed{2}$ and $\\boxed{5}$, so 7 in all.\n"
                                                       "Final Answer: The final answer is $7$.", "reference": "7"}),
              json.dumps({"prompt": "q", "completion": "The total comes to $12$ apples.", "reference": "21"})]
-    result, rows = score_file(tmp_path, lines, "scorer=exact_answer")
-    assert result.returncode == 0, result.stderr[-2000:]
+    rows = score_rows(tmp_path, lines, "scorer=exact_answer")[1]
     assert [(r["extracted"], r["score_exact_answer"]) for r in rows] == [("-3", 1.0), ("7", 1.0), ("12", 0.0)]
 
 
@@ -74,12 +87,8 @@ def test_a_datasets_directory_scores_as_the_same_rows_in_jsonl_would(tmp_path):
     rows = [{"prompt": "q", "completion": "#### 3", "reference": "3"}, {"prompt": "q", "completion": "#### 4", "reference": "3"}]
     directory = tmp_path / "dir"
     datasets.Dataset.from_list(rows).save_to_disk(str(directory / "dataset"))
-    from_jsonl = score_file(tmp_path, [json.dumps(r) for r in rows], "scorer=exact_answer")[1]
-    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=score", f"mode.input={directory / 'dataset'}",
-                             f"mode.output={directory / 'out.jsonl'}", f"hydra.run.dir={directory / 'run'}",
-                             "scorer=exact_answer"], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    from_directory = [json.loads(line) for line in (directory / "out.jsonl").read_text().splitlines()]
+    from_jsonl = score_rows(tmp_path, [json.dumps(r) for r in rows], "scorer=exact_answer")[1]
+    from_directory = score_rows(directory, directory / "dataset", "scorer=exact_answer")[1]
     assert from_directory == from_jsonl and [r["score_exact_answer"] for r in from_directory] == [1.0, 0.0]
 
 
@@ -106,9 +115,8 @@ def test_missing_input_is_one_line(tmp_path):
 
 def test_implicit_prm_scores_with_step_rewards(tmp_path, tiny_model):
     lines = [json.dumps({"prompt": "Compute 3 + 4.\n", "completion": "3 + 4 = 7\n\n#### 7"})]
-    result, rows = score_file(tmp_path, lines, "scorer=implicit_prm", f"scorers.implicit_prm.ref_model={tiny_model}",
-                              "scorers.implicit_prm.aggregation=sum", "scorers.implicit_prm.keep_step_rewards=true")
-    assert result.returncode == 0, result.stderr[-2000:]
+    rows = score_rows(tmp_path, lines, "scorer=implicit_prm", f"scorers.implicit_prm.ref_model={tiny_model}",
+                      "scorers.implicit_prm.aggregation=sum", "scorers.implicit_prm.keep_step_rewards=true")[1]
     score = rows[0]["score_implicit_prm"]
     assert len(rows[0]["step_rewards"]) == 2 and score == pytest.approx(sum(rows[0]["step_rewards"]))
     assert score != 0.0  # pi_phi (the committed base model) differs from pi_ref (a random tiny model)
