@@ -29,6 +29,16 @@ def test_unknown_config_key_or_option_is_one_line(overrides, message, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def job_error(run_dir: Path, *overrides: str) -> str:
+    """The one-line UserError that run.py's job, run in this process, stops with (the command line prints it as
+    `error: ...` and exits 2: the run.py tests here); nothing written in `run_dir`."""
+    with pytest.raises(UserError) as raised:
+        execute(config(*overrides), run_dir)
+    assert "\n" not in str(raised.value), str(raised.value)
+    assert not (run_dir / "iter_0").exists()
+    return str(raised.value)
+
+
 def test_missing_model_path_is_one_line(tmp_path):
     result = run_py("model.path=/no/such/model", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 2
@@ -43,19 +53,15 @@ def test_a_pretrained_model_under_the_tiny_models_settings_is_one_line_naming_mo
     shutil.copytree(tiny_model, pretrained)
     settings = json.loads((pretrained / "config.json").read_text())
     (pretrained / "config.json").write_text(json.dumps({**settings, "vocab_size": 49152}))
-    result = run_py(f"model.path={pretrained}", f"hydra.run.dir={tmp_path / 'run'}")
-    errors = [line for line in error_lines(result) if "error" in line.lower()]
-    assert result.returncode == 2 and len(errors) == 1, errors
-    assert "is not a tiny model (a vocabulary of 49152 tokens, not the byte-level 259)" in errors[0]
-    assert errors[0].endswith(f"use model=hf model.path={pretrained} (or a model file of its own, as model=smollm2 is)")
+    error = job_error(tmp_path / "run", f"model.path={pretrained}")
+    assert "is not a tiny model (a vocabulary of 49152 tokens, not the byte-level 259)" in error
+    assert error.endswith(f"use model=hf model.path={pretrained} (or a model file of its own, as model=smollm2 is)")
 
 
 @pytest.mark.parametrize("mode", ["generate", "rm_eval"])
 def test_a_missing_mode_policy_is_one_line_before_any_engine(mode, tmp_path):
-    result = run_py(f"mode={mode}", "mode.policy=/no/such/policy", f"hydra.run.dir={tmp_path}")
-    lines = error_lines(result)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert lines[-1].endswith("error: mode.policy '/no/such/policy' does not exist"), lines
+    assert job_error(tmp_path, f"mode={mode}", "mode.policy=/no/such/policy") == \
+        "mode.policy '/no/such/policy' does not exist"
     assert not (tmp_path / "rm_eval_samples.jsonl").exists() and not (tmp_path / "chunks").exists()
 
 
@@ -75,12 +81,9 @@ def test_dataset_row_without_answer_is_one_line(tmp_path, tiny_model):
     data = tmp_path / "data.jsonl"
     rows = [{"question": "1+1?", "answer": "2"}, {"question": "2+2?", "answer": ""}]
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    result = run_py("task=gsm8k", "task.path=json", f"task.data_files={{train: {data}, test: {data}}}",
-                 "task.fields.answer=answer", "task.fields.solution=null", f"model.path={tiny_model}",
-                 f"hydra.run.dir={tmp_path / 'run'}")
-    errors = [line for line in error_lines(result) if "error" in line.lower()]
-    assert result.returncode == 2
-    assert len(errors) == 1 and "row 1 has no answer" in errors[0], errors
+    error = job_error(tmp_path / "run", "task=gsm8k", "task.path=json", f"task.data_files={{train: {data}, test: {data}}}",
+                      "task.fields.answer=answer", "task.fields.solution=null", f"model.path={tiny_model}")
+    assert "row 1 has no answer" in error, error
 
 
 @pytest.mark.parametrize("args, message", [
@@ -99,11 +102,9 @@ def test_bad_sweep_values_stop_before_any_job(args, message, tmp_path):
 
 
 def test_a_model_package_that_is_not_installed_is_one_line_naming_the_install_command(tmp_path):
-    result = run_py("model=smollm2", f"model.path={tmp_path / 'model'}", "model.source.package=no-such-package",
-                 f"hydra.run.dir={tmp_path / 'run'}")
-    lines = error_lines(result)
-    assert result.returncode == 2
-    assert len(lines) == 1 and "'no-such-package' is not installed" in lines[0] and "pip install" in lines[0], lines
+    error = job_error(tmp_path / "run", "model=smollm2", f"model.path={tmp_path / 'model'}",
+                      "model.source.package=no-such-package")
+    assert "'no-such-package' is not installed" in error and "pip install" in error, error
     assert not (tmp_path / "model").exists()
 
 
@@ -117,12 +118,9 @@ def test_a_gguf_file_whose_architecture_transformers_cannot_read_is_one_line(tmp
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
-    result = run_py("model=smollm2", f"model.path={tmp_path / 'model'}", "model.source.package=null",
-                 f"model.source.file={path}", f"hydra.run.dir={tmp_path / 'run'}")
-    errors = [line for line in error_lines(result) if "error" in line.lower()]
-    assert result.returncode == 2
-    assert len(errors) == 1 and "cannot read odd.gguf" in errors[0], errors
-    assert "Traceback" not in result.stdout + result.stderr
+    error = job_error(tmp_path / "run", "model=smollm2", f"model.path={tmp_path / 'model'}", "model.source.package=null",
+                      f"model.source.file={path}")
+    assert "cannot read odd.gguf" in error, error
     assert not (tmp_path / "model").exists()
 
 
@@ -166,10 +164,7 @@ def test_a_bad_training_setting_stops_the_run_before_the_first_evaluation(tmp_pa
 ])
 def test_an_empty_split_or_a_mode_setting_that_cannot_work_stops_the_run_before_any_engine(overrides, message, tmp_path):
     """In this process, as run.py's job runs them (the command line's one line for a UserError: the tests above)."""
-    with pytest.raises(UserError) as raised:
-        execute(config(*overrides), tmp_path)
-    assert message in str(raised.value) and "\n" not in str(raised.value), str(raised.value)
-    assert not (tmp_path / "iter_0").exists()
+    assert message in job_error(tmp_path, *overrides)
 
 
 @pytest.mark.parametrize(("removed", "missing"), [
@@ -183,9 +178,6 @@ def test_a_partly_copied_checkpoint_is_one_line_naming_what_it_lacks_before_any_
     partial = Path(shutil.copytree(tiny_model, tmp_path / "partial"))
     for name in removed:
         (partial / name).unlink()
-    result = run_py(f"model.path={partial}", f"hydra.run.dir={tmp_path / 'run'}")
-    lines = error_lines(result)
-    assert result.returncode == 2 and len(lines) == 1, lines
-    assert f"model.path '{partial}' is not a whole Hugging Face checkpoint: {missing}" in lines[0], lines
-    assert "Traceback" not in result.stdout + result.stderr
+    error = job_error(tmp_path / "run", f"model.path={partial}")
+    assert f"model.path '{partial}' is not a whole Hugging Face checkpoint: {missing}" in error, error
 
