@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import datasets
-from conftest import ROOT
+from conftest import ROOT, run_in_process
 
 from rest.code.judge import VERDICTS
 
@@ -26,10 +26,7 @@ def test_a_code_smoke_iteration_grows_judges_trains_and_evaluates_programs(tmp_p
 
 
 def test_mode_generate_on_the_code_task_writes_programs_with_verdicts_and_scores(tmp_path):
-    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=generate", "task=code", "task.limits.pool=6",
-                             "sampler.grow.n=2", f"hydra.run.dir={tmp_path}"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run_in_process(tmp_path, "mode=generate", "task=code", "task.limits.pool=6", "sampler.grow.n=2")  # the job only
     rows = [json.loads(line) for line in (tmp_path / "dataset.jsonl").read_text().splitlines()]
     assert len(rows) == 12 and {r["verdict"] for r in rows} <= set(VERDICTS)
     assert all(r["score_code_tests"] == float(r["verdict"] == "pass") for r in rows)

@@ -1,11 +1,9 @@
 """MATH-style and GSM8K-style data from local files, through `datasets` and the `task=` presets."""
 
 import json
-import subprocess
-import sys
 
 import pytest
-from conftest import ROOT, config, make_task, make_verifier, sampling, task_from_preset, write_jsonl
+from conftest import config, make_task, make_verifier, run_in_process, sampling, task_from_preset, write_jsonl
 from fakes import ScriptedSampler
 
 from rest.artifacts import load_samples
@@ -63,12 +61,9 @@ def test_math_task_in_grow_is_judged_by_the_verifier(tmp_path):
 
 def test_math_task_runs_in_the_loop_end_to_end(tmp_path, tiny_model):
     data = write_jsonl(tmp_path / "math.jsonl", MATH_ROWS)
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), "task=math", "task.path=json", "task.name=null",
-         f"task.data_files={{train: {data}, test: {data}}}", f"model.path={tiny_model}", "algorithm.iterations=1",
-         "sampler.grow.n=2", "sampler.grow.max_tokens=8", "mode.eval.k=2", f"hydra.run.dir={tmp_path / 'run'}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run_in_process(tmp_path / "run", "task=math", "task.path=json", "task.name=null",
+                   f"task.data_files={{train: {data}, test: {data}}}", f"model.path={tiny_model}",
+                   "algorithm.iterations=1", "sampler.grow.n=2", "sampler.grow.max_tokens=8", "mode.eval.k=2")
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in rows] == [0, 1] and rows[1]["grown"] == 2 * len(MATH_ROWS)
     assert rows[1]["eval_problems"] == len(MATH_ROWS)
