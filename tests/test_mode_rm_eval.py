@@ -7,7 +7,7 @@ from pathlib import Path
 
 import datasets
 import pytest
-from conftest import config
+from conftest import config, run_in_process
 from fakes import CurveSampler, LengthScorer, ScriptedSampler, Stopping
 
 from rest.config import build
@@ -22,7 +22,8 @@ def rm_eval(run_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("form", ["jsonl", "datasets"])  # a file, or a directory as a run's DPO pairs are written
-def test_pairs_file_gives_accuracy_per_scorer_and_domain(tmp_path, tiny_model, form):
+def test_pairs_file_gives_accuracy_per_scorer_and_domain(tmp_path, tiny_model, form, capfd):
+    """The file as a run.py run; the directory in this process (the same job)."""
     rows = [{"prompt": "Q: 1+2?\nA:", "chosen": " 3", "rejected": " 4 and some more words", "domain": "math"},
             {"prompt": "Say hi.", "chosen": " hi", "rejected": " hello there, friend"},  # no domain
             {"prompt": "Say hi.", "chosen": "", "rejected": " x", "domain": "chat"}]
@@ -31,8 +32,13 @@ def test_pairs_file_gives_accuracy_per_scorer_and_domain(tmp_path, tiny_model, f
         pairs.write_text("".join(json.dumps(r) + "\n" for r in rows))
     else:
         datasets.Dataset.from_list(rows).save_to_disk(str(pairs))
-    result = rm_eval(tmp_path / "run", f"mode.pairs={pairs}", f"mode.policy={tiny_model}")
-    assert result.returncode == 1 and "line 3: bad row: `chosen` is empty" in result.stderr  # the bad row is skipped
+    if form == "jsonl":
+        result = rm_eval(tmp_path / "run", f"mode.pairs={pairs}", f"mode.policy={tiny_model}")
+        status, stderr = result.returncode, result.stderr
+    else:
+        run_in_process(tmp_path / "run", "mode=rm_eval", f"mode.pairs={pairs}", f"mode.policy={tiny_model}", status=1)
+        status, stderr = 1, capfd.readouterr().err
+    assert status == 1 and "line 3: bad row: `chosen` is empty" in stderr  # the bad row is skipped
     report = json.loads((tmp_path / "run" / "rm_eval.json").read_text())
     assert report["pairs"] == 2 and set(report["scorers"]) == {"endogenous_sum", "endogenous_mean"}
     for scores in report["scorers"].values():
@@ -44,8 +50,7 @@ def test_pairs_file_gives_accuracy_per_scorer_and_domain(tmp_path, tiny_model, f
 
 
 def test_best_of_n_on_the_task_reports_every_method(tmp_path):
-    result = rm_eval(tmp_path, "mode.limit=6", "mode.n=4", "mode.best_of=[2,4]")
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_in_process(tmp_path, "mode=rm_eval", "mode.limit=6", "mode.n=4", "mode.best_of=[2,4]")
     report = json.loads((tmp_path / "rm_eval.json").read_text())
     assert report["problems"] == 6 and set(report["best_of"]) == {"2", "4"}
     for row in report["best_of"].values():
