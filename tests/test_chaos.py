@@ -18,7 +18,7 @@ from pathlib import Path
 
 import datasets
 import pytest
-from conftest import ROOT, run_results
+from conftest import ROOT, run_in_process, run_results
 
 PRESET = ["task.limits.pool=16", "task.limits.test=16", "sampler.grow.n=4", "mode.eval.k=2", "algorithm.iterations=2",
           "scorer=implicit_prm", "scorers.implicit_prm.update=true",
@@ -91,8 +91,9 @@ def artifacts(run_dir: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory) -> Path:
+    """The same job, uninterrupted, in this process."""
     run_dir = tmp_path_factory.mktemp("chaos") / "uninterrupted"
-    log = run_to_end(run_dir)
+    log = run_in_process(run_dir, *PRESET)
     assert log.count("starting vLLM engine") == 1  # one engine for the run: each new policy is loaded into it
     return run_dir
 

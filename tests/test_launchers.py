@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_results
+from conftest import ROOT, run_in_process, run_results
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
@@ -98,8 +98,6 @@ def test_a_submitit_job_signalled_before_its_time_limit_is_requeued_and_resumes_
     output = launcher.communicate(timeout=600)[0]
     said = "".join(path.read_text() for path in sweep.glob(".submitit/*/*_log.out"))
     assert launcher.returncode == 0 and "Requeued job" in said and "Traceback" not in said, output[-3000:]
-    plain = subprocess.run([sys.executable, "run.py", *overrides, f"hydra.run.dir={tmp_path / 'plain'}"], cwd=ROOT,
-                           capture_output=True, text=True, timeout=600)
-    assert plain.returncode == 0, plain.stderr[-3000:]
+    run_in_process(tmp_path / "plain", *overrides)  # the uninterrupted run's job
     requeued, uninterrupted = run_results(sweep / "0"), run_results(tmp_path / "plain")
     assert requeued == uninterrupted, f"requeued {requeued}\nuninterrupted {uninterrupted}"  # both, uncut

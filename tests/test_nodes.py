@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import ray
-from conftest import LOSS_TOLERANCE, config, error_lines, run_py, short_sft
+from conftest import LOSS_TOLERANCE, config, error_lines, run_in_process, run_py, short_sft
 from ray.cluster_utils import Cluster
 
 from rest.errors import OtherProcessesFailed, UserError
@@ -135,13 +135,13 @@ def test_the_trainer_uses_grow_s_ray_cluster_unless_told_otherwise():
 
 
 def test_the_loop_trains_on_two_nodes_with_the_metrics_of_two_ranks_on_one_machine(tmp_path, two_nodes):
-    runs = {"nodes": ["trainer.nodes=2", f"trainer.ray_address={two_nodes}"], "one": ["trainer.processes=2"]}
-    for name, overrides in runs.items():
-        result = run_py("experiment=smoke", "algorithm.iterations=1", f"hydra.run.dir={tmp_path / name}", *overrides)
-        assert result.returncode == 0, error_lines(result)[-5:]
+    smoke = ["experiment=smoke", "algorithm.iterations=1"]
+    result = run_py(*smoke, f"hydra.run.dir={tmp_path / 'nodes'}", "trainer.nodes=2", f"trainer.ray_address={two_nodes}")
+    assert result.returncode == 0, error_lines(result)[-5:]
+    one_machine = run_in_process(tmp_path / "one", *smoke, "trainer.processes=2")  # the job only: no run.log
     assert "Train on 2 nodes" in (tmp_path / "nodes" / "run.log").read_text()
-    for name in runs:  # rank 0's summary, relayed from its node's log into the run's
-        assert "Train: {'train_runtime'" in (tmp_path / name / "run.log").read_text()
+    for log in ((tmp_path / "nodes" / "run.log").read_text(), one_machine):  # rank 0's summary, relayed to the run's
+        assert "Train: {'train_runtime'" in log
     assert measured(tmp_path / "nodes") == measured(tmp_path / "one")
 
 
