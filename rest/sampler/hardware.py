@@ -92,6 +92,6 @@ def kv_cache_bytes_used(policy: str, sequences: int, max_model_len: int | None, 
         return None
     heads = config["num_attention_heads"]
     head_dim = config.get("head_dim") or config["hidden_size"] // heads
-    per_token = 2 * config["num_hidden_layers"] * config.get("num_key_value_heads", heads) * head_dim  # K and V
+    per_token = 2 * config["num_hidden_layers"] * (config.get("num_key_value_heads") or heads) * head_dim  # K, V
     element = 2 if dtype in ("bfloat16", "float16", "half") else 4
     return sequences * (max_model_len or config["max_position_embeddings"]) * per_token * element
