@@ -34,11 +34,12 @@ def test_pairs_file_gives_accuracy_per_scorer_and_domain(tmp_path, tiny_model, f
         datasets.Dataset.from_list(rows).save_to_disk(str(pairs))
     if form == "jsonl":
         result = rm_eval(tmp_path / "run", f"mode.pairs={pairs}", f"mode.policy={tiny_model}")
-        status, stderr = result.returncode, result.stderr
-    else:
+        assert result.returncode == 1
+        stderr = result.stderr
+    else:  # exit status 1 asserted by run_in_process
         run_in_process(tmp_path / "run", "mode=rm_eval", f"mode.pairs={pairs}", f"mode.policy={tiny_model}", status=1)
-        status, stderr = 1, capfd.readouterr().err
-    assert status == 1 and "line 3: bad row: `chosen` is empty" in stderr  # the bad row is skipped
+        stderr = capfd.readouterr().err
+    assert "line 3: bad row: `chosen` is empty" in stderr  # the bad row is skipped
     report = json.loads((tmp_path / "run" / "rm_eval.json").read_text())
     assert report["pairs"] == 2 and set(report["scorers"]) == {"endogenous_sum", "endogenous_mean"}
     for scores in report["scorers"].values():
