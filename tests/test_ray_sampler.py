@@ -39,6 +39,20 @@ def test_more_replicas_than_cores_fail_when_the_sampler_is_built_before_ray_star
     assert "ray" not in sys.modules or not sys.modules["ray"].is_initialized()
 
 
+def test_with_no_address_the_run_starts_its_own_ray_even_where_another_runs_on_this_machine():
+    import ray
+    from ray.cluster_utils import Cluster
+
+    other = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})  # `ray start`, or another job's Ray
+    try:
+        ray_sampler.start_local_ray()
+        assert ray.cluster_resources()["CPU"] == len(os.sched_getaffinity(0))
+        assert ray.get_runtime_context().gcs_address != other.address
+    finally:
+        ray.shutdown()
+        other.shutdown()
+
+
 @pytest.mark.parametrize("address", ["localhost:1", "10.255.255.1:6379", "no-port", "6379"])
 def test_an_unreachable_cluster_address_fails_in_one_line_within_seconds(address, tiny_model):
     start = time.perf_counter()

@@ -186,11 +186,8 @@ class RaySampler:
         if ray.is_initialized():
             return
         if self.address is None:
-            start = time.perf_counter()
-            with sigterm_handler_kept():
-                ray.init(num_cpus=len(os.sched_getaffinity(0)), include_dashboard=False, logging_level=logging.WARNING)
+            start_local_ray()
             self._started_ray = True
-            log.info("Ray started on this machine in %.1fs", time.perf_counter() - start)
             return
         join_cluster(self.address, "sampler.address")
         gpus = int(ray.cluster_resources().get("GPU", 0))
@@ -262,3 +259,14 @@ def _get(refs: list) -> list:
             raise err.cause from None
         raise
 
+
+def start_local_ray() -> None:
+    """A Ray of this run's own on this machine, with the cores this process may use: `address="local"`, because
+    with no address Ray would join a cluster already started here (`ray start`, another job's) if it found one."""
+    import ray
+
+    start = time.perf_counter()
+    with sigterm_handler_kept():
+        ray.init(address="local", num_cpus=len(os.sched_getaffinity(0)), include_dashboard=False,
+                 logging_level=logging.WARNING)
+    log.info("Ray started on this machine in %.1fs", time.perf_counter() - start)
