@@ -20,6 +20,10 @@ import datasets
 import pytest
 from conftest import ROOT, run_in_process, run_results
 
+pytestmark = pytest.mark.long
+
+pytestmark = pytest.mark.long
+
 PRESET = ["task.limits.pool=16", "task.limits.test=16", "sampler.grow.n=4", "mode.eval.k=2", "algorithm.iterations=2",
           "scorer=implicit_prm", "scorers.implicit_prm.update=true",
           "scorers.implicit_prm.update_settings.steps=2", "trainer.num_train_epochs=2"]
@@ -30,6 +34,7 @@ KILLS = [("iteration 0: Evaluate", "seconds_eval", 0), ("iteration 1: Grow:", "s
          ("iteration 1: updating scorer", "seconds_update_implicit_prm", 1),
          ("iteration 1: Evaluate", "seconds_eval", 1), ("iteration 2: Grow:", "seconds_grow", 2)]
 AFTER_LAST = "iteration 2: Improve: scoring"  # what the log says when the stage after the last kill's starts
+AFTER = dict(zip([k[0] for k in KILLS], [k[0] for k in KILLS[1:]] + [AFTER_LAST]))  # each stage's next stage
 
 
 def command(run_dir: Path) -> list[str]:
@@ -102,33 +107,36 @@ def test_a_run_killed_in_every_stage_resumes_to_the_uninterrupted_result(uninter
     seconds = {row["iteration"]: row for row in (json.loads(line) for line in
                                                  (uninterrupted / "metrics.jsonl").read_text().splitlines())}
     rng, run_dir = random.Random(14), tmp_path / "killed"
-    for (marker, stage_seconds, iteration), after in zip(KILLS, [k[0] for k in KILLS[1:]] + [AFTER_LAST]):
+    for marker, stage_seconds, iteration in KILLS:
         delay = rng.uniform(0, 0.9 * seconds[iteration][stage_seconds])
-        assert kill_inside(run_dir, marker, after, delay), f"no kill landed between {marker!r} and {after!r}"
+        killed = stop_inside(run_dir, marker, AFTER[marker], delay)
+        assert killed is not None, f"no kill landed between {marker!r} and {AFTER[marker]!r}"
     run_to_end(run_dir)
     assert run_results(run_dir) == run_results(uninterrupted)
     assert artifacts(run_dir) == artifacts(uninterrupted)
     assert not list(run_dir.rglob("*.tmp"))
 
 
-def kill_inside(run_dir: Path, marker: str, after: str, delay: float) -> bool:
-    """SIGKILL the run `delay` seconds after `marker` is logged, before the next stage (`after`) starts. A stage can
-    run faster than in the uninterrupted run that timed it, or the machine can lag: a kill that landed after `after`
-    is undone (the directory as it was before) and tried again sooner, then at once."""
+def stop_inside(run_dir: Path, marker: str, after: str, delay: float,
+                sig: int = signal.SIGKILL) -> tuple[int, str] | None:
+    """Send `sig` to the run `delay` seconds after `marker` is logged, before the next stage (`after`) starts; returns
+    its exit status and output, None if no stop landed there. A stage can run faster than in the uninterrupted run
+    that timed it, or the machine can lag: a stop that landed after `after` is undone (the directory as it was
+    before) and tried again sooner, then at once."""
     before = run_dir.with_name(run_dir.name + ".before")
     shutil.rmtree(before, ignore_errors=True)
     if run_dir.exists():
         shutil.copytree(run_dir, before, symlinks=True)
     for wait in (delay, delay / 4, 0):
-        stopped = signal_inside(run_dir, marker, wait)
+        stopped = signal_inside(run_dir, marker, wait, sig)
         if stopped is None:
-            return False
+            return None
         if after not in stopped[1].split(marker, 1)[1]:
-            return True
+            return stopped
         shutil.rmtree(run_dir)
         if before.exists():
             shutil.copytree(before, run_dir, symlinks=True)
-    return False
+    return None
 
 
 STOPS = [(*KILLS[3], signal.SIGINT, 130, "interrupted; "), (*KILLS[6], signal.SIGINT, 130, "interrupted; "),
@@ -141,8 +149,8 @@ def test_ctrl_c_or_sigterm_ends_the_run_in_one_line_and_the_reruns_reach_the_uni
     directory for the three: the stages before a stop are not sampled and trained again for each)."""
     metrics = [json.loads(line) for line in (uninterrupted / "metrics.jsonl").read_text().splitlines()]
     for marker, stage_seconds, iteration, sig, code, says in STOPS:
-        stopped = signal_inside(tmp_path, marker, 0.5 * metrics[iteration][stage_seconds], sig)
-        assert stopped is not None, f"the run ended before {marker!r}"
+        stopped = stop_inside(tmp_path, marker, AFTER[marker], 0.5 * metrics[iteration][stage_seconds], sig)
+        assert stopped is not None, f"no stop landed between {marker!r} and {AFTER[marker]!r}"
         status, output = stopped
         errors = [line for line in output.splitlines() if "ERROR" in line]
         assert status == code and len(errors) == 1 and says in errors[0] and "Traceback" not in output, output[-3000:]
