@@ -14,10 +14,24 @@ TOWER = "2003^{2002^{2001}}"  # sympy evaluates this for as long as it is allowe
 
 
 @pytest.fixture(scope="module")
-def pool():
+def started_pool():
+    """The pool, its workers started before anything is timed, and the seconds that took: what a killed worker's
+    replacement takes to start here (it warms up before taking a pair; 1-3 s on one busy core)."""
     with make_verifier(timeout=LIMIT, workers=2) as v:
-        v.judge(["x^2 - 1", "(x+1)(x-1)"], ["(x-1)(x+1)", "x^2-1"])  # start the workers before timing anything
-        yield v
+        start = time.perf_counter()
+        v.judge(["x^2 - 1", "(x+1)(x-1)"], ["(x-1)(x+1)", "x^2-1"])
+        yield v, time.perf_counter() - start
+
+
+@pytest.fixture
+def pool(started_pool):
+    return started_pool[0]
+
+
+@pytest.fixture
+def restart(started_pool) -> float:
+    """Seconds for a pair that waits for a worker killed by an earlier one's timeout to be replaced."""
+    return started_pool[1]
 
 
 def timed_judge(pool, answers, references):
@@ -32,32 +46,32 @@ def test_a_hanging_pair_times_out_within_the_limit_and_is_not_correct(pool):
     assert seconds <= LIMIT + 1
 
 
-def test_the_limit_holds_when_called_from_a_non_main_thread(pool):
+def test_the_limit_holds_when_called_from_a_non_main_thread(pool, restart):
     result = {}
     worker = threading.Thread(target=lambda: result.update(out=timed_judge(pool, [TOWER, "x+1"], ["1", "1+x"])))
     worker.start()
     worker.join(timeout=30)
     verdicts, seconds = result["out"]
     assert [v.status for v in verdicts] == ["timeout", "ok"] and verdicts[1].correct
-    assert seconds <= LIMIT + 1
+    assert seconds <= LIMIT + 1 + restart  # the earlier test's killed worker may still be starting
 
 
-def test_several_hanging_pairs_do_not_stall_the_rest(pool):
+def test_several_hanging_pairs_do_not_stall_the_rest(pool, restart):
     answers = [TOWER, "\\sqrt{8}", "10^{10^{10^{10}}}", "(1,2)"]
     verdicts, seconds = timed_judge(pool, answers, ["1", "2\\sqrt{2}", "7", "(2,1)"])
     assert [(v.correct, v.status) for v in verdicts] == [
         (False, "timeout"), (True, "ok"), (False, "timeout"), (False, "ok")]
-    assert seconds <= 2 * (LIMIT + 1)  # two workers, each killed once and replaced
+    assert seconds <= 2 * (LIMIT + 1) + restart  # two workers, each killed once and replaced
 
 
-def test_degenerate_completions_end_within_the_limit(pool):
+def test_degenerate_completions_end_within_the_limit(pool, restart):
     """Extraction and the quick readings run in the caller, without a limit: they must stay linear in the text."""
     completions = ["\\boxed{" * 50_000, "\\boxed{1} and " * 20_000, "Final Answer: " * 20_000, "(" * 100_000 + "1",
                    "\\boxed{" + "x=" * 50_000 + "1}", "1,2" * 50_000, " ".join(f"\\boxed{{{i}}}" for i in range(3000)),
                    f"\\boxed{{x = {TOWER} = 1}}"]
     start = time.perf_counter()
     verdicts = pool.verify(completions, ["1"] * len(completions))
-    assert time.perf_counter() - start <= 2 * (LIMIT + 1)
+    assert time.perf_counter() - start <= 2 * (LIMIT + 1) + restart
     assert verdicts[1].correct and verdicts[4].correct and verdicts[7].correct  # the value stated last is 1
 
 

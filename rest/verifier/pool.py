@@ -44,6 +44,13 @@ def judge_pair(answer: str, reference: str, rel_tol: float, percent: bool) -> tu
         return False, "parse_error"
 
 
+def warm_up_worker() -> None:
+    """A worker's start, before it takes a pair: judge one that needs latex2sympy and sympy, so that their imports
+    and first-use set-up (seconds on a busy core) do not count against the first pair's time limit; pebble counts
+    a pair's time from when a worker takes it, after this."""
+    judge_pair("\\frac{x^2-1}{x-1}", "x+1", rel_tol=0.0, percent=False)
+
+
 class Verifier:
     """`verify(completions, references)` extracts and judges; `judge(answers, references)` only judges.
 
@@ -62,7 +69,7 @@ class Verifier:
         if not 0 <= rel_tol < 1:
             raise UserError(f"verifier.rel_tol must be in [0, 1), got {rel_tol}")
         self.timeout, self.fallback, self.rel_tol, self.percent = float(timeout), fallback, rel_tol, percent
-        self.workers = (os.cpu_count() or 1) if workers is None else workers
+        self.workers = len(os.sched_getaffinity(0)) if workers is None else workers
 
     def verify(self, completions: list[str], references: list[str], fallback: str | None | EllipsisType = ...
                ) -> list[Verdict]:
@@ -138,5 +145,6 @@ class Verifier:
             from pebble import ProcessPool
 
             # spawn, not fork: the caller may hold threads (vLLM, torch) that a fork would copy mid-flight
-            self._pool = ProcessPool(max_workers=self.workers, context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPool(max_workers=self.workers, context=multiprocessing.get_context("spawn"),
+                                     initializer=warm_up_worker)
         return self._pool
