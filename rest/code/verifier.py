@@ -56,7 +56,7 @@ class CodeVerifier:
         self.limits = make_limits(limits)
         if workers is not None and not is_whole(workers, 1):
             raise UserError(f"verifier.workers must be >= 1 or null (one per core), got {workers!r}")
-        self.workers = (os.cpu_count() or 1) if workers is None else workers
+        self.workers = len(os.sched_getaffinity(0)) if workers is None else workers
         self._pool: ThreadPoolExecutor | None = None
         self._cache: OrderedDict[tuple[str | None, str, bool], Outcome] = OrderedDict()
 
