@@ -5,12 +5,15 @@ import json
 import subprocess
 import sys
 
+import pytest
 import torch
 from conftest import ROOT, config, make_task, sampling
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from rest.artifacts import load_samples
 from rest.config import build
+
+pytestmark = pytest.mark.long
 
 REPLY = "7 + 5 = 12\n#### 12"
 

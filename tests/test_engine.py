@@ -12,6 +12,8 @@ from rest.errors import UserError
 from rest.sampler import vllm as vllm_sampler
 from rest.sampler.hardware import cpu_has_native_bf16, engine_dtype, in_process_cpu_kv_cache_bytes
 
+pytestmark = pytest.mark.long
+
 PROMPTS = [f"Compute {i} + {i + 1} - 3.\n" for i in range(12)]
 GREEDY = sampling(n=1, temperature=0.0, max_tokens=16)
 

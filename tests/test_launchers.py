@@ -17,6 +17,8 @@ from omegaconf import OmegaConf
 from rest.config import CONFIG_DIR
 from rest.run_dir_lock import LOCK_FILE
 
+pytestmark = pytest.mark.long
+
 submitit = pytest.importorskip("submitit")
 launcher_config = pytest.importorskip("hydra_plugins.hydra_submitit_launcher.config")
 

@@ -17,6 +17,8 @@ from rest.errors import UserError
 from rest.modes.generate import check_plan
 from rest.run import execute
 
+pytestmark = pytest.mark.long
+
 ROOT = Path(__file__).resolve().parents[1]
 # float32: shards batch their problems otherwise than the unsharded run, and in bf16 that changes log-probabilities
 # (and, with real models, tokens: README, "Reproducibility"); in float32 only in the last digits.

@@ -17,6 +17,8 @@ from rest.errors import OtherProcessesFailed, UserError
 from rest.nodes import node_environment, pick_nodes, run_on_nodes
 from rest.process_group import SHIPPED_ACCELERATE_CONFIGS, NodeRole, _command, launch_error
 
+pytestmark = pytest.mark.long
+
 
 @pytest.fixture(scope="module")
 def two_nodes():

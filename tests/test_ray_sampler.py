@@ -123,7 +123,7 @@ def test_streamed_batches_come_back_whole_and_in_prompt_order_from_three_replica
     assert [r.prompts for r in replicas] == [8, 6, 4]  # earlier shares larger: 5 = 2+2+1, 7 = 3+2+2, ...
 
 
-def test_grow_on_two_ray_replicas_equals_one_engine_row_for_row(sampler, tiny_model, verifier):
+def test_grow_on_two_ray_replicas_equals_one_engine_row_for_row(sampler, tiny_model, verifier, machine_cores):
     task = make_task()
     problems = task.problems("test")[:12]
     chunks = [problems[i : i + 5] for i in range(0, len(problems), 5)]  # 5, 5, 2 problems: shares 3+2, 3+2, 1+1
