@@ -65,9 +65,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def machine_cores():
-    """The test computes on all of the machine's cores, not its worker's share (two engines need two cores)."""
+    """The module's tests, from the first that asks, compute on all of the machine's cores, not their worker's share:
+    two ranks, two engines or two nodes need two."""
     own = os.sched_getaffinity(0)
     os.sched_setaffinity(0, MACHINE_CORES)
     yield MACHINE_CORES

@@ -19,7 +19,7 @@ from rest.machine import Machine
 from rest.process_group import SHIPPED_ACCELERATE_CONFIGS, accelerate_config_file, launch_error
 from rest.train_state import FINGERPRINT, state_dir
 
-pytestmark = pytest.mark.long
+pytestmark = [pytest.mark.long, pytest.mark.usefixtures("machine_cores")]
 
 
 def test_two_ranks_train_with_the_loss_of_one_process_at_the_same_global_batch(train_examples, tiny_model, tmp_path,

@@ -78,7 +78,7 @@ def test_a_child_whose_parent_ended_before_it_asked_ends_at_once():
     assert child.returncode == -signal.SIGTERM  # its parent is not pid 1: it ended before the command ran
 
 
-def test_a_run_killed_outright_during_train_leaves_no_launcher_or_rank(tmp_path):
+def test_a_run_killed_outright_during_train_leaves_no_launcher_or_rank(tmp_path, machine_cores):
     run_dir = tmp_path / "run"
     run = subprocess.Popen([sys.executable, "run.py", "experiment=smoke", "trainer.processes=2",
                             "trainer.num_train_epochs=500", f"hydra.run.dir={run_dir}"], cwd=ROOT,

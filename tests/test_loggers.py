@@ -58,7 +58,7 @@ def test_tensorboard_holds_the_iteration_metrics_at_their_iteration(tmp_path):
 
 
 @pytest.mark.parametrize("processes", [1, 2])
-def test_tensorboard_receives_the_trainers_loss_curve(tmp_path, tiny_model, processes):
+def test_tensorboard_receives_the_trainers_loss_curve(tmp_path, tiny_model, processes, machine_cores):
     """From Train in the run's process, and from rank 0 of a process group."""
     logger = logger_for("tensorboard", tmp_path / "run")
     report = logger.trainer_args(2)
@@ -66,8 +66,10 @@ def test_tensorboard_receives_the_trainers_loss_curve(tmp_path, tiny_model, proc
     sft = SFT(**{**PLAIN_SFT, "processes": processes}, logging_steps=1,
               max_steps=3, per_device_train_batch_size=2, learning_rate=1e-3, use_cpu=True)
     examples = [{"prompt": f"{a}+{a}=", "completion": f"{2 * a}"} for a in range(6)]
-    sft.train(examples, tiny_model, tmp_path / "policy", report=report)
-    logger.close()
+    try:
+        sft.train(examples, tiny_model, tmp_path / "policy", report=report)
+    finally:
+        logger.close()
     losses = scalars(tmp_path / "run" / "tensorboard" / "train" / "iter_2")["train/loss"]
     assert [step for step, _ in losses] == [1, 2, 3] and all(loss > 0 for _, loss in losses)
     assert not list((tmp_path / "policy").rglob("events.out.tfevents.*"))  # not inside the checkpoint
@@ -153,8 +155,8 @@ def test_wandb_keeps_one_run_through_train(tmp_path, tiny_model, monkeypatch):
     assert len(list((tmp_path / "run" / "wandb").glob("offline-run-*"))) == 1
 
 
-def test_a_train_in_other_processes_logs_to_its_own_wandb_run_in_the_runs_group(tmp_path, tiny_model,
-                                                                                    monkeypatch):
+def test_a_train_in_other_processes_logs_to_its_own_wandb_run_in_the_runs_group(tmp_path, tiny_model, monkeypatch,
+                                                                                    machine_cores):
     """Rank 0's W&B run (HF's callback starts it) lands beside the logger's: same directory, mode and project,
     in its group, named for the iteration; the W&B settings the logger exported are gone after close."""
     wandb = pytest.importorskip("wandb")
@@ -163,8 +165,10 @@ def test_a_train_in_other_processes_logs_to_its_own_wandb_run_in_the_runs_group(
     monkeypatch.delenv("WANDB_PROJECT", raising=False)
     logger = logger_for("wandb", tmp_path / "run", "logger.mode=offline")
     sft = build(config().trainer, processes=2, max_steps=2, logging_steps=1, per_device_train_batch_size=2)
-    sft.train(seed_examples(make_task())[:8], tiny_model, tmp_path / "policy", report=logger.trainer_args(3))
-    logger.close()
+    try:
+        sft.train(seed_examples(make_task())[:8], tiny_model, tmp_path / "policy", report=logger.trainer_args(3))
+    finally:
+        logger.close()  # takes back the W&B settings it exported, which later tests' runs would inherit
     wandb.teardown()  # the W&B service, which the ranks' run used too, writes out every record
     run_id = logger.run.id
     runs = {path.name.rsplit("-", 1)[1]: records(path) for path in (tmp_path / "run" / "wandb").glob("offline-run-*")}

@@ -17,7 +17,7 @@ from rest.errors import OtherProcessesFailed, UserError
 from rest.nodes import node_environment, pick_nodes, run_on_nodes
 from rest.process_group import SHIPPED_ACCELERATE_CONFIGS, NodeRole, _command, launch_error
 
-pytestmark = pytest.mark.long
+pytestmark = [pytest.mark.long, pytest.mark.usefixtures("machine_cores")]
 
 
 @pytest.fixture(scope="module")
