@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 from rest.artifacts import STATS, atomic_dir, write_json
-from rest.errors import UserError
+from rest.errors import UserError, is_whole
 from rest.records import Sample
 
 log = logging.getLogger(__name__)
@@ -37,8 +37,8 @@ class Pairs(list):
 def check_pairs(by: str, scorers, per_problem: int) -> None:
     """Before any work: a one-line UserError unless `by` is "verifier" or a configured scorer name and
     `per_problem` is at least 1."""
-    if per_problem < 1:
-        raise UserError(f"mode.pairs_per_problem must be at least 1, got {per_problem}")
+    if not is_whole(per_problem, 1):
+        raise UserError(f"mode.pairs_per_problem must be a whole number >= 1, got {per_problem!r}")
     if by != VERIFIER and by not in scorers:
         choices = ", ".join([VERIFIER, *map(str, scorers)])
         raise UserError(f"mode.pairs_by={by!r} is not a configured scorer; choose one of: {choices}")

@@ -1,7 +1,7 @@
 """How well a score ranks samples: pairwise accuracy, best-of-N selection, and its pull towards length.
 
 Pure functions over per-problem lists, so they are easy to test. A missing score (None) ranks below any
-score; two missing scores tie. Ties count half.
+score; two missing scores tie. Ties count half in pairs; best-of-N takes the earliest of tied samples.
 """
 
 from __future__ import annotations
@@ -39,11 +39,12 @@ def pick_best(scores: list[float | None]) -> int | None:
 
 
 def best_of_n(groups: list[tuple[list[float | None], list[bool]]], n: int) -> float:
-    """Accuracy when each problem keeps the best-scored of its first n samples."""
+    """Accuracy when each problem keeps the best-scored of its first n samples (the first when none is scored: they
+    all tie, as equal scores do)."""
     hits = []
     for scores, correct in groups:
         best = pick_best(scores[:n])
-        hits.append(best is not None and correct[best])
+        hits.append(correct[best or 0])
     return mean(hits) if hits else float("nan")
 
 

@@ -148,8 +148,12 @@ def test_a_bad_training_setting_stops_the_run_before_the_first_evaluation(tmp_pa
     (["mode=generate", "mode.chunk_size=true"], "mode.chunk_size must be a whole number >= 1, got True"),
     (["mode=generate", "mode.shard.count=true"], "mode.shard.count must be a whole number >= 1, got True"),
     (["mode=rm_eval", "mode.limit=true"], "mode.limit must be null (every problem of the split) or a whole number"),
-    (["mode.pairs=true", "mode.pairs_per_problem=0"], "mode.pairs_per_problem must be at least 1, got 0"),
-    (["mode=generate", "mode.pairs=true", "mode.pairs_per_problem=0"], "mode.pairs_per_problem must be at least 1"),
+    (["mode.pairs=true", "mode.pairs_per_problem=0"], "mode.pairs_per_problem must be a whole number >= 1, got 0"),
+    (["mode=generate", "mode.pairs=true", "mode.pairs_per_problem=0"], "mode.pairs_per_problem must be a whole number"),
+    (["mode=generate", "mode.pairs=true", "mode.pairs_per_problem=2.5"],  # once failed after sampling every problem
+     "mode.pairs_per_problem must be a whole number >= 1, got 2.5"),
+    (["mode=rm_eval", "+scorer@mode.scorers.random=endogenous"],  # would replace the random pick's column
+     "mode.scorers.random: random, majority, oracle are the table's baseline columns; give the scorer another name"),
     (["mode=generate", "mode.policy=5"], "mode.policy '5' does not exist"),
     (["mode=rm_eval", "mode.pairs=5"], "cannot read 5"),
     (["scorer=implicit_prm", "scorers.implicit_prm.update_settings.steps=0"], "update_settings.steps must be a whole number"),

@@ -161,6 +161,62 @@ def test_shards_of_different_shardings_or_sampling_settings_are_not_merged():
         check_same_sampling([{"model": "m", "sampling": '{"temperature": 1.0}'}, {"model": "m", "sampling": "{}"}])
 
 
+def made_shard(run_dir: Path, index: int, rows: list[dict], *, scorers=("exact_answer",), task="arithmetic",
+               mode="generate") -> Path:
+    """A finished shard's directory as mode=generate leaves it: its rows, chunks/plan.json and recorded config."""
+    from omegaconf import OmegaConf
+
+    (run_dir / ".hydra").mkdir(parents=True)
+    recorded = {"_target_": f"rest.modes.{mode}.X"} | ({"shard": {"index": index, "count": 2}} if mode == "generate" else {})
+    OmegaConf.save({"mode": recorded, "task": {"name": task}}, run_dir / ".hydra" / "config.yaml")
+    plan = {"split": "pool", "shard": {"index": index, "count": 2}, "chunk_size": 2, "policy": "m", "problems": str(index),
+            "sampling": {"n": 1}, "scorers": {name: {"_target_": name} for name in scorers}}
+    (run_dir / "chunks").mkdir()
+    (run_dir / "chunks" / "plan.json").write_text(json.dumps(plan))
+    (run_dir / "dataset.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return run_dir
+
+
+def shard_row(problem_index: int, *scores: str) -> dict:
+    return {"problem_index": problem_index, "sample_index": 0, "model": "m", "sampling": "{}",
+            **{f"score_{name}": 1.0 for name in scores}}
+
+
+@pytest.mark.parametrize("other, message", [
+    ({"scorers": ("exact_answer", "endogenous")}, "were made with different scorers.endogenous._target_"),
+    ({"task": "code"}, "were made with different task.name ('arithmetic' and 'code')"),
+])
+def test_shards_made_with_other_scorers_or_another_task_are_not_merged(tmp_path, other, message):
+    from rest.modes.merge import read_shards
+
+    first = made_shard(tmp_path / "a", 0, [shard_row(0, "exact_answer")])
+    second = made_shard(tmp_path / "b", 1, [shard_row(1, *other.get("scorers", ("exact_answer",)))], **other)
+    with pytest.raises(UserError, match=re.escape(message)):
+        read_shards([str(first), str(second)])
+
+
+def test_rows_with_other_columns_are_not_merged_and_a_merged_directory_is_not_a_shard(tmp_path):
+    from rest.modes.merge import check_same_columns, read_shards
+
+    with pytest.raises(UserError, match=r"different columns \(score_endogenous only in some\)"):
+        check_same_columns([shard_row(0, "exact_answer"), shard_row(1, "exact_answer", "endogenous")])
+    merged = made_shard(tmp_path / "merged", 0, [shard_row(0)], mode="merge")
+    with pytest.raises(UserError, match=f"merge: {re.escape(str(merged))} was not made by mode=generate"):
+        read_shards([str(merged)])
+
+
+def test_shards_without_problems_merge_to_an_empty_dataset_that_loads_with_the_columns(tmp_path):
+    import datasets
+
+    shards = [str(made_shard(tmp_path / f"s{index}", index, [])) for index in (0, 1)]
+    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=merge", f"mode.shards=[{','.join(shards)}]",
+                             f"hydra.run.dir={tmp_path / 'merged'}"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = datasets.load_from_disk(str(tmp_path / "merged" / "dataset"))  # zero shards on disk once did not load
+    assert len(table) == 0 and {"problem_id", "completion", "correct", "score_exact_answer"} <= set(table.column_names)
+
+
 def test_shards_that_made_pairs_differently_are_not_merged():
     from omegaconf import OmegaConf
 

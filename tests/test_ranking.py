@@ -35,6 +35,12 @@ def test_best_of_n_random_and_oracle_on_prefixes():
     assert ranking.oracle(GROUPS, 2) == pytest.approx(1 / 3) and ranking.oracle(GROUPS, 4) == pytest.approx(2 / 3)
 
 
+def test_a_problem_no_sample_of_which_is_scored_keeps_its_first_sample_as_a_tie_of_equal_scores_does():
+    groups = [([None, None], [True, False]), ([None, 0.0], [True, False])]
+    assert ranking.best_of_n(groups, 2) == ranking.best_of_n([([0.0, 0.0], [True, False]), ([None, 0.0], [True, False])], 2)
+    assert ranking.best_of_n(groups, 2) == 0.5  # once 0.0: an unscored problem counted as a miss, below a random pick
+
+
 def test_length_correlation_sign_and_undefined_cases():
     assert ranking.length_correlation([3.0, 2.0, 1.0, None], [1, 2, 3, 100]) == pytest.approx(-1.0)
     assert math.isnan(ranking.length_correlation([1.0, 1.0, 1.0], [1, 2, 3]))

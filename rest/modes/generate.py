@@ -42,8 +42,11 @@ from rest.tasks import problems_of
 
 log = logging.getLogger(__name__)
 PLAN = "plan.json"  # chunks/plan.json: what the chunks were made with
-SAMPLE_FIELDS = ("problem_id", "sample_index", "prompt", "completion", "reference", "finish_reason",
-                 "num_tokens", "cumulative_logprob", "token_ids", "extracted", "correct", "verdict")
+SAMPLE_COLUMNS = {"problem_id": "string", "sample_index": "int64", "prompt": "string", "completion": "string",
+                  "reference": "string", "finish_reason": "string", "num_tokens": "int64",
+                  "cumulative_logprob": "float64", "token_ids": ["int64"], "extracted": "string", "correct": "bool",
+                  "verdict": "string"}  # a dataset row's Sample fields, with their `datasets` types
+SAMPLE_FIELDS = tuple(SAMPLE_COLUMNS)
 
 
 @dataclass
@@ -96,7 +99,7 @@ class Generate:
         self.score_chunks(run, len(chunks), policy)
         meta = {"model": policy, "sampling": json.dumps(OmegaConf.to_container(run.cfg.sampler.grow, resolve=True))}
         rows = [{**row, **meta} for k in range(len(chunks)) for row in read_jsonl(chunk_file(run.dir, k))]
-        table = export(rows, run.dir)
+        table = export(rows, run.dir, list(run.scorers))
         if self.pairs:
             write_pairs(run.dir / "pairs", preference_pairs([to_sample(r) for r in rows], self.pairs_by,
                                                             self.pairs_per_problem))
@@ -138,20 +141,31 @@ class Generate:
             log.info("generate: chunk %d/%d scored by %s", k + 1, count, ", ".join(run.scorers) or "-")
 
 
-def export(rows: list[dict], run_dir: Path):
+def export(rows: list[dict], run_dir: Path, scorer_names: list[str]):
     """rows -> dataset/ (save_to_disk), dataset.parquet, dataset.jsonl; each written whole, then renamed. Returns the
-    `datasets.Dataset`."""
+    `datasets.Dataset`. No rows (a shard without problems) give an empty dataset with the columns rows would have."""
     import datasets
 
-    table = datasets.Dataset.from_list(rows)
+    table = datasets.Dataset.from_list(rows) if rows else empty_dataset(scorer_names)
     with atomic_dir(run_dir / "dataset") as tmp:
-        table.save_to_disk(str(tmp))
+        table.save_to_disk(str(tmp), num_shards=None if rows else 1)  # zero shards would not load
     parquet_tmp = run_dir / "dataset.parquet.tmp"
     table.to_parquet(str(parquet_tmp))
     parquet_tmp.replace(run_dir / "dataset.parquet")
     write_jsonl(run_dir / "dataset.jsonl", rows)
     log.info("generate: %d rows -> %s (+ dataset.parquet, dataset.jsonl)", len(rows), run_dir / "dataset")
     return table
+
+
+def empty_dataset(scorer_names: list[str]):
+    """A dataset of no rows with a generated row's columns (datasets cannot infer them from no rows)."""
+    import datasets
+
+    kinds = {"problem_index": "int64", **SAMPLE_COLUMNS, **{f"score_{name}": "float64" for name in scorer_names},
+             "model": "string", "sampling": "string"}
+    features = {name: [datasets.Value(kind[0])] if isinstance(kind, list) else datasets.Value(kind)
+                for name, kind in kinds.items()}
+    return datasets.Dataset.from_dict({name: [] for name in kinds}, features=datasets.Features(features))
 
 
 def check_hub_token(repo: str) -> None:

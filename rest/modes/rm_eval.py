@@ -44,6 +44,7 @@ from rest.tasks import problems_of
 log = logging.getLogger(__name__)
 PARTS, SAMPLES, SCORED = "rm_eval.parts", "samples.jsonl", "scored.json"  # what an unfinished (b) keeps
 NO_DOMAIN = "(no domain)"  # (a)'s column of the pairs without a domain
+BASELINES = ("random", "majority", "oracle")  # (b)'s columns beside the scorers'
 
 
 @dataclass
@@ -70,6 +71,10 @@ class RmEval:
             return f"mode.best_of must list whole numbers in [1, mode.n = {self.n}], got {list(self.best_of)}"
         if self.pairs is None and not self.best_of:
             return "mode.best_of is empty: list the N of best-of-N to report, e.g. [4, 8, 16]"
+        taken = sorted(set(self.scorers or {}) & set(BASELINES))
+        if self.pairs is None and taken:
+            return (f"mode.scorers.{taken[0]}: {', '.join(BASELINES)} are the table's baseline columns; give the "
+                    "scorer another name")
         return None
 
     def run(self, run: Run) -> int:
