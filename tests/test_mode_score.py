@@ -1,6 +1,7 @@
 """`python run.py mode=score`: every row back in order with its score; bad rows flagged, the rest scored."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -206,3 +207,16 @@ def test_a_ctrl_c_that_python_swallowed_stops_the_score_run_before_the_next_chun
     assert swallowed.calls == [2, 2] and not (tmp_path / "out.jsonl").exists()
     assert sorted(path.name for path in (tmp_path / "out.jsonl.parts").iterdir()) == ["00000.jsonl", "00001.jsonl",
                                                                                        "plan.json"]
+
+
+def test_rows_with_characters_beyond_ascii_are_written_whatever_the_locale(tmp_path):
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text(json.dumps({"prompt": "Combien font 3 × 4 ? Réponds.", "completion": "#### 12", "reference": "12"},
+                                 ensure_ascii=False) + "\n", encoding="utf-8")
+    ascii_locale = {**os.environ, "LC_ALL": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}  # a bare cluster node
+    result = subprocess.run([sys.executable, str(ROOT / "run.py"), "mode=score", f"mode.input={source}",
+                             f"mode.output={target}", f"hydra.run.dir={tmp_path / 'run'}", "scorer=exact_answer"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300, env=ascii_locale)
+    assert result.returncode == 0, result.stderr[-2000:]  # once: UnicodeEncodeError writing the rows
+    row = json.loads(target.read_text(encoding="utf-8"))
+    assert row["prompt"] == "Combien font 3 × 4 ? Réponds." and row["score_exact_answer"] == 1.0

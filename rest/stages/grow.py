@@ -128,7 +128,7 @@ def draw(sampler: Sampler, policy: str, task: Task, requests: list[Request], set
     for count, group in groups.items():
         chunks = {parts / f"n{count}_{k:05d}.jsonl": group[i : i + CHUNK] for k, i in enumerate(range(0, len(group), CHUNK))}
         samples += [Sample.from_row(json.loads(line)) for path in chunks if path.exists()
-                    for line in path.read_text().splitlines()]
+                    for line in path.read_text(encoding="utf-8").splitlines()]
         todo = {path: chunk for path, chunk in chunks.items() if not path.exists()}
         progress.kept(len(group) - sum(map(len, todo.values())))
         prompts = [[task.prompt(r.problem) for r in chunk] for chunk in todo.values()]
