@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from rest.errors import UserError
+from rest.errors import UserError, is_number, is_whole
 from rest.records import Problem
 from rest.sampler.settings import SamplingSettings, sample_seed
 
@@ -60,18 +60,9 @@ class Adaptive:
     """Rounds of `per_round` samples per open problem, `samples_per_problem` x problems in all (see above)."""
 
     def __init__(self, samples_per_problem: float, per_round: int, max_per_problem: int, target: int | None):
-        if samples_per_problem < 1:
-            raise UserError(f"budget.samples_per_problem must be >= 1 (a budget smaller than the number of problems "
-                            f"leaves some unsampled), got {samples_per_problem}")
-        if per_round < 1:
-            raise UserError(f"budget.per_round must be >= 1, got {per_round}")
-        if max_per_problem < per_round:
-            raise UserError(f"budget.max_per_problem ({max_per_problem}) must be >= budget.per_round ({per_round})")
-        if max_per_problem < samples_per_problem:
-            raise UserError(f"budget.max_per_problem ({max_per_problem}) must be >= budget.samples_per_problem "
-                            f"({samples_per_problem}): no problem could take its share of the budget")
-        if target is not None and target < 1:
-            raise UserError(f"budget.target must be >= 1 correct samples (or null: no early stop), got {target}")
+        problem = _settings_error(samples_per_problem, per_round, max_per_problem, target)
+        if problem:
+            raise UserError(problem)
         self.samples_per_problem, self.per_round = samples_per_problem, per_round
         self.max_per_problem, self.target = max_per_problem, target
 
@@ -105,3 +96,23 @@ class Adaptive:
                     counts[pid] += 1
                     left -= 1
         return counts
+
+
+def _settings_error(samples_per_problem, per_round, max_per_problem, target) -> str | None:
+    """One line saying what is wrong with an adaptive budget's settings (counts are whole numbers: a fraction of a
+    sample would reach the engine), or None."""
+    if not is_number(samples_per_problem) or samples_per_problem < 1:
+        return (f"budget.samples_per_problem must be a number >= 1 (a budget smaller than the number of problems "
+                f"leaves some unsampled), got {samples_per_problem!r}")
+    if not is_whole(per_round, 1):
+        return f"budget.per_round must be a whole number >= 1, got {per_round!r}"
+    if not is_whole(max_per_problem, 1):
+        return f"budget.max_per_problem must be a whole number >= 1, got {max_per_problem!r}"
+    if max_per_problem < per_round:
+        return f"budget.max_per_problem ({max_per_problem}) must be >= budget.per_round ({per_round})"
+    if max_per_problem < samples_per_problem:
+        return (f"budget.max_per_problem ({max_per_problem}) must be >= budget.samples_per_problem "
+                f"({samples_per_problem}): no problem could take its share of the budget")
+    if target is not None and not is_whole(target, 1):
+        return f"budget.target must be a whole number >= 1 of correct samples (or null: no early stop), got {target!r}"
+    return None

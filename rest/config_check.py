@@ -124,20 +124,25 @@ def _answer_error(cfg) -> str | None:
 
 def _weighting_error(cfg) -> str | None:
     """trainer.weighting's name and exponent; EAST measures each problem's answer entropy over its grown samples,
-    so every problem needs at least 2 of them."""
+    so every problem needs at least 2 of them (a count that is no whole number is _budget_error's or
+    _sampling_error's to name)."""
     from rest.weighting import settings_error
 
     weighting = cfg.trainer.get("weighting")
-    problem = settings_error(weighting, cfg.trainer.get("east_a", 0.0))
+    problem = settings_error(weighting, cfg.trainer.get("east_a"))
     if problem or weighting is None:
         return problem
     budget = cfg.get("budget") or {}
-    if budget.get("_target_") == "rest.budget.Adaptive" and budget.per_round < 2:
-        return (f"trainer.weighting={weighting} needs >= 2 samples of every problem: with budget=adaptive set "
-                f"budget.per_round >= 2 (got {budget.per_round})")
-    if budget.get("_target_") != "rest.budget.Adaptive" and cfg.sampler.grow.n < 2:
+    if budget.get("_target_") == "rest.budget.Adaptive":
+        least = min(budget.per_round, budget.samples_per_problem)
+        return None if least >= 2 else (
+            f"trainer.weighting={weighting} needs >= 2 samples of every problem: with budget=adaptive set "
+            f"budget.per_round >= 2 and budget.samples_per_problem >= 2 (got budget.per_round={budget.per_round}, "
+            f"budget.samples_per_problem={budget.samples_per_problem})")
+    n = cfg.sampler.grow.n
+    if is_whole(n, 1) and n < 2:
         return (f"trainer.weighting={weighting} needs >= 2 samples per problem (the answer entropy of one sample is "
-                f"undefined): set sampler.grow.n >= 2 (got {cfg.sampler.grow.n})")
+                f"undefined): set sampler.grow.n >= 2 (got {n})")
     return None
 
 

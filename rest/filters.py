@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from rest.contracts import Filter
-from rest.errors import UserError
+from rest.errors import UserError, is_whole
 from rest.records import Sample
 from rest.tasks.arithmetic import steps_hold
 
@@ -45,8 +45,8 @@ class CapPerProblem:
     """Keep at most `cap` samples per problem (ReST-EM uses 10), the earliest first; None keeps them all."""
 
     def __init__(self, cap: int | None):
-        if cap is not None and cap < 1:
-            raise UserError(f"filter: cap must be >= 1, or null (no cap), got {cap}")
+        if cap is not None and not is_whole(cap, 1):
+            raise UserError(f"filter: cap must be a whole number >= 1, or null (no cap), got {cap!r}")
         self.cap = cap
 
     def __call__(self, samples: list[Sample]) -> list[Sample]:
@@ -90,8 +90,8 @@ class TopKPerProblem:
     """Keep each problem's `k` samples with the highest `score` (ties: the earlier sample), in input order."""
 
     def __init__(self, score: str, k: int):
-        if k < 1:
-            raise UserError(f"filter: k must be >= 1, got {k}")
+        if not is_whole(k, 1):
+            raise UserError(f"filter: k must be a whole number >= 1, got {k!r}")
         self.score, self.k = score, k
 
     def __call__(self, samples: list[Sample]) -> list[Sample]:

@@ -29,8 +29,8 @@ def main(spec_path: str) -> None:
     spec = json.loads(spec_file.read_text())
     out = spec_file.parent
     examples = [json.loads(line) for line in (out / spec["examples"]).read_text().splitlines()]
-    sft = SFT(seed=spec["seed"], peft=spec["peft"], **IN_PROCESS, weighting=spec.get("weighting"),
-              east_a=spec.get("east_a", 0.0), **spec["args"])
+    sft = SFT(seed=spec["seed"], peft=spec["peft"], **IN_PROCESS, weighting=spec["weighting"], east_a=spec["east_a"],
+              **spec["args"])
     # work_dir: <checkpoint>.state when Train saves its own; report: where TRL reports the loss (the run's logger)
     trainer = sft.build(examples, spec["init_from"], spec["work_dir"], spec["report"])
     world_size = trainer.accelerator.num_processes

@@ -32,6 +32,7 @@ from rest.log_relay import log_in_this_process
 from rest.process_group import in_process, launch, launch_error
 from rest.train_check import adapter_error, dropped_error, length_error, lora_config, peft_error
 from rest.train_state import fingerprint, finish, no_final_save, resume_point, state_dir
+from rest.weighted_sft import unweighted_error
 from rest.weighting import settings_error
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class SFT:
 
     def __init__(self, *, seed: int, peft: dict[str, Any] | None, processes: int, launcher: str,
                  accelerate_config: str | None, nodes: int, ray_address: str | None, save_strategy: str,
-                 weighting: str | None = None, east_a: float = 0.0, **args: Any):
+                 weighting: str | None = None, east_a: float | None = None, **args: Any):
         problem = settings_problem(peft=peft, processes=processes, launcher=launcher,
                                    accelerate_config=accelerate_config, nodes=nodes, ray_address=ray_address,
                                    weighting=weighting, east_a=east_a, save_strategy=save_strategy, **args)
@@ -188,12 +189,13 @@ class SFT:
 
 def settings_problem(machine: Machine | None = None, *, peft: dict[str, Any] | None, processes: int, launcher: str,
                      accelerate_config: str | None, nodes: int, ray_address: str | None, weighting: str | None = None,
-                     east_a: float = 0.0, **args: Any) -> str | None:
+                     east_a: float | None = None, **args: Any) -> str | None:
     """One line saying what is wrong with SFT's settings (how Train is launched on `machine`, None: this one; the
-    weighting; the trl.SFTConfig options `args`; LoRA), or None."""
+    weighting, whose exponent rest/conf/trainer/ sets: None is unset; the trl.SFTConfig options `args`, which the
+    weighted loss narrows; LoRA), or None."""
     return (launch_error(processes, launcher, accelerate_config, args, machine, nodes, ray_address)
             or settings_error(weighting, east_a)
-            or options_error(args) or peft_error(peft))
+            or options_error(args, weighted=weighting is not None) or peft_error(peft))
 
 
 def sft_config(work_dir: str | Path, seed: int, args: dict[str, Any], key: str = "trainer"):
@@ -216,9 +218,10 @@ CHECKED_NUMBERS = ("learning_rate", "per_device_train_batch_size", "max_length",
                    "max_steps", "num_train_epochs")
 
 
-def options_error(args: dict[str, Any], key: str = "trainer") -> str | None:
+def options_error(args: dict[str, Any], key: str = "trainer", weighted: bool = False) -> str | None:
     """One line saying what trl.SFTConfig refuses in the trainer options `args` (set under `key`), or what it accepts
-    but the optimizer or the data loader would refuse once Train starts; None when they can train."""
+    but the optimizer, the data loader or (`weighted`) the weighted loss would refuse once Train starts; None when
+    they can train."""
     try:
         config = sft_config("unused", 0, args, key)  # SFTConfig makes no directory
     except UserError as err:
@@ -237,7 +240,7 @@ def options_error(args: dict[str, Any], key: str = "trainer") -> str | None:
         return f"{key}.gradient_accumulation_steps must be >= 1, got {config.gradient_accumulation_steps}"
     if config.max_steps <= 0 and config.num_train_epochs <= 0:
         return f"{key}.num_train_epochs must be > 0 (or {key}.max_steps > 0), got {config.num_train_epochs}"
-    return _save_error(config, key)
+    return _save_error(config, key) or (unweighted_error(config) if weighted else None)
 
 
 def _save_error(config, key: str) -> str | None:

@@ -8,8 +8,9 @@ How: the `weight` column is kept through dataset preparation (a signature column
 beside TRL's own batch, and taken out of the inputs before the forward; TRL's `compute_loss` then runs unchanged on a
 model whose fused-LM-head per-token log-probabilities (TRL's per-token loss is their negative) are scaled by the
 weights, so num_items_in_batch, the token average across ranks and the logged metrics stay TRL's.
-Not supported (one line at build): packing and padding-free batches (several examples share a row), label smoothing,
-a custom `compute_loss_func`, and loss types other than nll (dft reads the log-probabilities back).
+Not supported: packing and padding-free batches (several examples share a row), label smoothing, a custom
+`compute_loss_func`, and loss types other than nll (dft reads the log-probabilities back); the trainer's settings check
+(rest/trainer.py) refuses the SFTConfig options among them in one line before any work.
 """
 
 from __future__ import annotations
@@ -64,9 +65,18 @@ def weighted_sft_trainer(**kwargs):
 
 
 def _check(config) -> None:
+    problem = unweighted_error(config)
+    if problem:
+        raise UserError(problem)
+
+
+def unweighted_error(config) -> str | None:
+    """One line naming the trl.SFTConfig option that a weighted loss cannot work with, or None: the trainer's settings
+    check runs it before any work, and the weighted trainer again when it is built (a judge's own train_args)."""
     for name, bad in (("packing", config.packing), ("padding_free", config.padding_free),
                       ("label_smoothing_factor", config.label_smoothing_factor != 0),
                       ("loss_type", config.loss_type != "nll")):
         if bad:
-            raise UserError(f"trainer.weighting weights each example's loss, which trainer.{name}="
-                            f"{getattr(config, name)!r} does not allow (several examples per row or another loss)")
+            return (f"trainer.weighting weights each example's loss, which trainer.{name}={getattr(config, name)!r} "
+                    "does not allow (several examples per row or another loss)")
+    return None

@@ -53,11 +53,15 @@ class East:
 
 
 def settings_error(weighting: str | None, a) -> str | None:
-    """One line saying what is wrong with `trainer.weighting` / `trainer.east_a`, or None."""
+    """One line saying what is wrong with `trainer.weighting` / `trainer.east_a` (None: a trainer config without the
+    key; its value is rest/conf/trainer/'s, never a fallback here), or None."""
     if weighting is None:
         return None
     if weighting not in WEIGHTINGS:
         return f"trainer.weighting must be null (off) or one of {WEIGHTINGS}, got {weighting!r}"
+    if a is None:
+        return (f"trainer.weighting={weighting} needs trainer.east_a, a number in [-{MAX_EXPONENT:g}, "
+                f"{MAX_EXPONENT:g}], which this trainer config does not set (rest/conf/trainer/sft.yaml does)")
     if isinstance(a, bool) or not isinstance(a, int | float) or not abs(a) <= MAX_EXPONENT:
         return f"trainer.east_a must be a number in [-{MAX_EXPONENT:g}, {MAX_EXPONENT:g}], got {a!r}"
     return None
@@ -65,7 +69,7 @@ def settings_error(weighting: str | None, a) -> str | None:
 
 def from_trainer(trainer) -> East | None:
     """The weighting a trainer config asks for (`trainer.weighting`, `trainer.east_a`), or None (off)."""
-    weighting, a = trainer.get("weighting"), trainer.get("east_a", 0.0)
+    weighting, a = trainer.get("weighting"), trainer.get("east_a")
     problem = settings_error(weighting, a)
     if problem:
         raise UserError(problem)
@@ -84,7 +88,8 @@ def _entropy(answers: list[str | None], problem: str) -> float:
     n = len(answers)
     if n < 2:
         raise UserError(f"trainer.weighting=east: problem {problem} has {n} grown sample(s); the answer entropy needs "
-                        "at least 2 per problem (sampler.grow.n >= 2)")
+                        "at least 2 per problem (sampler.grow.n >= 2; with budget=adaptive, budget.per_round >= 2 and "
+                        "budget.samples_per_problem >= 2)")
     keys = [vote_key(a) if a is not None else ("no answer", i) for i, a in enumerate(answers)]
     h = -sum(c / n * math.log(c / n) for c in Counter(keys).values())
     return min(1.0, max(0.0, h / math.log(n)))  # rounding can leave [0, 1] (-0.0 when every answer agrees)

@@ -6,8 +6,9 @@ import math
 
 import pytest
 import torch
-from conftest import config, context, make_scorer, rank_spec, sampling
+from conftest import PLAIN_SFT, config, context, make_scorer, rank_spec, sampling
 from fakes import ScriptedSampler
+from omegaconf import OmegaConf
 from trl import SFTTrainer
 
 from rest.artifacts import load_samples
@@ -19,7 +20,9 @@ from rest.records import Problem, Sample
 from rest.stages.grow import grow_stage
 from rest.stages.improve import improve, refilter
 from rest.stages.train import kept_examples
+from rest.trainer import SFT as Trainer
 from rest.weighting import East, answer_entropy, east_weights, mean_one, smallest_entropy
+from rest.weighting import from_trainer as weighting_from
 
 EXAMPLES = [{"prompt": "Compute 1 + 2.\n", "completion": "1 + 2 = 3\n#### 3"},
             {"prompt": "Compute 10 - 4 + 7.\n", "completion": "10 - 4 = 6\n6 + 7 = 13\n#### 13"}]
@@ -76,6 +79,36 @@ def test_one_sample_per_problem_is_one_line_before_any_work():
     assert config_error(CONFIG_DIR, ["trainer.weighting=east", "trainer.east_a=-1"]) is None
     with pytest.raises(UserError, match="sampler.grow.n >= 2"):
         answer_entropy(samples({"alone": ["3"]}))
+
+
+def test_an_adaptive_budget_below_two_samples_of_every_problem_is_one_line_naming_the_budget():
+    east = ["trainer.weighting=east", "budget=adaptive", "budget.per_round=2"]
+    problem = config_error(CONFIG_DIR, [*east, "budget.samples_per_problem=1.5"])  # round 0 gives half the problems 1
+    assert problem is not None and "budget.samples_per_problem >= 2" in problem and "sampler.grow.n" not in problem
+    assert config_error(CONFIG_DIR, [*east, "budget.samples_per_problem=2"]) is None
+
+
+def test_east_with_a_grow_n_that_is_no_number_gets_the_grow_n_line():
+    problem = config_error(CONFIG_DIR, ["trainer.weighting=east", "sampler.grow.n=null"])
+    assert problem == "sampler.grow.n must be a whole number >= 1, got None"
+
+
+@pytest.mark.parametrize("option", ["+trainer.packing=true", "+trainer.padding_free=true", "+trainer.loss_type=dft",
+                                    "+trainer.label_smoothing_factor=0.1"])
+def test_east_with_several_examples_per_row_or_another_loss_is_one_line_before_any_work(option):
+    problem = config_error(CONFIG_DIR, ["trainer.weighting=east", option])
+    assert problem is not None and problem.startswith("trainer.weighting weights each example's loss, which "
+                                                      f"{option[1:].split('=')[0]}="), problem
+    assert config_error(CONFIG_DIR, [option]) is None  # unweighted, TRL's own trainer takes it
+
+
+def test_a_trainer_config_without_east_a_is_refused_rather_than_weighting_uniformly():
+    problem = config_error(CONFIG_DIR, ["trainer.weighting=east", "~trainer.east_a"])
+    assert problem is not None and "trainer.east_a" in problem and "rest/conf/trainer/sft.yaml" in problem
+    with pytest.raises(UserError, match="needs trainer.east_a"):
+        weighting_from(OmegaConf.create({"weighting": "east"}))
+    with pytest.raises(UserError, match="needs trainer.east_a"):
+        Trainer(**PLAIN_SFT, weighting="east")
 
 
 class TwoProblems:

@@ -47,6 +47,13 @@ def test_cap_must_be_positive():
         CapPerProblem(cap=0)
 
 
+@pytest.mark.parametrize("make", [lambda: CapPerProblem(cap=2.5), lambda: CapPerProblem(cap=True),
+                                  lambda: TopKPerProblem("reward", k=2.5)])
+def test_a_cap_or_k_that_is_no_whole_number_is_refused_rather_than_rounded_or_failing_in_improve(make):
+    with pytest.raises(UserError, match="must be a whole number >= 1"):
+        make()
+
+
 def test_dedup_drops_repeated_completions_of_the_same_problem_only():
     samples = [sample("a", 0, "same"), sample("a", 1, "same"), sample("a", 2, "other"), sample("b", 0, "same")]
     assert keys(DropDuplicates()(samples)) == [("a", 0), ("a", 2), ("b", 0)]

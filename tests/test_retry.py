@@ -246,7 +246,7 @@ def test_nothing_unsolved_draws_nothing_and_counts_zero(tmp_path, verifier):
                                     "{answer}), got 5")),
     ("mode.rationalize.n=1.5", "mode.rationalize.n: draw a whole number >= 1 of samples per unsolved problem (got 1.5)"),
     ("mode.rationalize.check=rest.filters.NoSuchFilter", "mode.rationalize.check: rest.filters.NoSuchFilter"),
-    ("mode.reflect.check={_target_:rest.filters.CapPerProblem,cap:0}", "mode.reflect.check: filter: cap must be >= 1"),
+    ("mode.reflect.check={_target_:rest.filters.CapPerProblem,cap:0}", "mode.reflect.check: filter: cap must be a whole number >= 1"),
 ])
 def test_a_bad_retry_setting_is_one_line(override, message):
     with pytest.raises(UserError) as err:

@@ -19,7 +19,7 @@ from rest.errors import UserError
     (["sampler.grow.stop=5"], "sampler.grow.stop must be a list"),
     (["sampler.engine.gpu_memory_utilization=2"], "sampler.engine.gpu_memory_utilization must be in (0, 1]"),
     (["sampler.engine.dtype=float64"], "sampler.engine.dtype must be one of ('auto', 'float32'"),
-    (["filter.cap=0"], "filter: cap must be >= 1, or null (no cap), got 0"),
+    (["filter.cap=0"], "filter: cap must be a whole number >= 1, or null (no cap), got 0"),
     (["seed=1.5"], "seed must be a whole number from 0 to 2**32 - 1 (numpy's and vLLM's range), got 1.5"),
     (["seed=-1"], "seed must be a whole number from 0 to 2**32 - 1 (numpy's and vLLM's range), got -1"),
     (["seed=4294967296"], "seed must be a whole number from 0 to 2**32 - 1 (numpy's and vLLM's range), got 4294967296"),
@@ -109,6 +109,25 @@ def test_a_run_directory_where_no_directory_can_be_made_is_one_line_also_for_roo
     """Root passes every permission check; the trial directory still fails on a pseudo file system."""
     problem = config_error(CONFIG_DIR, ["hydra.run.dir=/proc/run"])
     assert problem is not None and problem.startswith("hydra.run.dir=/proc/run: cannot create it in /proc ("), problem
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["budget=adaptive", "budget.per_round=1.5"], "budget.per_round must be a whole number >= 1, got 1.5"),
+    (["budget=adaptive", "budget.max_per_problem=4.5"], "budget.max_per_problem must be a whole number >= 1, got 4.5"),
+    (["budget=adaptive", "budget.target=2.5"], "budget.target must be a whole number >= 1 of correct samples"),
+    (["filter.cap=2.5"], "filter: cap must be a whole number >= 1, or null (no cap), got 2.5"),
+    (["filter.cap=true"], "filter: cap must be a whole number >= 1, or null (no cap), got True"),
+    (["scorer=endogenous", "filter=correct_top_k", "filter.k=2.5"], "filter: k must be a whole number >= 1, got 2.5"),
+])
+def test_a_count_of_samples_that_is_no_whole_number_is_one_line_before_any_work(overrides, message):
+    problem = config_error(CONFIG_DIR, overrides)  # it reached vLLM after Evaluate, or Improve, or kept 3 of a cap 2.5
+    assert problem is not None and message in problem and "\n" not in problem, problem
+
+
+@pytest.mark.parametrize("source", ["rationalize", "reflect"])
+def test_an_unknown_retry_setting_is_one_line_naming_the_known_ones(source):
+    problem = config_error(CONFIG_DIR, [f"mode.{source}.enabled=true", f"+mode.{source}.foo=1"])
+    assert problem == f"mode.{source}.foo: no such setting; mode.{source} has enabled, n, template, check"
 
 
 def test_a_filter_that_ranks_by_a_configured_scorer_passes_the_check():

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import ClassVar, Protocol
 
@@ -91,6 +91,10 @@ class Reflect:
 
 def from_settings(kind: type[Source], settings: dict) -> Source:
     """A source from its `mode.<name>` settings, its `check` built: a filter's class path or `_target_` config."""
+    known = [f.name for f in fields(kind)]
+    unknown = [key for key in settings if key not in known]
+    if unknown:
+        raise UserError(f"mode.{kind.name}.{unknown[0]}: no such setting; mode.{kind.name} has {', '.join(known)}")
     check = settings.get("check")
     if isinstance(check, str):
         check = {"_target_": check}
