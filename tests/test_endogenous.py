@@ -60,6 +60,14 @@ def test_batched_rows_score_the_same_as_one_row_at_a_time(tiny_model):
         assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4) and a.values == pytest.approx(b.values, abs=1e-4)
 
 
+
+def test_a_sample_with_an_empty_prompt_is_not_scored_and_leaves_its_batch_mates_scores_as_they_are(tiny_model):
+    """The tiny Llama adds no BOS: an empty prompt is no token, which shifted the other rows of its batch."""
+    scorer = make_scorer("endogenous", model=tiny_model)
+    alone = scorer.score([sample(PROMPTS[1], COMPLETIONS[1])], context(None))
+    beside = scorer.score([sample("", "Hello, how are you?"), sample(PROMPTS[1], COMPLETIONS[1])], context(None))
+    assert beside[0] is None and beside[1] == pytest.approx(alone[0], abs=1e-5)
+
 def test_token_ids_from_the_sampler_are_scored_as_given(tiny_model):
     engine = LogProbEngine(tiny_model, batch_tokens=8192, max_length=None)
     ids = engine.encode(PROMPTS[:1], COMPLETIONS[:1])[0][1]

@@ -3,6 +3,7 @@ bad settings as one line before any work, and the commands that use it."""
 
 import json
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -183,15 +184,23 @@ def test_training_on_yes_labels_with_the_run_trainer_raises_the_judges_yes(tiny_
     ({"prompt": "{completion}\nIs it correct?"}, "lacks {prompt}"),
     ({"yes": "Y", "no": "Y"}, "two different"),
     ({"update_settings": {"max_examples": 10, "balanse": True, "seed": 0}}, "balanse"),
+    ({"update_settings": {"max_examples": 10000.0, "balance": True, "seed": 0}},  # Hydra reads 1e4 so
+     "scorer.update_settings.max_examples must be null (every labelled sample) or a whole number >= 2, got 10000.0"),
+    ({"update_settings": {"max_examples": 1, "balance": True, "seed": 0}}, "max_examples must be null"),
+    ({"update_settings": {"max_examples": 10, "balance": "no", "seed": 0}},
+     "scorer.update_settings.balance must be true or false, got 'no'"),
+    ({"update_settings": {"max_examples": 10, "balance": True, "seed": 1.5}},
+     "scorer.update_settings.seed must be a whole number >= 0, got 1.5"),
     ({"train_args": {"learning_rate": -1e-5}}, "scorer.train_args.learning_rate must be >= 0"),
     ({"train_args": {"learning_rat": 1e-5}}, "unexpected keyword argument 'learning_rat'"),
     ({"train_args": "abc"}, "scorer.train_args must be null"),
     ({"prompt": 5}, "scorer.prompt must be text with {prompt} and {completion}, got 5"),
     ({"yes": 5}, "must be two different, non-empty words"),
 ])
-def test_bad_settings_fail_at_construction(settings, message):
-    with pytest.raises(UserError, match=message.replace("{", r"\{").replace("}", r"\}")):
+def test_bad_settings_fail_at_construction_in_one_line(settings, message):
+    with pytest.raises(UserError, match=re.escape(message)) as err:
         make_scorer("generative_verifier", **settings)
+    assert "\n" not in str(err.value)
 
 
 @pytest.mark.parametrize(("settings", "message"), [

@@ -1,6 +1,7 @@
 """Implicit PRM: token rewards against a direct computation, steps, aggregation, and the online update."""
 
 import logging
+import random
 
 import pytest
 import torch
@@ -10,7 +11,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from rest.errors import UserError
 from rest.records import Sample
 from rest.scorers.implicit_prm import aggregate, step_ends, step_rewards
-from rest.scorers.prm_update import bce_loss, train_implicit_prm
+from rest.scorers.prm_update import _batch, bce_loss, train_implicit_prm
 
 UPDATE_SETTINGS = {"steps": 2, "lr": 1e-2, "batch_size": 2, "balance": "sample", "seed": 0}  # the scorer's
 UPDATE = {"balance": "sample", "seed": 0, "batch_tokens": 8192, "max_length": None}
@@ -134,6 +135,7 @@ def test_the_updated_checkpoint_scores_the_next_iteration(tiny_model, tmp_path):
     ({"update_settings": {**UPDATE_SETTINGS, "batch_size": 0}}, "scorer.update_settings.batch_size must be a whole number >= 1"),
     ({"update_settings": {**UPDATE_SETTINGS, "balance": "abc"}}, "scorer.update_settings.balance must be one of"),
     ({"update_settings": {**UPDATE_SETTINGS, "lr": -1}}, "scorer.update_settings.lr must be > 0, got -1"),
+    ({"update_settings": {**UPDATE_SETTINGS, "seed": 1.5}}, "scorer.update_settings.seed must be a whole number >= 0, got 1.5"),
     ({"update_settings": {**UPDATE_SETTINGS, "step": 5}}, "scorer.update_settings: step unknown or missing (its keys are steps, lr"),
 ])
 def test_bad_settings_are_one_line_at_construction(settings, message):
@@ -163,7 +165,7 @@ def test_with_model_policy_every_update_starts_from_the_policy_it_is_handed(tiny
     from rest.scorers import prm_update
 
     starts = []
-    monkeypatch.setattr(prm_update, "train_implicit_prm", lambda init, *_, **__: starts.append(init) or {})
+    monkeypatch.setattr(prm_update, "train_implicit_prm", lambda init, *_, **__: starts.append(init) or {"examples": 2})
     scorer, labelled = make_scorer("implicit_prm", model="policy"), [sample(SOLUTION, True), sample("#### 9", False)]
     scorer.update(labelled, context(None, policy=other_model, base_model=tiny_model), tmp_path / "iter_1")
     scorer.update(labelled, context(None, policy=tiny_model, base_model=tiny_model), tmp_path / "iter_2")
@@ -192,3 +194,47 @@ def test_pi_phi_and_pi_ref_of_different_tokenizers_are_one_line_before_any_work(
     with pytest.raises(UserError, match=r"^scorer.model .* and scorer.ref_model .* have different tokenizers"):
         make_scorer("implicit_prm", model=smollm2).check(ctx)  # pi_ref: the base model
     make_scorer("implicit_prm", model=other_model).check(ctx)  # another tiny model: the same tokenizer
+
+
+def test_code_task_verdicts_are_update_labels_and_unjudged_ones_are_not(tiny_model, tmp_path, monkeypatch):
+    """Code tasks' verdicts are pass / wrong_answer / runtime_error / ...: the update took only "ok", so never trained."""
+    from rest.scorers import prm_update
+
+    trained = []
+    monkeypatch.setattr(prm_update, "train_implicit_prm", lambda init, ref, examples, *_, **__: trained.append(examples)
+                        or {"examples": len(examples)})
+    verdicts = {"pass": True, "wrong_answer": False, "runtime_error": False, "syntax_error": False, "timeout": False,
+                "no_code": False}
+    samples = [Sample(problem_id=f"p{i}", sample_index=0, iteration=1, prompt="def f():", completion=f"    return {i}\n",
+                      reference="[]", finish_reason="stop", num_tokens=3, verdict=v, correct=c)
+               for i, (v, c) in enumerate(verdicts.items())]
+    stats = make_scorer("implicit_prm", model=None, update=True).update(samples, context(None, base_model=tiny_model),
+                                                                        tmp_path / "prm")
+    assert stats == {"examples": 4}
+    assert [label for _, _, label in trained[0]] == [True, False, False, False]  # pass ... syntax_error
+
+
+@pytest.mark.parametrize("size", [1, 3])
+def test_balanced_batches_of_odd_size_give_the_odd_example_to_either_label(size):
+    """With batch_size=1 every batch was one correct example: the update never saw an incorrect one."""
+    labels, rng = [True] * 10 + [False] * 90, random.Random(0)
+    incorrect = [sum(not labels[i] for i in _batch(labels, size, "sample", rng)) for _ in range(400)]
+    assert set(incorrect) == {size // 2, size // 2 + 1}
+    assert 150 < sum(n == size // 2 + 1 for n in incorrect) < 250  # each label about half the time
+
+
+def test_the_update_leaves_out_examples_whose_prompt_is_no_token(tiny_model, tmp_path, caplog):
+    """The tiny Llama adds no BOS: an empty prompt is no token, which shifted its batch-mates' log-probs."""
+    examples = [("", "#### 5", True), (PROMPT, SOLUTION, True), (PROMPT, "#### 6", False)]
+    with caplog.at_level(logging.WARNING, logger="rest.scorers.prm_update"):
+        stats = train_implicit_prm(tiny_model, tiny_model, examples, tmp_path / "prm", beta=0.05, steps=1, lr=1e-2,
+                                   batch_size=4, **{**UPDATE, "balance": "none"})
+    assert stats["examples"] == 2 and "1 of 3 examples have an empty prompt" in caplog.text
+
+
+def test_a_sample_with_an_empty_prompt_is_not_scored_and_leaves_its_batch_mates_scores_as_they_are(tiny_model,
+                                                                                                 other_model):
+    scorer = make_scorer("implicit_prm", model=other_model, ref_model=tiny_model, aggregation="sum")
+    alone = scorer.score([sample(SOLUTION)], context(None))
+    beside = scorer.score([sample("#### 5", prompt=""), sample(SOLUTION)], context(None))
+    assert beside[0] is None and beside[1] == pytest.approx(alone[0], abs=1e-6)

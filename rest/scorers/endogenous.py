@@ -4,7 +4,8 @@ With logits f and V(s) = alpha * logsumexp(f(s, .) / alpha), the token reward is
 r_h = f(s_h, a_h) - V(s_{h+1}), with V = 0 after the last token. Summed it telescopes:
 R = sum_h r_h = alpha * log pi(y | x) + V(s_1), where pi = softmax(f / alpha). An optional judge
 instruction placed before the prompt steers the reward ("promptable"). Reductions: `sum` (the paper),
-`mean` (R divided by the number of tokens) and `min` (the worst token). No training is involved.
+`mean` (R divided by the number of tokens) and `min` (the worst token). No training is involved. A sample whose
+state (instruction + prompt) is no token at all cannot be scored (None): nothing precedes its first token.
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ class EndogenousScorer:
         results = self._judge.get(judge).score(prompts, completions, alpha=self.alpha)
         scores = []
         for sample, result in zip(samples, results):
+            if result is None:  # an empty prompt: the engine could not score it (and logged it)
+                scores.append(None)
+                continue
             rewards = token_rewards(result)
             if self.keep_token_rewards:
                 sample.token_rewards = rewards

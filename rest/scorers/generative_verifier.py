@@ -31,10 +31,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rest.contracts import CheckedTrainer
-from rest.errors import UserError
+from rest.errors import UserError, is_whole
 from rest.models import check_model_path
 from rest.records import Sample
 from rest.scorers.logprobs import HeldEngine
+from rest.scorers.verdicts import labelled
 from rest.trainer import options_error
 
 if TYPE_CHECKING:
@@ -43,8 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 KEY = "scorer"  # its settings, as rest/run.py names them where the run configures this scorer
 FIELDS = re.compile(r"\{(prompt|completion)\}")
-# Verdicts that judged the answer itself (math: rest/verifier; code: rest/code/judge.py): the training labels.
-LABELLED = frozenset({"ok", "pass", "wrong_answer", "runtime_error", "syntax_error"})
 
 
 @dataclass(frozen=True)
@@ -145,7 +144,8 @@ class GenerativeVerifierScorer:
         results = engine.next_token_logprobs(engine.encode_prompts(prompts), [yes_id, no_id])
         unfit = results.count(None)
         if unfit:
-            log.warning("generative verifier: %d judge prompts longer than the judge's context were not scored", unfit)
+            log.warning("generative verifier: %d judge prompts longer than the judge's context (or empty) were not "
+                        "scored", unfit)
         return [None if r is None else self.value(*r) for r in results]
 
     def value(self, yes: float, no: float) -> float | None:
@@ -170,9 +170,9 @@ class GenerativeVerifierScorer:
 
     def examples(self, samples: list[Sample]) -> list[dict[str, str]]:
         """{"prompt": P(x, y), "completion": yes or no} for the labelled samples, capped and balanced."""
-        labelled = [s for s in samples if s.verdict in LABELLED and s.correct is not None]
-        good = [s for s in labelled if s.correct]
-        bad = [s for s in labelled if not s.correct]
+        judged = [s for s in samples if labelled(s)]
+        good = [s for s in judged if s.correct]
+        bad = [s for s in judged if not s.correct]
         chosen = pick(good, bad, self.settings.max_examples, self.settings.balance, random.Random(self.settings.seed))
         return [{"prompt": self.judge_prompt(s.prompt, s.completion), "completion": self.yes if s.correct else self.no}
                 for s in chosen]
@@ -201,8 +201,13 @@ def _update_settings(settings: dict) -> UpdateSettings:
         parsed = UpdateSettings(**settings)
     except TypeError as err:
         raise UserError(f"{KEY}.update_settings: {err} (its keys are max_examples, balance, seed)") from None
-    if parsed.max_examples is not None and parsed.max_examples < 2:
-        raise UserError(f"{KEY}.update_settings.max_examples must be at least 2 or null, got {parsed.max_examples}")
+    if parsed.max_examples is not None and not is_whole(parsed.max_examples, 2):
+        raise UserError(f"{KEY}.update_settings.max_examples must be null (every labelled sample) or a whole number "
+                        f">= 2, got {parsed.max_examples!r}")
+    if not isinstance(parsed.balance, bool):
+        raise UserError(f"{KEY}.update_settings.balance must be true or false, got {parsed.balance!r}")
+    if not is_whole(parsed.seed, 0):
+        raise UserError(f"{KEY}.update_settings.seed must be a whole number >= 0, got {parsed.seed!r}")
     return parsed
 
 

@@ -26,6 +26,7 @@ from rest.models import check_model_path
 from rest.records import Sample
 from rest.scorers.logprobs import HeldEngine
 from rest.scorers.prm_update import update_settings_error
+from rest.scorers.verdicts import labelled
 
 if TYPE_CHECKING:
     from rest.contracts import ScoringContext
@@ -129,6 +130,9 @@ class ImplicitPRMScorer:
         scores, delimiter = [], self.step_delimiter or context.step_delimiter()
         for sample, tokens in zip(samples, self.token_rewards(samples, context)):
             _ids, offsets, rewards = tokens
+            if rewards is None:  # an empty prompt: the engine could not score it (and logged it)
+                scores.append(None)
+                continue
             steps = step_rewards(rewards, step_ends(sample.completion, offsets[: len(rewards)], delimiter))
             if self.keep_step_rewards:
                 sample.token_rewards, sample.step_rewards = rewards, steps
@@ -136,8 +140,9 @@ class ImplicitPRMScorer:
         return scores
 
     def token_rewards(self, samples: list[Sample],
-                      context: ScoringContext) -> list[tuple[list[int], list[tuple[int, int]], list[float]]]:
-        """(completion ids, their character offsets, beta * log-ratio per scored token) for each sample."""
+                      context: ScoringContext) -> list[tuple[list[int], list[tuple[int, int]], list[float] | None]]:
+        """(completion ids, their character offsets, beta * log-ratio per scored token) for each sample; None for
+        the log-ratio of a sample the engine cannot score (an empty prompt)."""
         if _same_model(self.current(context), self.reference(context)):
             log.warning("implicit PRM: pi_phi and pi_ref are both %s, so every reward is 0 and ranks nothing; give "
                         "the scorer a trained policy as its `model` (in the loop, model=policy is the policy trained "
@@ -148,7 +153,7 @@ class ImplicitPRMScorer:
         prompts = [s.prompt for s in samples]
         policy_scores = phi.score(prompts, ids)
         ref_scores = self._ref.get(self.reference(context)).score(prompts, ids)
-        return [(i, o, [self.beta * (a - b) for a, b in zip(p.logprobs, r.logprobs)])
+        return [(i, o, None if p is None or r is None else [self.beta * (a - b) for a, b in zip(p.logprobs, r.logprobs)])
                 for i, o, p, r in zip(ids, offsets, policy_scores, ref_scores)]
 
     def update(self, samples: list[Sample], context: ScoringContext, out: Path) -> dict:
@@ -157,7 +162,7 @@ class ImplicitPRMScorer:
         (the loop updates after Train: the policy that samples, and is scored, next)."""
         from rest.scorers.prm_update import train_implicit_prm
 
-        examples = [(s.prompt, s.completion, bool(s.correct)) for s in samples if s.verdict == "ok" and s.completion]
+        examples = [(s.prompt, s.completion, bool(s.correct)) for s in samples if labelled(s) and s.completion]
         if not examples:
             log.warning("implicit PRM: no sample has a verifier label this iteration; pi_phi stays as it was")
             return {"examples": 0}
@@ -165,7 +170,8 @@ class ImplicitPRMScorer:
         self.release()  # the update needs the memory
         stats = train_implicit_prm(start, self.reference(context), examples, out, beta=self.beta,
                                    batch_tokens=self.batch_tokens, max_length=self.max_length, **self.update_settings)
-        self.use(str(out))
+        if stats["examples"]:  # else nothing was trained (every prompt empty) and nothing saved
+            self.use(str(out))
         return stats
 
     def use(self, checkpoint: str) -> None:

@@ -6,10 +6,12 @@ completion tokens): the logit f(s_h, a_h), log pi(a_h | s_h) = f(s_h, a_h) - log
 an `alpha` is given, the soft value V(s_h) = alpha * logsumexp(f(s_h, .) / alpha).
 
 Rows are sorted by length and packed into batches of at most `batch_tokens` tokens (padded to the longest
-row of the batch only); one forward pass per batch, so one per sample at most, never one per token. Logits
-are computed only from the first completion position on (`logits_to_keep`). bf16 on a GPU that supports it,
-fp32 otherwise. A row longer than `max_length` loses prompt tokens from the left first, then completion
-tokens from the right; each such row is counted and logged.
+row of the batch only; a row longer than that is a batch of its own); one forward pass per batch, so one per
+sample at most, never one per token. Logits are computed only from the first completion position on
+(`logits_to_keep`). bf16 on a GPU that supports it, fp32 otherwise. A row longer than `max_length` loses prompt
+tokens from the left first, then completion tokens from the right; each such row is counted and logged. A row
+whose prompt is no token at all (an empty prompt, from a tokenizer that adds no BOS) cannot be scored: nothing
+precedes its first completion token. It is None, counted and logged, and never shares a forward pass.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class LogProbEngine:
         self.tokenizer = AutoTokenizer.from_pretrained(model)
         self.model = AutoModelForCausalLM.from_pretrained(model, dtype=self.dtype).to(self.device).eval()
         self.max_length = max_length or getattr(self.model.config, "max_position_embeddings", None) or 4096
-        self.batch_tokens = max(batch_tokens, self.max_length)
+        self.batch_tokens = batch_tokens  # _batches gives a row longer than this a batch of its own
         self.path = model
 
     def encode(self, prompts: list[str], completions: list[str | list[int]]) -> list[tuple[list[int], list[int]]]:
@@ -58,30 +60,36 @@ class LogProbEngine:
         """Prompt ids, with the tokenizer's special tokens (a BOS where it adds one), as the sampler sees them."""
         return self.tokenizer(prompts, add_special_tokens=True)["input_ids"]
 
-    def score(self, prompts: list[str], completions: list[str | list[int]], alpha: float | None = None) -> list[TokenScores]:
+    def score(self, prompts: list[str], completions: list[str | list[int]],
+              alpha: float | None = None) -> list[TokenScores | None]:
         return self.score_ids(self.encode(prompts, completions), alpha)
 
     @torch.no_grad()
-    def score_ids(self, encoded: list[tuple[list[int], list[int]]], alpha: float | None = None) -> list[TokenScores]:
-        """Scores already-tokenized (prompt ids, completion ids) rows."""
+    def score_ids(self, encoded: list[tuple[list[int], list[int]]],
+                  alpha: float | None = None) -> list[TokenScores | None]:
+        """Scores already-tokenized (prompt ids, completion ids) rows; None for a row with no prompt token."""
         rows = [self.fit(p, c) for p, c in encoded]
         truncated = sum(t for _, _, t in rows)
         if truncated:
             log.warning("log-prob engine: %d of %d rows were longer than %d tokens and were truncated",
                         truncated, len(rows), self.max_length)
+        scorable = [i for i, (p, _, _) in enumerate(rows) if p]
+        if len(scorable) < len(rows):
+            log.warning("log-prob engine: %d of %d rows have an empty prompt (no token before the completion, and no "
+                        "BOS from this tokenizer) and are not scored", len(rows) - len(scorable), len(rows))
         results: list[TokenScores | None] = [None] * len(rows)
-        pace = Pace(f"log-prob engine ({self.path}): rows scored", len(rows), log)
-        for batch in self._batches([len(p) + len(c) for p, c, _ in rows]):
-            for i, scores in zip(batch, self._forward([rows[i] for i in batch], alpha)):
-                results[i] = scores
+        pace = Pace(f"log-prob engine ({self.path}): rows scored", len(scorable), log)
+        for batch in self._batches([len(rows[i][0]) + len(rows[i][1]) for i in scorable]):
+            for b, scores in zip(batch, self._forward([rows[scorable[b]] for b in batch], alpha)):
+                results[scorable[b]] = scores
             pace.advance(len(batch))
         return results
 
     @torch.no_grad()
     def next_token_logprobs(self, prompts: list[list[int]], choices: list[int]) -> list[list[float] | None]:
         """log pi(t | prompt) for each token t of `choices`, all from one forward pass per prompt; None for a
-        prompt that does not fit max_length (cutting it would hide part of what is asked)."""
-        fits = [i for i, p in enumerate(prompts) if len(p) < self.max_length]
+        prompt that does not fit max_length (cutting it would hide part of what is asked) or is no token at all."""
+        fits = [i for i, p in enumerate(prompts) if 0 < len(p) < self.max_length]
         results: list[list[float] | None] = [None] * len(prompts)
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         pace = Pace(f"log-prob engine ({self.path}): judge prompts scored", len(fits), log)
@@ -157,7 +165,10 @@ class HeldEngine:
 def completion_logits(model, rows: list[tuple[list[int], list[int]]], pad_id: int) -> list[torch.Tensor]:
     """One forward pass over (prompt ids, completion ids) rows, right-padded to the longest; for each row the
     fp32 logits (H, vocab) of the states s_1..s_H that predict its H completion tokens. Differentiable: the
-    caller chooses no_grad (scoring) or not (training the implicit PRM)."""
+    caller chooses no_grad (scoring) or not (training the implicit PRM). Every row needs a prompt token: nothing
+    predicts the first completion token of a row without one (and the batch would be misaligned)."""
+    if any(not p for p, _ in rows):
+        raise ValueError("completion_logits: a row has no prompt token, so no state predicts its first completion token")
     device = next(model.parameters()).device
     width = max(len(p) + len(c) for p, c in rows)
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)

@@ -2,8 +2,10 @@
 
 loss = BCE(sigmoid(beta * sum_t [log pi_phi(y_t|y_<t) - log pi_ref(y_t|y_<t)]), label), pi_ref frozen (its
 log-probs are computed once, up front, for the examples the batches draw). Batches are `balance="sample"`d (half correct, half incorrect when
-both exist), `"weight"`ed (positives weighted by negatives/positives), or drawn as they come (`"none"`).
-The checkpoint is written atomically in HF format.
+both exist; an odd batch's extra example is either label, by the seeded RNG), `"weight"`ed (positives weighted by
+negatives/positives), or drawn as they come (`"none"`). An example whose prompt is no token at all (an empty prompt,
+from a tokenizer that adds no BOS) is left out, and counted: nothing predicts its first completion token. The
+checkpoint is written atomically in HF format.
 """
 
 from __future__ import annotations
@@ -36,25 +38,29 @@ def update_settings_error(settings: dict) -> str | None:
         return f"{key}.lr must be > 0, got {lr!r}"
     if settings["balance"] not in BALANCES:
         return f"{key}.balance must be one of {BALANCES}, got {settings['balance']!r}"
+    if not is_whole(settings["seed"], 0):
+        return f"{key}.seed must be a whole number >= 0, got {settings['seed']!r}"
     return None
 
 
 def train_implicit_prm(init: str, ref: str, examples: list[tuple[str, str, bool]], out: Path, *, beta: float,
                        steps: int, lr: float, batch_size: int, balance: str, seed: int, batch_tokens: int,
                        max_length: int | None) -> dict:
-    """Returns {"examples", "steps", "loss_first", "loss_last"}; the trained model is saved at `out`."""
+    """Returns {"examples", "steps", "loss_first", "loss_last"}; the trained model is saved at `out`. With no
+    example left to train on (each prompt empty) it returns {"examples": 0} and saves nothing."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if balance not in BALANCES:
         raise ValueError(f"balance must be one of {BALANCES}, got {balance!r}")
     tokenizer = AutoTokenizer.from_pretrained(init)
+    examples = _with_prompt_tokens(tokenizer, examples)
+    if not examples:
+        return {"examples": 0}
     labels = [label for _, _, label in examples]
     rng = random.Random(seed)
     batches = [_batch(labels, batch_size, balance, rng) for _ in range(steps)]
-    used = sorted({i for batch in batches for i in batch})  # pi_ref scores only the examples drawn
-    rows, ref_sums = _reference_sums(LogProbEngine(ref, batch_tokens=batch_tokens, max_length=max_length),
-                                     _encode(tokenizer, [examples[i] for i in used]))
-    rows, ref_sums = dict(zip(used, rows)), dict(zip(used, ref_sums))
+    rows, ref_sums = _drawn_rows(LogProbEngine(ref, batch_tokens=batch_tokens, max_length=max_length), tokenizer,
+                                 examples, batches)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = AutoModelForCausalLM.from_pretrained(init, dtype=torch.float32).to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
@@ -86,6 +92,24 @@ def bce_loss(model, rows: list[tuple[list[int], list[int]]], ref_sums: torch.Ten
         logits, labels.to(sums.device), pos_weight=None if pos_weight is None else pos_weight.to(sums.device))
 
 
+def _with_prompt_tokens(tokenizer, examples: list[tuple[str, str, bool]]) -> list[tuple[str, str, bool]]:
+    """The examples whose prompt is at least one token (as the scorer encodes it); the others are counted."""
+    prompts = tokenizer([p for p, _, _ in examples], add_special_tokens=True)["input_ids"] if examples else []
+    kept = [example for example, ids in zip(examples, prompts) if ids]
+    if len(kept) < len(examples):
+        log.warning("PRM update: %d of %d examples have an empty prompt (no token before the completion) and are "
+                    "left out", len(examples) - len(kept), len(examples))
+    return kept
+
+
+def _drawn_rows(engine: LogProbEngine, tokenizer, examples, batches) -> tuple[dict, dict]:
+    """By example index, for the examples the batches draw (pi_ref scores only those): the row cut to the context
+    length, and the sum of pi_ref's log-probs over it."""
+    used = sorted({i for batch in batches for i in batch})
+    rows, ref_sums = _reference_sums(engine, _encode(tokenizer, [examples[i] for i in used]))
+    return dict(zip(used, rows)), dict(zip(used, ref_sums))
+
+
 def _encode(tokenizer, examples) -> list[tuple[list[int], list[int]]]:
     prompts = tokenizer([p for p, _, _ in examples], add_special_tokens=True)["input_ids"]
     completions = tokenizer([c for _, c, _ in examples], add_special_tokens=False)["input_ids"]
@@ -115,5 +139,7 @@ def _batch(labels: list[bool], size: int, balance: str, rng: random.Random) -> l
     bad = [i for i in indices if not labels[i]]
     if not good or not bad:
         return rng.sample(indices, min(size, len(indices)))
-    half = size // 2
-    return [rng.choice(good) for _ in range(size - half)] + [rng.choice(bad) for _ in range(half)]
+    incorrect = size // 2
+    if size % 2:  # the odd example is either label (an even batch draws no more from the RNG than before)
+        incorrect += rng.randrange(2)
+    return [rng.choice(good) for _ in range(size - incorrect)] + [rng.choice(bad) for _ in range(incorrect)]
