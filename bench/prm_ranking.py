@@ -39,8 +39,9 @@ from rest.config import build, compose
 from rest.contracts import ScoringContext
 from rest.modes.rm_eval import majority_vote
 from rest.records import Sample
-from rest.scorers.implicit_prm import AGGREGATIONS, ImplicitPRMScorer, aggregate
+from rest.scorers.implicit_prm import AGGREGATIONS, aggregate
 from rest.scorers.prm_update import train_implicit_prm
+from rest.scorers.verdicts import labelled
 from rest.tasks.arithmetic import steps_hold
 
 log = logging.getLogger("bench")
@@ -101,16 +102,14 @@ def evaluate(setting: dict, train: list[Sample], test: list[Sample], out: Path) 
     start = time.perf_counter()
     init, stats = setting["init"], {}
     if setting["steps"] > 0:
-        examples = [(s.prompt, s.completion, bool(s.correct)) for s in train if s.verdict == "ok" and s.completion]
+        examples = [(s.prompt, s.completion, bool(s.correct)) for s in train if labelled(s) and s.completion]
         stats = train_implicit_prm(init, setting["ref"], examples, out, beta=setting["beta"], steps=setting["steps"],
                                    lr=setting["lr"], batch_size=setting["batch_size"], balance=setting["balance"],
                                    seed=setting["seed"], batch_tokens=8192, max_length=None)
         init = str(out)
     seconds_train = time.perf_counter() - start
-    scorer = ImplicitPRMScorer(model=init, ref_model=setting["ref"], beta=setting["beta"],
-                               step_delimiter=setting["delimiter"],
-                               aggregation="min", keep_step_rewards=True, update=False, update_settings={},
-                               batch_tokens=8192, max_length=None)
+    scorer = build(compose(["scorer=implicit_prm"]).scorers.implicit_prm, model=init, ref_model=setting["ref"],
+                   beta=setting["beta"], step_delimiter=setting["delimiter"], keep_step_rewards=True, update=False)
     scorer.score(test, context=None)  # the step delimiter is given, so the context is not needed
     return {"setting": setting, "train": stats, "seconds_train": round(seconds_train, 1), **ranks(test)}
 
