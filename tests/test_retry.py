@@ -273,3 +273,18 @@ def test_a_bad_retry_setting_on_the_command_line_is_one_line_without_traceback(t
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     assert result.returncode == 2 and len(lines) == 1 and "mode.reflect.n" in lines[0], lines
+
+
+def test_reflection_calls_wrong_only_an_answer_the_verifier_judged_wrong():
+    from dataclasses import replace
+
+    from rest.records import Sample
+    from rest.stages.retry import shown_attempt
+
+    sample = Sample(problem_id="p", sample_index=0, iteration=1, prompt="q", completion="#### 5", reference="4",
+                    finish_reason="stop", num_tokens=3, extracted="5", correct=None, verdict="timeout")
+    timed_out, judged = sample, replace(sample, sample_index=1, completion="#### 7", extracted="7", correct=False)
+    unanswered = replace(sample, sample_index=2, completion="no idea", extracted=None, correct=False, verdict="no_answer")
+    assert shown_attempt([timed_out, judged]) == (judged, "The answer 7 is wrong.")  # once: "The answer 5 is wrong."
+    assert shown_attempt([timed_out, unanswered]) == (unanswered, "No final answer was given.")
+    assert shown_attempt([timed_out]) == (timed_out, "The answer 5 could not be checked.")

@@ -2,8 +2,9 @@
 
 - rationalization (STaR, Zelikman et al. 2022): the reference answer is given as a hint;
 - reflection (Re-ReST, Dou et al. 2024): one of the model's own wrong samples of the problem is shown, with
-  feedback (the first wrong sample that has an answer, "The answer X is wrong."; if none has one, the first wrong
-  sample, "No final answer was given.").
+  feedback (the first sample whose answer the verifier judged wrong, "The answer X is wrong."; if none, the first
+  sample without an answer, "No final answer was given."; if none either, the first sample, whose answer the
+  verifier could not judge, "The answer X could not be checked.").
 
 Each source is on or off (`mode.rationalize`, `mode.reflect`). Its samples are drawn with `grow` (own seed salt,
 own n) right after Grow, while the engine is up (`draw_retries`), and judged by the verifier; every sample's
@@ -84,9 +85,20 @@ class Reflect:
         check_source(self, required=("question", "attempt"), optional=("feedback",))
 
     def question(self, problem: Problem, wrong: list[Sample]) -> str:
-        attempt = next((s for s in wrong if s.extracted), wrong[0])
-        feedback = f"The answer {attempt.extracted} is wrong." if attempt.extracted else "No final answer was given."
+        attempt, feedback = shown_attempt(wrong)
         return self.template.format(question=problem.question, attempt=attempt.completion, feedback=feedback)
+
+
+def shown_attempt(unsolved: list[Sample]) -> tuple[Sample, str]:
+    """The sample reflection shows, and what it says of it: never "wrong" for an answer the verifier did not judge
+    (a timeout may hide a right one)."""
+    judged_wrong = next((s for s in unsolved if s.extracted and s.correct is False), None)
+    if judged_wrong:
+        return judged_wrong, f"The answer {judged_wrong.extracted} is wrong."
+    unanswered = next((s for s in unsolved if not s.extracted), None)
+    if unanswered:
+        return unanswered, "No final answer was given."
+    return unsolved[0], f"The answer {unsolved[0].extracted} could not be checked."
 
 
 def from_settings(kind: type[Source], settings: dict) -> Source:
