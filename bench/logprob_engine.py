@@ -72,7 +72,7 @@ def main() -> None:
         w = args.random_width
         init_tiny_llama(model, {"hidden_size": w, "intermediate_size": 4 * w, "num_hidden_layers": 8,
                                     "num_attention_heads": max(1, w // 64), "num_key_value_heads": max(1, w // 64),
-                                    "max_position_embeddings": 512})
+                                    "max_position_embeddings": 512}, seed=0)
     prompts, completions = rows(args.rows)
     engine = LogProbEngine(model, batch_tokens=args.batch_tokens, max_length=None)
     engine.score(prompts[:8], completions[:8], alpha=1.0)  # warm-up
