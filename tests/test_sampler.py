@@ -2,6 +2,7 @@
 
 import pytest
 from conftest import config, sampling
+from omegaconf import OmegaConf
 
 from rest.config import build
 from rest.errors import UserError
@@ -124,3 +125,40 @@ def test_only_a_refusal_for_length_gets_the_advice_on_the_context():
 
     assert "sampler.engine.max_model_len" in too_long_advice("The prompt is longer than the maximum model length of 24")
     assert too_long_advice("n must be 1 when using greedy sampling, got 2.") == ""
+
+
+def test_an_engine_setting_vllm_does_not_take_is_one_line_before_any_engine_starts():
+    from rest.sampler.ray import RaySampler
+
+    cfg = config().sampler.engine
+    with pytest.raises(UserError, match=r"^sampler.engine.max_num_seq is not a setting of vLLM's engine") as raised:
+        build(cfg, max_num_seq=8)  # once: vLLM's TypeError, in a traceback, when Grow started the engine
+    assert "\n" not in str(raised.value)
+    assert build(cfg, max_num_seqs=8).engine_kwargs["max_num_seqs"] == 8  # vLLM's spelling
+    engine = {key: value for key, value in OmegaConf.to_container(cfg).items() if key != "_target_"}
+    with pytest.raises(UserError, match="sampler.engine.max_num_seq is not a setting"):
+        RaySampler(replicas=1, gpus_per_replica=1, address=None, **engine, max_num_seq=8)
+
+
+class FailingLoad:
+    """An engine whose in-place load of a new policy fails part way, as a truncated checkpoint would make it."""
+
+    def __init__(self):
+        self.loads = []
+
+    def collective_rpc(self, method, args):
+        self.loads.append(args[0])
+        raise RuntimeError("shard 2 of 3 is cut short")
+
+
+def test_after_a_failed_policy_load_the_engine_loads_the_policy_again_rather_than_trusting_mixed_weights(
+        tiny_model, other_model):
+    from rest.sampler.checkpoints import engine_identity
+
+    engine = build(config().sampler.engine)
+    engine._llm, engine._policy, engine._identity, engine.state = FailingLoad(), tiny_model, engine_identity(tiny_model), "awake"
+    with pytest.raises(RuntimeError, match="cut short"):
+        engine._serve(other_model)  # same architecture: loaded in place
+    with pytest.raises(RuntimeError, match="cut short"):
+        engine._serve(tiny_model)  # once: taken as already held, and sampled from half-loaded weights
+    assert engine._llm.loads == [other_model, tiny_model]

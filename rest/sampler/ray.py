@@ -32,14 +32,15 @@ import os
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
+from inspect import signature
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from rest.errors import UserError
 from rest.sampler.placement import check_address, check_replicas, join_cluster, placement_error, replica_cores, shares
-from rest.sampler.settings import Completion, SamplingSettings
-from rest.sampler.vllm import LOOKAHEAD, RELEASES, release_action
+from rest.sampler.settings import Completion, SamplingSettings, engine_settings_error
+from rest.sampler.vllm import LOOKAHEAD, RELEASES, VLLMSampler, release_action
 from rest.stop import sigterm_handler_kept
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,6 @@ class Replica:
         logging.getLogger("rest").setLevel(logging.INFO)
         if cores:
             os.sched_setaffinity(0, cores)  # the engine's processes inherit it
-        from rest.sampler.vllm import VLLMSampler
 
         self.engine = VLLMSampler(**engine)
         self.prompts = 0  # prompts this replica was given (stats)
@@ -102,7 +102,8 @@ class RaySampler:
         if engine.get("release") not in RELEASES:
             raise UserError(f"sampler.release must be one of {RELEASES}, got {engine.get('release')!r}")
         self.replicas, self.gpus_per_replica, self.address, self.engine = replicas, gpus_per_replica, address, engine
-        problem = placement_error(replicas, gpus_per_replica, address, engine["gpu_memory_utilization"])
+        problem = placement_error(replicas, gpus_per_replica, address, engine["gpu_memory_utilization"]) or (
+            engine_settings_error({k: v for k, v in engine.items() if k not in signature(VLLMSampler).parameters}))
         if problem is None and address is not None:
             problem = check_address(address)
         if problem:

