@@ -48,6 +48,7 @@ IN_PROCESS = {"processes": 1, "launcher": "auto", "accelerate_config": None, "no
 SPEC, EXAMPLES, DONE = "train_spec.json", "train_examples.jsonl", "train_done.json"
 EXCEPTION_LINE = re.compile(r"[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)(: |$)")  # `rest.errors.UserError: ...`
 RANK_PREFIX = re.compile(r"^\[(default)?rank\d+\]:")  # torchrun's prefix of a rank's output
+RANK_LINE = re.compile(r"rank \d+: ")  # a rank's own exit message (rest/train_job.py: `rank 0: world size 1, ...`)
 SHIPPED_ACCELERATE_CONFIGS = Path(__file__).resolve().parent / "accelerate_configs"
 
 
@@ -239,10 +240,12 @@ def _environment(processes: int) -> dict[str, str]:
 
 def _tail(path: Path) -> str:
     """What the log says went wrong: the last exception a rank raised (`OSError: ...`, without torchrun's `[rank0]: `
-    prefix; not torchrun's own ChildFailedError after it), else its last line."""
+    prefix; not torchrun's own ChildFailedError after it), else the last message a rank exited with (`rank 1: ...`,
+    which has no exception's name), else its last line."""
     if not path.exists():
         return "(no log written)"
     lines = [RANK_PREFIX.sub("", line).strip() for line in path.read_text(errors="replace").splitlines()]
     lines = [line for line in lines if line]
     raised = [line for line in lines if EXCEPTION_LINE.match(line) and "ChildFailedError" not in line]
-    return (raised or lines or ["(empty)"])[-1][:300]
+    exited = [line for line in lines if RANK_LINE.match(line)]
+    return (raised or exited or lines or ["(empty)"])[-1][:300]

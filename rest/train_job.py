@@ -34,7 +34,7 @@ def main(spec_path: str) -> None:
     # work_dir: <checkpoint>.state when Train saves its own; report: where TRL reports the loss (the run's logger)
     trainer = sft.build(examples, spec["init_from"], spec["work_dir"], spec["report"])
     world_size = trainer.accelerator.num_processes
-    if world_size != spec["processes"]:
+    if world_size != spec["processes"]:  # `rank N: ` is what the parent's one line quotes (process_group._tail)
         sys.exit(f"rank {trainer.accelerator.process_index}: world size {world_size}, expected "
                  f"{spec['processes']} (on CPU the ranks need ACCELERATE_USE_CPU=true)")
     result = trainer.train(resume_from_checkpoint=spec["resume_from"])

@@ -122,8 +122,8 @@ def should_stop(metrics: list[dict], early_stop: EarlyStop) -> bool:
 
 def mark_best(metrics: list[dict], run_dir: Path, min_delta: float) -> None:
     """`best: true` on the best row of metrics.jsonl (false elsewhere), and the run's pointer: best.json naming the
-    iteration and its checkpoint, and a symlink `best` to it where the filesystem allows (relative when the checkpoint
-    is the run's own, so that the link survives moving the run directory)."""
+    iteration and its checkpoint, and a symlink `best` to it where the filesystem allows and the checkpoint is a path
+    (relative when it is the run's own, so that the link survives moving the run directory; none for a hub name)."""
     best = best_iteration(metrics, min_delta)
     if best is None:
         return
@@ -131,10 +131,20 @@ def mark_best(metrics: list[dict], run_dir: Path, min_delta: float) -> None:
         row["best"] = row["iteration"] == best
     chosen = next(row for row in metrics if row["iteration"] == best)
     write_json(run_dir / "best.json", {"iteration": best, "policy": chosen["policy"], METRIC: chosen[METRIC]})
+    _link_best(run_dir, chosen["policy"])
+
+
+def _link_best(run_dir: Path, policy: str) -> None:
+    """`best` -> `policy` when it is a path that exists; else (a hub name, such as the base model's when iteration 0
+    is the best) no link, and none left from an earlier best: best.json names it."""
     link, tmp = run_dir / "best", run_dir / "best.link.tmp"
     try:
         tmp.unlink(missing_ok=True)
-        tmp.symlink_to(inside(str(Path(chosen["policy"]).resolve()), run_dir), target_is_directory=True)
+        if not Path(policy).exists():
+            link.unlink(missing_ok=True)
+            log.info("no `best` symlink: %s is not a path here (a hub name?); best.json names it", policy)
+            return
+        tmp.symlink_to(inside(str(Path(policy).resolve()), run_dir), target_is_directory=True)
         os.replace(tmp, link)
     except OSError as err:  # a filesystem without symlinks: best.json still names the checkpoint
         log.info("no `best` symlink (%s); best.json names the checkpoint", err)

@@ -106,3 +106,31 @@ def test_a_second_run_in_a_directory_in_use_stops_in_one_line_and_leaves_the_fir
     said = after.stdout + after.stderr
     assert after.returncode == 2 and "in use" not in said and "cannot read missing.jsonl" in said, said
     assert not half_written.exists()  # now a leftover of a run that ended: removed, as a rerun does
+
+
+@pytest.mark.parametrize("first, rerun, named", [
+    ((), ("trainer.peft={r: 8, lora_alpha: 16, target_modules: all-linear}",), r"trainer\.peft=None \(now \{'r': 8"),
+    (("trainer.peft={r: 8, lora_alpha: 16, target_modules: all-linear}",), (), r"trainer\.peft=\{'lora_alpha': 16.*\(now None\)"),
+    (("scorer=exact_answer",), ("scorer=endogenous",), r"scorers=\['exact_answer'\] \(now \['endogenous'\]\)"),
+])
+def test_turning_lora_on_or_off_or_choosing_another_scorer_is_refused(tmp_path, first, rerun, named):
+    """A setting that is a value on one side and a group on the other, or a group of named parts whose names
+    differ, changed: the old iterations were trained or scored otherwise."""
+    started(tmp_path, *first)
+    record = (tmp_path / FILE).read_text()
+    with pytest.raises(UserError, match=named) as err:
+        keep_or_refuse(tmp_path, settings(*rerun))
+    assert "\n" not in str(err.value)
+    assert (tmp_path / FILE).read_text() == record
+
+
+def test_min_delta_may_not_change_while_checkpoints_are_removed_but_patience_may(tmp_path):
+    """Another min_delta could choose as best an iteration whose checkpoint keep_checkpoints already removed."""
+    started(tmp_path, "mode.keep_checkpoints=1")
+    keep_or_refuse(tmp_path, settings("mode.keep_checkpoints=1", "mode.validation.early_stop.patience=2"))
+    with pytest.raises(UserError, match=r"min_delta=0\.0 \(now 0\.05\), which may not change while "
+                                        r"mode\.keep_checkpoints is set \(before 1, now 1\)") as err:
+        keep_or_refuse(tmp_path, settings("mode.keep_checkpoints=1", "mode.validation.early_stop.min_delta=0.05"))
+    assert "\n" not in str(err.value)
+    with pytest.raises(UserError, match="mode.keep_checkpoints is set"):  # turning it off does not bring them back
+        keep_or_refuse(tmp_path, settings("mode.validation.early_stop.min_delta=0.05"))

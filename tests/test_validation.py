@@ -129,3 +129,18 @@ def test_evaluate_and_validate_count_the_tokens_they_generate(tmp_path, verifier
     validation = validate_stage(tmp_path / "validation.json", 0, "policy", task, "test", sampler, sampling(), verifier)
     # per problem: the greedy "#### 0" (6), and k = 2 samples "#### 0", "x" (7); validation: greedy only
     assert (metrics["tokens_eval"], validation["tokens_validate"]) == (3 * (6 + 7), 3 * 6)
+
+
+def test_a_base_model_given_by_hub_name_gets_no_best_link_and_a_stale_one_goes(tmp_path, monkeypatch, caplog):
+    """`best` -> <cwd>/Qwen/... would point nowhere: best.json names the hub model instead."""
+    monkeypatch.chdir(tmp_path)
+    run, hub = tmp_path / "run", "Qwen/Qwen2.5-0.5B-Instruct"
+    (run / "iter_1" / "checkpoint").mkdir(parents=True)
+    metrics = [{**row, "policy": p} for row, p in zip(rows(0.1, 0.3), [hub, str(run / "iter_1" / "checkpoint")])]
+    mark_best(metrics, run, min_delta=0.0)
+    assert (run / "best").exists()  # iteration 1 is the best: linked
+    metrics[0]["val_pass@1"] = 0.5  # a rerun with iteration 0 the best
+    with caplog.at_level("INFO", logger="rest.validation"):
+        mark_best(metrics, run, min_delta=0.0)
+    assert not (run / "best").is_symlink() and json.loads((run / "best.json").read_text())["policy"] == hub
+    assert "no `best` symlink" in caplog.text and hub in caplog.text
