@@ -99,6 +99,18 @@ def test_thousands_separators_are_ignored(predicted, reference, expected):
 
 
 @pytest.mark.parametrize("predicted, reference, expected", [
+    P("2 1/2", "21/2", False, id="space-before-a-fraction"),
+    P("1 2", "12", False, id="two-digits-apart"),
+    P("12 3", "123", False, id="space-before-fewer-than-three-digits"),
+    P("1 000 000", "1000000", True, id="spaces-separate-thousands"),
+    P("-1 000", "-1000", True, id="negative-with-space-separator"),
+    P("x + 1", "x+1", True, id="spaces-between-terms"),
+])
+def test_a_space_between_digits_is_kept_unless_it_separates_thousands(predicted, reference, expected):
+    check_equivalent(predicted, reference, expected)
+
+
+@pytest.mark.parametrize("predicted, reference, expected", [
     P("1.5e3", "1500", True, id="e-notation"),
     P("1.5E3", "1500", True, id="capital-E-notation"),
     P(r"1.5\times10^{3}", "1500", True, id="times-ten-to-the"),
@@ -126,6 +138,18 @@ def test_scientific_notation_is_a_number(predicted, reference, expected):
     P(r"3 \times 10^{-15}", "0.000000000000003", True, id="tiny-times-ten-vs-decimal"),
 ])
 def test_tiny_numbers_are_not_equal(predicted, reference, expected):
+    check_equivalent(predicted, reference, expected)
+
+
+@pytest.mark.parametrize("predicted, reference, expected", [
+    P("2^{64}", "18446744073709551617", False, id="power-off-by-one"),
+    P("20!", "2432902008176640001", False, id="factorial-off-by-one"),
+    P("3^{40}", "12157665459056928802", False, id="power-of-three-off-by-one"),
+    P("2^{64}", "18446744073709551616", True, id="power-equal"),
+    P("20!", "2432902008176640000", True, id="factorial-equal"),
+    P("10^{10^{10}}", "10^{10000000000}", True, id="huge-power-is-not-expanded"),
+])
+def test_large_integers_written_as_powers_or_factorials_compare_exactly(predicted, reference, expected):
     check_equivalent(predicted, reference, expected)
 
 

@@ -131,6 +131,18 @@ def test_sets_and_answer_lists_ignore_order(predicted, reference, expected):
 
 
 @pytest.mark.parametrize("predicted, reference, expected", [
+    P("3, 3, 4", "3, 4, 4", False, id="bare-list-different-repeats"),
+    P("1,2", "1,2,2", False, id="bare-list-missing-a-repeat"),
+    P("2, 2", "2", False, id="bare-list-repeat-vs-single-answer"),
+    P("1, 1, 2", "2, 1, 1", True, id="bare-list-same-repeats-reordered"),
+    P(r"1, 1 \pm 2", "3, 1, -1", True, id="bare-list-with-plus-minus"),
+    P(r"\{3, 3, 4\}", r"\{3, 4\}", True, id="set-braces-drop-repeats"),
+])
+def test_bare_answer_lists_are_multisets_but_sets_in_braces_are_sets(predicted, reference, expected):
+    check_equivalent(predicted, reference, expected)
+
+
+@pytest.mark.parametrize("predicted, reference, expected", [
     P(r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\begin{bmatrix}1&2\\3&4\end{bmatrix}", True,
       id="pmatrix-vs-bmatrix"),
     P(r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}", True,

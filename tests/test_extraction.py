@@ -57,6 +57,22 @@ def test_the_answer_is_phrase_is_extracted(text, expected):
 
 
 @pytest.mark.parametrize("text, expected", [
+    P("So the answer is 18, since 9*2=18.", "18", id="comma-since"),
+    P("The answer is 18 because 9*2 = 18.", "18", id="because"),
+    P("The answer is 3 (three).", "3", id="words-in-parentheses"),
+    P("The answer is $18$, which is even.", "18", id="math-span-then-which"),
+    P("The answer is (1, 2).", "(1, 2)", id="keeps-a-pair"),
+    P("The answer is 1, 2, 3.", "1, 2, 3", id="keeps-a-list"),
+    P(r"The answer is \frac{1}{2}.", r"\frac{1}{2}", id="keeps-a-fraction"),
+    P("The answer is x = 3, y = 4.", "x = 3, y = 4", id="keeps-labelled-values"),
+    P("The answer is [0, 1).", "[0, 1)", id="keeps-an-interval"),
+    P("The answer is (a, b).", "(a, b)", id="keeps-a-pair-of-letters"),
+])
+def test_the_answer_is_phrase_stops_before_the_prose_after_the_answer(text, expected):
+    assert extract_answer(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
     P("#### 5 but \\boxed{6}", "6", id="boxed-beats-earlier-gsm8k"),
     P("\\boxed{6}\n#### 5", "6", id="boxed-beats-later-gsm8k"),
     P("\\boxed{5}\nThe answer is 3.", "5", id="boxed-beats-answer-is"),
@@ -85,6 +101,15 @@ def test_boxed_beats_gsm8k_beats_the_answer_is(text, expected):
 ])
 def test_fallback_when_no_marked_answer(text, fallback, expected):
     assert extract_answer(text, fallback=fallback) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    P("So we get 1024 = 2^{10}", "2^{10}", id="power-in-braces"),
+    P("the result is 10^5", "10^5", id="power-without-braces"),
+    P("the area is 5 m^2", "5", id="exponent-of-a-unit"),
+])
+def test_last_number_fallback_takes_a_power_whole_and_never_its_exponent_alone(text, expected):
+    assert extract_answer(text, fallback="last_number") == expected
 
 
 def test_default_fallback_is_none():

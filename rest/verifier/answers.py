@@ -8,7 +8,7 @@ Precedence, first rule that finds an answer wins:
    are one group, read as one answer list `1, 2`; boxes with other text between them are steps, and only the
    last counts;
 2. the last GSM8K `#### x`;
-3. the last "the answer is x".
+3. the last "the answer is x" (up to the prose after x: `18, since 9*2=18` is `18`).
 
 With no marked answer, the fallback reads free-form text (`verifier.fallback`): `null` stops here (no answer);
 `last_number` and `last_expression` first take a completion that is nothing but an answer (`-5`,
@@ -40,10 +40,13 @@ _GSM8K = re.compile(r"####\s*(.+?)\s*$", re.MULTILINE)
 _THE_ANSWER_IS = re.compile(r"answer is[:\s]*(.+?)\s*(?:\.(?:\s|$)|$)", re.IGNORECASE | re.MULTILINE)
 _FINAL_ANSWER = re.compile(r"final answer\**(?:\s+is\s*[:：]?|\s*[:：])[\s*]*(.+?)\s*(?:\.(?:\s|$)|$)",
                            re.IGNORECASE | re.MULTILINE)
-_NUMBER = re.compile(
-    r"(?<![A-Za-z_\d.])(?:-?\\[dt]?frac\{\d+\}\{\d+\}|-?\d+/\d+(?!\d|\.\d)|-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
+_NUMBER = re.compile(  # a power is taken whole (`2^{10}`); an exponent alone (`10` of `2^{10}`, `2` of `m^2`) is none
+    r"(?<![A-Za-z_\d.^])(?<!\^\{)(?:-?\d+(?:\.\d+)?\^(?:\{-?\d+\}|\d)|-?\\[dt]?frac\{\d+\}\{\d+\}|-?\d+/\d+(?!\d|\.\d)|-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
     r"|-?\.\d+)")
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|(?<!\\)\$(.+?)(?<!\\)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+# What follows an answer in its sentence (`18, since 9*2=18`, `18 because ...`, `3 (three)`): cut off.
+_TRAILING_PROSE = re.compile(r"(?:\s*,\s*|\s+)(?:since|because|as|so|which|where|given|hence|thus|therefore|not|but)\b"
+                             r"|\s+\((?=\s*[A-Za-z]{2,}[\s)])", re.IGNORECASE)  # `(three)`, `(in cm)`; not `(a, b)`
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 # What may stand between two boxes of one answer: spaces, commas, `and`/`or`, `\quad`, `$`, a short label `x =`.
 _JOINER = re.compile(r"(?:[\s,;$&]|\\q?quad|\\[,;:]|\\text\{\s*(?:and|or|,)\s*\}|\b(?:and|or)\b"
@@ -178,7 +181,15 @@ def _last_gsm8k(text: str) -> str | None:
 
 def _last_answer_is(text: str) -> str | None:
     matches = _THE_ANSWER_IS.findall(text)
-    return _unwrap(matches[-1]) if matches else None
+    return _unwrap(_without_trailing_prose(matches[-1])) if matches else None
+
+
+def _without_trailing_prose(answer: str) -> str:
+    """The answer up to the first prose after it, outside `$...$` (`18, since 9*2=18` -> `18`)."""
+    for match in _TRAILING_PROSE.finditer(answer):
+        if match.start() > 0 and answer.count("$", 0, match.start()) % 2 == 0:
+            return answer[: match.start()]
+    return answer
 
 
 def _unwrap(answer: str) -> str | None:

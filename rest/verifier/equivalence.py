@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-from rest.verifier.labels import has_equation, stated_values
+from rest.verifier.labels import has_equation, split_top_level, stated_values
 from rest.verifier.numbers import close, comma_decimal, plain_number
 
 
@@ -34,7 +34,7 @@ class ParseError(ValueError):
 @dataclass(frozen=True)
 class Answer:
     text: str  # cleaned LaTeX, handed to the parser
-    key: str  # text with `\text{}` unwrapped and all whitespace removed: for the string match
+    key: str  # text with `\text{}` unwrapped and whitespace removed (not between digits): for the string match
     percent: bool  # it ended in a `%` sign
 
 
@@ -98,7 +98,7 @@ def _quick(a: Answer, b: Answer, rel_tol: float, percent: bool) -> bool | None:
 def _same_parsed(a: Answer, b: Answer, rel_tol: float, percent: bool) -> bool:
     from rest.verifier.structure import same, scaled  # sympy is imported only where it is needed
 
-    x, y = to_sympy(a.text), to_sympy(b.text)
+    x, y = parse_answer(a.text), parse_answer(b.text)
     xs = [x, scaled(x, Fraction(1, 100))] if percent and a.percent else [x]
     ys = [y, scaled(y, Fraction(1, 100))] if percent and b.percent else [y]
     return any(same(u, v, rel_tol) for u in xs for v in ys if u is not None and v is not None)
@@ -113,6 +113,9 @@ _SCI = re.compile(r"(?<![\w\\.])(\d+(?:\.\d+)?)[eE]([-+]?\d+)(?![\w.])")
 _PERCENT = re.compile(r"\s*(?:\\?%|\\text\{\s*(?:\\?%|percent|per ?cent|pct)\s*\}|(?<![A-Za-z])(?:percent|per ?cent|pct))$",
                       re.IGNORECASE)
 _AND = re.compile(r"\s*(?:\\text\{\s*(?:and|or)\s*\}|(?<![A-Za-z\\])(?:and|or)(?![A-Za-z]))\s*")
+_SPACED_THOUSANDS = re.compile(r"(?<![\d.])\d{1,3}(?:\s\d{3})+(?!\d)")  # `1 000 000`
+_SPACE_NOT_BETWEEN_DIGITS = re.compile(r"(?<!\d)\s+|\s+(?!\d)")
+_SPACE_BETWEEN_DIGITS = re.compile(r"\s+")
 _CURRENCY = re.compile(r"^(?:[$€£¥]|\\euro|\\pounds)\s*|\s*(?:[$€£¥]|\\euro|\\pounds)$")
 _UNITS = frozenset(re.split(r"\s+", """
     m cm mm km g kg mg s ms min h hr hrs l ml in ft yd mi mph lb lbs oz cent cents dollar dollars euro euros usd eur
@@ -134,8 +137,14 @@ def normalize(answer: str) -> Answer:
     text, n_percent = _PERCENT.subn("", text)
     text = _without_unit(_CURRENCY.sub("", text))
     text = _SCI.sub(r"\1\\times10^{\2}", text)
-    key = re.sub(r"\s+", "", _TEXT.sub(r"\1", text))
-    return Answer(text=text, key=key, percent=bool(n_percent))
+    return Answer(text=text, key=_key(_TEXT.sub(r"\1", text)), percent=bool(n_percent))
+
+
+def _key(text: str) -> str:
+    """The text for the string match: thousands separators (`1 000 000`) closed up, other whitespace removed
+    except between two digits, so that `2 1/2` stays apart from `21/2` and `1 2` from `12`."""
+    text = _SPACED_THOUSANDS.sub(lambda match: re.sub(r"\s", "", match[0]), text)
+    return _SPACE_BETWEEN_DIGITS.sub(" ", _SPACE_NOT_BETWEEN_DIGITS.sub("", text))
 
 
 def vote_key(answer: str) -> str | Fraction:
@@ -156,6 +165,25 @@ def _without_unit(text: str) -> str:
     if match and (match["p"] or match["w"].lower() in _UNITS):
         return match["n"]
     return text
+
+
+def parse_answer(text: str):
+    """The sympy value of an answer; a bare list (`3, 3, 4`, no `\\{ \\}` braces) as the Python list of its
+    elements, so that structure.py compares it as a multiset (latex2sympy reads it as a set, dropping repeats)."""
+    from sympy import FiniteSet
+
+    value = to_sympy(text)
+    parts = split_top_level(text, ",")
+    if not isinstance(value, FiniteSet) or "\\{" in text or len(parts) < 2 or not all(p.strip() for p in parts):
+        return value  # not a list, a set in braces, or `1 \\pm 2` (a set with no commas)
+    elements = []
+    for part in parts:
+        try:
+            element = to_sympy(part.strip())
+        except ParseError:
+            return value
+        elements += list(element.args) if isinstance(element, FiniteSet) else [element]  # `1, 2 \\pm 3`
+    return elements
 
 
 @lru_cache(maxsize=8192)

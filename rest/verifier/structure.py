@@ -9,7 +9,7 @@
 - a sum or product of matrices is evaluated first; an open interval `(a, b)` equals the pair `(a, b)` (the
   parser cannot tell them apart in a list of pairs); a column or row vector equals the tuple of its entries; an
   inequality in one variable equals the interval that solves it (`x \\le 2` is `(-\\infty, 2]`);
-- numbers (no free symbols): integers exactly, others |a - b| <= rel_tol * max(|a|, |b|) at 30 significant digits, so tiny
+- numbers (no free symbols): integers exactly (also `2^{64}` and `20!` when under 1000 digits), others |a - b| <= rel_tol * max(|a|, |b|) at 30 significant digits, so tiny
   values such as 1/2004! and 1/2006! stay distinct; other expressions: simplify(a - b) == 0.
 """
 
@@ -24,10 +24,13 @@ from sympy.core.relational import Relational
 from rest.verifier.numbers import close
 
 _DIGITS = 30
+_MAX_EXACT_DIGITS = 1000  # an integer with more digits than this (`10^{10^{10}}`) is compared as a float
 
 
 def same(a, b, rel_tol: float) -> bool:
     a, b = _evaluated(a), _evaluated(b)
+    if isinstance(a, list) or isinstance(b, list):  # a bare list of answers, as equivalence.parse_answer reads it
+        return _same_multiset(_elements(a), _elements(b), rel_tol)
     if isinstance(a, Eq) or isinstance(b, Eq):
         return _same_equation(a, b, rel_tol)
     if isinstance(a, FiniteSet) or isinstance(b, FiniteSet):
@@ -107,6 +110,8 @@ def _evaluated(value):
 
 
 def _elements(value) -> list:
+    if isinstance(value, list):
+        return value
     return list(value.args) if isinstance(value, FiniteSet) else [value]
 
 
@@ -129,10 +134,39 @@ def _same_expression(a: sympy.Expr, b: sympy.Expr, rel_tol: float) -> bool:
         return _is_zero(a - b)
     if a.is_Rational and b.is_Rational:
         return close(Fraction(int(a.p), int(a.q)), Fraction(int(b.p), int(b.q)), rel_tol)
+    x, y = _exact_integer(a), _exact_integer(b)
+    if x is not None and y is not None:
+        return x == y
     x, y = a.evalf(_DIGITS), b.evalf(_DIGITS)
     if x.is_number and y.is_number and x.is_finite and y.is_finite:
         return bool(abs(x - y) <= rel_tol * max(abs(x), abs(y)))
     return _is_zero(a - b)
+
+
+def _exact_integer(value: sympy.Expr) -> sympy.Integer | None:
+    """The exact value of a number that is an integer (`2^{64}`, `20!`); None for anything else, and for any
+    number whose parts are too large or too small to compute exactly (`10^{10^{10}}` is not expanded)."""
+    if not _modest_parts(value):
+        return None
+    try:
+        exact = value.doit()
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+    return exact if isinstance(exact, sympy.Integer) else None
+
+
+def _modest_parts(value: sympy.Expr) -> bool:
+    """True if every part of `value`, innermost first, is a finite number within 10^(±_MAX_EXACT_DIGITS)."""
+    bound = sympy.Float(10) ** _MAX_EXACT_DIGITS
+    for part in sympy.postorder_traversal(value):
+        if not isinstance(part, sympy.Expr) or part.free_symbols:
+            return False
+        if part.is_Atom:
+            continue
+        magnitude = abs(part.evalf(15))
+        if not (magnitude.is_number and magnitude.is_finite) or magnitude > bound or 0 < magnitude * bound < 1:
+            return False
+    return True
 
 
 def _is_zero(expr) -> bool:
