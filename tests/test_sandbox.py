@@ -2,12 +2,16 @@
 (rest/code/judge.py): each hostile program is stopped within its limit + 1 s, judged not passing, touches nothing
 outside its temporary directory and leaves this process unharmed; correct programs pass."""
 
+import dataclasses
 import os
+import signal
 import socket
 import subprocess
+import sys
 import textwrap
 import threading
 import time
+import uuid
 
 import pytest
 
@@ -152,3 +156,57 @@ def test_the_test_process_is_unharmed_by_what_programs_did():
     for code in ("import os; os.kill(os.getppid(), 9)", "import os, signal; os.killpg(0, signal.SIGKILL)"):
         judge(code)
     assert judge("print(int(input()) * 2)") == "pass"
+
+
+def _bounded(code: str, lines: int, bound: float) -> str:
+    """run_python in a child process killed after `bound` seconds (a hang fails the test instead of the suite):
+    the line it prints is (timed_out, exit_code, whether stdout echoed stdin, whether it took under limit + 1 s)."""
+    script = f"""
+    from rest.code.sandbox import Limits, run_python
+    LIMITS = {dataclasses.replace(LIMITS, output_bytes=4 << 20)!r}
+    given = b"".join(b"%d\\n" % i for i in range({lines}))
+    run = run_python({code!r}, given, LIMITS)
+    print(run.timed_out, run.exit_code, run.stdout == given, run.seconds < LIMITS.wall_seconds + 1)
+    """
+    try:
+        done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True,
+                              timeout=bound, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    except subprocess.TimeoutExpired:
+        return "hung"
+    return done.stdout.strip() or done.stderr
+
+
+@pytest.mark.parametrize(("name", "code", "expected"), [
+    ("a correct echo program on over a megabyte", "import sys\nfor line in sys.stdin:\n    print(line.strip())\n",
+     "False 0 True True"),
+    ("a program that never reads stdin", "import time\ntime.sleep(30)\n", "True None False True"),
+])
+def test_a_large_stdin_is_fed_under_the_wall_clock(name, code, expected):
+    assert _bounded(code, 200_000, 2 * (LIMITS.wall_seconds + 5)) == expected, name  # 1.29 MB of stdin
+
+
+@requires_namespaces
+def test_a_program_that_leaves_its_session_does_not_outlive_the_run():
+    marker = f"escape{uuid.uuid4().hex[:9]}"  # its process name (15 characters at most)
+    code = f"""
+    import ctypes, os, time
+    libc = ctypes.CDLL(None)
+    libc.prctl(1, 0)  # PR_SET_PDEATHSIG: none
+    libc.prctl(15, {marker.encode()!r})  # PR_SET_NAME
+    os.setsid()
+    time.sleep(30)
+    """
+    try:
+        assert run_python(textwrap.dedent(code), b"", LIMITS).timed_out
+        gone = time.monotonic() + 5
+        while _with_marker(marker) and time.monotonic() < gone:
+            time.sleep(0.1)
+        assert not _with_marker(marker)
+    finally:
+        for pid in _with_marker(marker):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _with_marker(marker: str) -> list[int]:
+    found = subprocess.run(["pgrep", "-x", marker], capture_output=True, text=True).stdout.split()
+    return [int(pid) for pid in found]

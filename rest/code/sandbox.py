@@ -80,23 +80,28 @@ def run_python(source: str, stdin: bytes, limits: Limits) -> Run:
 
 
 def _supervise(process: subprocess.Popen, stdin: bytes, limits: Limits) -> Run:
-    """Feed stdin, collect capped output, kill the tree at the wall-clock limit or the output cap."""
+    """Feed stdin and collect capped output, interleaved in one loop under the wall clock (a program may fill its
+    stdout before it reads all its input, or never read it); kill the tree at the wall-clock limit or the output cap."""
     start = time.monotonic()
     deadline = start + limits.wall_seconds
-    _feed(process, stdin)
     outputs = {process.stdout: bytearray(), process.stderr: bytearray()}
     capped = timed_out = False
     with selectors.DefaultSelector() as selector:
         for stream in outputs:
             selector.register(stream, selectors.EVENT_READ)
+        _start_feed(selector, process.stdin, stdin)
         while selector.get_map() and not (capped or timed_out):
             for key, _ in selector.select(timeout=max(0.0, deadline - time.monotonic())):
+                if key.fileobj is process.stdin:
+                    _feed(selector, key)
+                    continue
                 chunk = os.read(key.fd, 65536)
                 if not chunk:
                     selector.unregister(key.fileobj)
                 outputs[key.fileobj] += chunk
                 capped = capped or len(outputs[key.fileobj]) > limits.output_bytes
             timed_out = time.monotonic() >= deadline
+    _close(process.stdin)
     if capped or timed_out:
         _kill_tree(process)
     exit_code, cpu_seconds, late = _reap(process, deadline)
@@ -125,25 +130,64 @@ def _reap(process: subprocess.Popen, deadline: float) -> tuple[int, float, bool]
         time.sleep(0.005)
 
 
-def _feed(process: subprocess.Popen, stdin: bytes) -> None:
-    """Write stdin and close it; a program that exits without reading all of it is not an error."""
+def _start_feed(selector: selectors.BaseSelector, stream, data: bytes) -> None:
+    """Register the program's stdin, non-blocking, to be written as the pipe drains (nothing to write: closed)."""
+    if not data:
+        _close(stream)
+        return
+    os.set_blocking(stream.fileno(), False)
+    selector.register(stream, selectors.EVENT_WRITE, data=[memoryview(data)])
+
+
+def _feed(selector: selectors.BaseSelector, key: selectors.SelectorKey) -> None:
+    """Write what the pipe takes of the rest of stdin; close it when all is written or the program stopped reading
+    (a program that exits without reading all of it is not an error)."""
+    pending = key.data
     try:
-        process.stdin.write(stdin)
-    except (BrokenPipeError, OSError):
+        pending[0] = pending[0][os.write(key.fd, pending[0][:65536]):]
+        if pending[0]:
+            return
+    except BlockingIOError:
+        return
+    except OSError:
         pass
-    finally:
-        try:
-            process.stdin.close()
-        except (BrokenPipeError, OSError):
-            pass
+    selector.unregister(key.fileobj)
+    _close(key.fileobj)
+
+
+def _close(stream) -> None:
+    try:
+        stream.close()
+    except OSError:
+        pass
 
 
 def _kill_tree(process: subprocess.Popen) -> None:
-    """SIGKILL the run's process group; in a PID namespace its init dies too, and the kernel kills the rest."""
+    """SIGKILL the run's PID namespace and its process group. In a namespace, its init (unshare's child) is killed
+    by pid, found before unshare dies: the kernel then kills every process in it, one that left the group with
+    setsid too. Without namespaces the process group is all that can be reached."""
+    inits = _children(process.pid) if isolation() else []
+    for pid in inits:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def _children(pid: int) -> list[int]:
+    """The children of `pid` (the kernel's /proc/PID/task/TID/children; empty where it is not available)."""
+    children = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                children += [int(child) for child in f.read().split()]
+    except OSError:
+        pass
+    return children
 
 
 def _limits(limits: Limits) -> list[str]:
@@ -157,10 +201,12 @@ def _limits(limits: Limits) -> list[str]:
 @functools.cache
 def isolation() -> tuple[str, ...]:
     """The command prefix that gives a run its own network and PID namespaces (and, as root, the `nobody` user);
-    empty where this OS does not allow it (logged once)."""
+    empty where this OS does not allow it (logged once). As root, setpriv's uid change clears the parent-death
+    signal unshare's --kill-child set, so setpriv sets it again where it can (util-linux >= 2.33)."""
     tail = ("--net", "--pid", "--fork", "--kill-child")
-    candidates = [("unshare", *tail, "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--")
-                  if os.geteuid() == 0 else ("unshare", "--user", "--map-root-user", *tail, "--")]
+    nobody = ("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
+    candidates = ([("unshare", *tail, *nobody, "--pdeathsig=KILL", "--"), ("unshare", *tail, *nobody, "--")]
+                  if os.geteuid() == 0 else [("unshare", "--user", "--map-root-user", *tail, "--")])
     for prefix in candidates:
         if shutil.which(prefix[0]) and _works(prefix):
             return prefix
