@@ -128,8 +128,10 @@ def made_with(run_dir: Path) -> dict | None:
 def check_same_settings(shards: list[str]) -> None:
     """One model, split, sampling, scorers and task across the shards that recorded theirs."""
     recorded = [(shard, made) for shard in shards if (made := made_with(Path(shard))) is not None]
+    if not recorded:
+        return
+    first, settings = recorded[0]
     for shard, made in recorded[1:]:
-        first, settings = recorded[0]
         changed = sorted(key for key in settings.keys() | made.keys() if settings.get(key) != made.get(key))
         if changed:
             raise UserError(f"merge: {first} and {shard} were made with different {changed[0]} ({settings.get(changed[0])!r} "
