@@ -38,6 +38,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from rest import stop
 from rest.base_model import init_tiny_llama
+from rest.code.sandbox import Limits
 from rest.config import build, compose
 from rest.contracts import ScoringContext
 from rest.models import make_from_source
@@ -49,6 +50,16 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 1,
         "num_key_value_heads": 1, "max_position_embeddings": 128}
 
+
+# The code sandbox's limits in tests (rest/code/sandbox.py). A verdict other than "timeout" must not depend on how
+# busy the machine is: beside the other test worker's training ranks and engines a 15 ms program was seen to take
+# 2.7 s, so these runs are stopped by their CPU limit and their wall clock has room. The tests of the wall clock
+# itself use SANDBOX_CLOCK_LIMITS, and allow a run stopped at its limit BUSY_MACHINE_SLACK seconds more to end (on
+# an idle machine it ends within 0.01 s of it).
+SANDBOX_LIMITS = Limits(cpu_seconds=2, wall_seconds=30, memory_mb=512, file_mb=16, open_files=64, processes=32,
+                        output_bytes=1 << 20)
+SANDBOX_CLOCK_LIMITS = replace(SANDBOX_LIMITS, cpu_seconds=1, wall_seconds=2)
+BUSY_MACHINE_SLACK = 10
 
 # rest.trainer.SFT's settings besides trl.SFTConfig's, for a trainer made without the config: in this process, full
 # fine-tuning, no state of its own

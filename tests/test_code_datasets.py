@@ -5,17 +5,14 @@ import json
 import logging
 
 import pytest
+from conftest import SANDBOX_LIMITS as LIMITS
 from conftest import config, make_task, task_from_preset, write_jsonl
 
 from rest.code.asserts import judge_asserts
 from rest.code.judge import stdio_outcome
-from rest.code.sandbox import Limits
 from rest.code.tests import CodeTests
 from rest.config import build
 from rest.errors import UserError
-
-LIMITS = Limits(cpu_seconds=2, wall_seconds=3, memory_mb=512, file_mb=16, open_files=64, processes=32,
-                output_bytes=1 << 20)
 
 MBPP_ROWS = [
     {"task_id": 2, "text": "Write a function to find the shared elements of two lists.",

@@ -53,10 +53,13 @@ def test_a_failed_group_on_two_nodes_leaves_no_checkpoint_and_names_a_log(train_
 
 
 def test_a_node_that_fails_stops_the_launcher_of_the_other(tmp_path, two_nodes):
-    """Node 0's launcher would wait ten minutes (a rank waiting for a dead peer); node 1's fails after a second."""
+    """Node 0's launcher would wait ten minutes (a rank waiting for a dead peer); node 1's fails once node 0's rank
+    has written its pid (on a busy machine a Python process can take over a second to start)."""
     pid_file = tmp_path / "waiting.pid"
-    waiting = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(600)"
-    failing = "import time; time.sleep(1); raise SystemExit(3)"
+    part = f"{pid_file}.part"  # renamed when written: the test never reads a half-written pid
+    waiting = (f"import os, time; open({part!r}, 'w').write(str(os.getpid())); os.replace({part!r}, {str(pid_file)!r})"
+               "; time.sleep(600)")
+    failing = f"import os, time\nwhile not os.path.exists({str(pid_file)!r}): time.sleep(0.05)\nraise SystemExit(3)"
     commands = lambda host, port: [[sys.executable, "-c", waiting], [sys.executable, "-c", failing]]
     logs = [tmp_path / "node0.log", tmp_path / "node1.log"]
     assert run_on_nodes(commands, 2, 1, two_nodes, logs) == (3, logs[1])

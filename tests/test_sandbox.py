@@ -1,6 +1,6 @@
 """Untrusted programs run contained (rest/code/sandbox.py) and are judged on stdin -> stdout tests
-(rest/code/judge.py): each hostile program is stopped within its limit + 1 s, judged not passing, touches nothing
-outside its temporary directory and leaves this process unharmed; correct programs pass."""
+(rest/code/judge.py): each hostile program is judged not passing, one that runs forever is stopped at its limit,
+none touches anything outside its temporary directory or harms this process; correct programs pass."""
 
 import dataclasses
 import os
@@ -9,30 +9,36 @@ import socket
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 import uuid
 
 import pytest
+from conftest import BUSY_MACHINE_SLACK, SANDBOX_CLOCK_LIMITS, SANDBOX_LIMITS
 
 from rest.code.judge import stdio_outcome
 from rest.code.sandbox import Limits, isolation, run_python
 
-LIMITS = Limits(cpu_seconds=2, wall_seconds=3, memory_mb=512, file_mb=16, open_files=64, processes=32,
-                output_bytes=1 << 20)
 DOUBLE = (["3\n", "21\n"], ["6", "42"])  # read a number, print twice it
 
 
-def judge(code: str, tests=DOUBLE) -> str | None:
-    return stdio_outcome(textwrap.dedent(code), *tests, LIMITS).verdict
+def judge(code: str, tests=DOUBLE, limits: Limits = SANDBOX_LIMITS) -> str | None:
+    return stdio_outcome(textwrap.dedent(code), *tests, limits).verdict
 
 
 requires_namespaces = pytest.mark.skipif(not isolation(), reason="this OS gives no network or PID namespaces")
 
 
+@pytest.mark.parametrize(("name", "code"), [
+    ("infinite loop", "while True: pass"),
+    ("sleeping forever", "import time; time.sleep(100)"),
+])
+def test_a_program_that_runs_forever_is_stopped_at_its_limit_and_times_out(name, code):
+    start = time.monotonic()
+    assert judge(code, limits=SANDBOX_CLOCK_LIMITS) == "timeout", name
+    assert time.monotonic() - start < SANDBOX_CLOCK_LIMITS.wall_seconds + BUSY_MACHINE_SLACK  # one run: judged at once
+
+
 @pytest.mark.parametrize(("name", "code", "verdict"), [
-    ("infinite loop", "while True: pass", "timeout"),
-    ("sleeping forever", "import time; time.sleep(100)", "timeout"),
     ("10 GB allocation", "x = bytearray(10 * 1024**3)", "memory"),
     ("unbounded recursion", "def f(n): return f(n + 1)\nf(0)", "runtime_error"),
     ("segmentation fault through ctypes", "import ctypes; ctypes.string_at(0)", "runtime_error"),
@@ -45,10 +51,8 @@ requires_namespaces = pytest.mark.skipif(not isolation(), reason="this OS gives 
     ("a syntax error", "def f(:\n  pass", "syntax_error"),
     ("no code", "   \n", "no_code"),
 ])
-def test_a_hostile_or_broken_program_is_stopped_in_time_and_does_not_pass(name, code, verdict):
-    start = time.monotonic()
+def test_a_hostile_or_broken_program_does_not_pass(name, code, verdict):
     assert judge(code) == verdict, name
-    assert time.monotonic() - start < 2 * (LIMITS.wall_seconds + 1)  # two tests, each within its limit + 1 s
 
 
 @requires_namespaces
@@ -64,8 +68,8 @@ def test_a_fork_bomb_is_stopped_and_leaves_no_process_behind():
             pass
     """
     start = time.monotonic()
-    run = run_python(textwrap.dedent(bomb), b"", LIMITS)
-    assert run.timed_out and time.monotonic() - start < LIMITS.wall_seconds + 1
+    run = run_python(textwrap.dedent(bomb), b"", SANDBOX_CLOCK_LIMITS)
+    assert run.timed_out and time.monotonic() - start < SANDBOX_CLOCK_LIMITS.wall_seconds + BUSY_MACHINE_SLACK
     gone = time.monotonic() + 5  # killed at once; the zombies are reaped by this machine's init soon after
     while _with_marker(marker) and time.monotonic() < gone:
         time.sleep(0.1)
@@ -85,7 +89,7 @@ def test_files_outside_the_working_directory_are_neither_written_nor_deleted(tmp
         except OSError as err:
             print(type(err).__name__)
     """
-    run = run_python(textwrap.dedent(code), b"", LIMITS)
+    run = run_python(textwrap.dedent(code), b"", SANDBOX_LIMITS)
     assert run.stdout.split() == [b"PermissionError", b"PermissionError"]
     assert victim.read_text() == "keep me" and not (tmp_path / "new.txt").exists()
 
@@ -100,7 +104,7 @@ def test_the_parents_secrets_are_not_in_the_programs_environment(monkeypatch):
     except OSError as err:
         print(type(err).__name__)
     """
-    run = run_python(textwrap.dedent(code), b"", LIMITS)
+    run = run_python(textwrap.dedent(code), b"", SANDBOX_LIMITS)
     assert run.exit_code == 0 and b"hf_secret_value_123" not in run.stdout
 
 
@@ -108,10 +112,6 @@ def test_the_parents_secrets_are_not_in_the_programs_environment(monkeypatch):
 def test_a_program_cannot_reach_a_listener_on_this_machine():
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    accepted = []
-    listener.settimeout(LIMITS.wall_seconds + 1)
-    thread = threading.Thread(target=lambda: accepted.append(_accept(listener)), daemon=True)
-    thread.start()
     code = f"""
     import socket
     try:
@@ -120,17 +120,11 @@ def test_a_program_cannot_reach_a_listener_on_this_machine():
     except OSError as err:
         print(type(err).__name__)
     """
-    run = run_python(textwrap.dedent(code), b"", LIMITS)
-    thread.join()
-    listener.close()
-    assert b"connected" not in run.stdout and accepted == [None]
-
-
-def _accept(listener: socket.socket):
-    try:
-        return listener.accept()
-    except OSError:
-        return None
+    run = run_python(textwrap.dedent(code), b"", SANDBOX_LIMITS)
+    listener.settimeout(0.5)  # a connection made during the run waits in the backlog, accepted or not
+    with pytest.raises(TimeoutError), listener:
+        listener.accept()
+    assert run.exit_code == 0 and b"connected" not in run.stdout
 
 
 def test_the_expected_outputs_never_reach_the_program():
@@ -140,7 +134,7 @@ def test_the_expected_outputs_never_reach_the_program():
     seen = sys.stdin.read() + str(dict(os.environ)) + "".join(open(f).read() for f in os.listdir("."))
     print("expected-" + "7f3a9c" in seen)  # built here: the literal would be in this very file
     """
-    run = run_python(textwrap.dedent(code), b"3\n", LIMITS)
+    run = run_python(textwrap.dedent(code), b"3\n", SANDBOX_LIMITS)
     assert run.stdout.strip() == b"False"
     assert judge("print(input())", (["3\n"], [secret])) == "wrong_answer"
 
@@ -162,31 +156,32 @@ def test_the_test_process_is_unharmed_by_what_programs_did():
     assert judge("print(int(input()) * 2)") == "pass"
 
 
-def _bounded(code: str, lines: int, bound: float) -> str:
-    """run_python in a child process killed after `bound` seconds (a hang fails the test instead of the suite):
-    the line it prints is (timed_out, exit_code, whether stdout echoed stdin, whether it took under limit + 1 s)."""
+def _bounded(code: str, lines: int, limits: Limits) -> str:
+    """run_python in a child process killed if it hangs (a hang fails the test instead of the suite): the line it
+    prints is (timed_out, exit_code, whether stdout echoed stdin, whether it ended within the slack of its limit)."""
     script = f"""
     from rest.code.sandbox import Limits, run_python
-    LIMITS = {dataclasses.replace(LIMITS, output_bytes=4 << 20)!r}
+    LIMITS = {dataclasses.replace(limits, output_bytes=4 << 20)!r}
     given = b"".join(b"%d\\n" % i for i in range({lines}))
     run = run_python({code!r}, given, LIMITS)
-    print(run.timed_out, run.exit_code, run.stdout == given, run.seconds < LIMITS.wall_seconds + 1)
+    print(run.timed_out, run.exit_code, run.stdout == given, run.seconds < LIMITS.wall_seconds + {BUSY_MACHINE_SLACK})
     """
     try:
         done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True,
-                              timeout=bound, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+                              timeout=2 * (limits.wall_seconds + BUSY_MACHINE_SLACK),
+                              cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     except subprocess.TimeoutExpired:
         return "hung"
     return done.stdout.strip() or done.stderr
 
 
-@pytest.mark.parametrize(("name", "code", "expected"), [
+@pytest.mark.parametrize(("name", "code", "limits", "expected"), [
     ("a correct echo program on over a megabyte", "import sys\nfor line in sys.stdin:\n    print(line.strip())\n",
-     "False 0 True True"),
-    ("a program that never reads stdin", "import time\ntime.sleep(30)\n", "True None False True"),
+     SANDBOX_LIMITS, "False 0 True True"),
+    ("a program that never reads stdin", "import time\ntime.sleep(30)\n", SANDBOX_CLOCK_LIMITS, "True None False True"),
 ])
-def test_a_large_stdin_is_fed_under_the_wall_clock(name, code, expected):
-    assert _bounded(code, 200_000, 2 * (LIMITS.wall_seconds + 5)) == expected, name  # 1.29 MB of stdin
+def test_a_large_stdin_is_fed_under_the_wall_clock(name, code, limits, expected):
+    assert _bounded(code, 200_000, limits) == expected, name  # 1.29 MB of stdin
 
 
 @requires_namespaces
@@ -201,7 +196,7 @@ def test_a_program_that_leaves_its_session_does_not_outlive_the_run():
     time.sleep(30)
     """
     try:
-        assert run_python(textwrap.dedent(code), b"", LIMITS).timed_out
+        assert run_python(textwrap.dedent(code), b"", SANDBOX_CLOCK_LIMITS).timed_out
         gone = time.monotonic() + 5
         while _with_marker(marker) and time.monotonic() < gone:
             time.sleep(0.1)

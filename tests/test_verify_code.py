@@ -36,7 +36,7 @@ def test_rows_come_back_in_order_with_their_fields_and_a_verdict_for_both_test_s
         {"id": "f", "completion": "I cannot write this.", "tests": ["assert square(1) == 1"]},
     ]
     result, out = verify_code_cli(tmp_path, [json.dumps(r) for r in rows], "--workers", "2", "--cpu-seconds", "1",
-                                  "--wall-seconds", "2")
+                                  "--wall-seconds", "30")  # the loop is stopped by its CPU limit
     assert result.returncode == 0, result.stderr
     assert [{k: r[k] for k in rows[i]} for i, r in enumerate(out)] == rows  # every field kept as it was
     assert [(r["verdict"], r["passed"]) for r in out] == [
