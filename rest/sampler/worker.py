@@ -5,11 +5,16 @@ live engine, and keep the engine's log to one line per event (and free of warnin
 its GEMM kernel (oneDNN or sgl) when the model is loaded, and a reload re-packs only the layers whose weights it
 loads. A tied `lm_head` loads nothing of its own (it shares `embed_tokens`), so it would keep computing logits
 from the previous policy's embeddings: its packed weight is rebuilt here. (On GPU the repair is a no-op.)
+
+Imported in every worker process, this module also asks for the CPU's AMX state there (`enable_amx_tiles`): vLLM
+starts its workers by spawning, so what the run's process asked for does not reach them.
 """
 
 from __future__ import annotations
 
 import logging
+
+from rest.sampler.hardware import enable_amx_tiles
 
 
 class _DropCastWarnings(logging.Filter):
@@ -37,6 +42,7 @@ class _ExpectedReloadWarnings(logging.Filter):
 
 
 logging.getLogger("vllm.model_executor.models.utils").addFilter(_DropCastWarnings())
+enable_amx_tiles()
 _RELOAD_LOG = logging.getLogger("vllm.model_executor.model_loader.reload.layerwise")
 
 
