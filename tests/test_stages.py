@@ -1,6 +1,7 @@
 """Stage logic without vLLM: a scripted sampler stands in for the engine."""
 
 import logging
+import math
 
 import pytest
 from conftest import context, make_scorer, sampling
@@ -105,6 +106,34 @@ def test_a_scorer_crash_keeps_the_grown_samples(tmp_path, verifier):
     calls = len(ScriptedSampler.calls)
     grow_and_improve(tmp_path, ScriptedSampler(["#### 0"]), verifier, n=1)  # rerun: only Improve is redone
     assert len(ScriptedSampler.calls) == calls and stage_stats(tmp_path)["kept"] == 2
+
+
+class Fixed:
+    """A scorer that gives the samples these values, whatever they are."""
+
+    bounded = False
+
+    def __init__(self, values):
+        self.values = values
+
+    def score(self, samples, context):
+        return self.values
+
+    def release(self):
+        pass
+
+
+def test_a_nan_or_infinite_score_is_counted_as_one_that_could_not_be_scored(tmp_path, verifier):
+    scorers = {"exact_answer": make_scorer("exact_answer"), "odd": Fixed([math.nan, -math.inf, 0.5, None])}
+    grow_and_improve(tmp_path, ScriptedSampler(["#### 0", "#### 1"]), verifier, n=2, scorers=scorers)
+    assert [s.scores["odd"] for s in load_samples(tmp_path / "samples")] == [None, None, 0.5, None]
+    assert stage_stats(tmp_path)["unscorable_odd"] == 3
+
+
+def test_a_scorer_that_returns_too_few_scores_stops_improve(tmp_path, verifier):
+    scorers = {"exact_answer": make_scorer("exact_answer"), "short": Fixed([0.5])}
+    with pytest.raises(RuntimeError, match="scorer short returned 1 scores for 4 samples"):
+        grow_and_improve(tmp_path, ScriptedSampler(["#### 0", "#### 1"]), verifier, n=2, scorers=scorers)
 
 
 def test_every_scorer_is_a_column_named_by_its_key(tmp_path, verifier, tiny_model):

@@ -10,6 +10,7 @@ A scorer's identity is its configured name (its key under `scorers`): samples ca
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 
@@ -72,12 +73,15 @@ def score_all(samples: list[Sample], name: str, scorer: Scorer, context: Scoring
     raise_if_stopped()  # a Ctrl-C swallowed in the last scorer's work (a model trained online) stops before this one
     start = time.perf_counter()
     values = scorer.score(samples, context)
-    for sample, value in zip(samples, values):
-        sample.scores[name] = value
-    unscorable = sum(v is None for v in values)
+    if len(values) != len(samples):
+        raise RuntimeError(f"scorer {name} returned {len(values)} scores for {len(samples)} samples")
+    for sample, value in zip(samples, values, strict=True):
+        sample.scores[name] = value if value is None or math.isfinite(value) else None  # NaN, ±inf: cannot score
+    unscorable = sum(s.scores[name] is None for s in samples)
     log.info("Improve: %d samples scored by %s in %.1fs", len(samples), name, time.perf_counter() - start)
     if unscorable:
-        log.warning("%d of %d samples could not be scored by %s", unscorable, len(samples), name)
+        log.warning("%d of %d samples could not be scored by %s (None, NaN or infinite)", unscorable, len(samples),
+                    name)
     return unscorable
 
 
