@@ -43,8 +43,14 @@ class Run:
             log.info("removed %s, left half-written by an interrupted run", leftover)
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc is None:
+            self.close()
+            return
+        try:
+            self.close()
+        except Exception as failure:  # noqa: BLE001  (the run's own error is the one to report; this one is logged)
+            log.error("releasing the run's resources after that error failed too: %s", failure)
 
     @cached_property
     def task(self) -> Task:
@@ -122,8 +128,18 @@ class Run:
             holder.release()
 
     def close(self) -> None:
+        """Every release runs, last created first, even after one fails (the run directory's lock is the first
+        created, so the last released); the first failure is raised once all have run."""
+        failures = []
         while self._release:
-            self._release.pop()()
+            try:
+                self._release.pop()()
+            except Exception as failure:  # noqa: BLE001  (raised below, after the other resources are released)
+                failures.append(failure)
+        for failure in failures[1:]:
+            log.error("releasing the run's resources failed more than once; also: %s", failure)
+        if failures:
+            raise failures[0]
 
 
 def execute(cfg: DictConfig, run_dir: Path) -> int:
