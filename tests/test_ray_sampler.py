@@ -63,6 +63,17 @@ def test_an_unreachable_cluster_address_fails_in_one_line_within_seconds(address
     assert address in str(raised.value) and "\n" not in str(raised.value)
 
 
+def test_closing_with_a_dead_replica_still_stops_the_ray_this_run_started():
+    import ray
+
+    sampler = build(config("sampler=ray", "sampler.replicas=2").sampler.engine)
+    ray.kill(sampler._serve()[0])
+    with pytest.raises(ray.exceptions.RayActorError):
+        sampler.close()
+    assert not ray.is_initialized()
+    sampler.close()  # nothing left to close
+
+
 def test_shares_are_contiguous_balanced_and_merge_back_in_prompt_order():
     for count in range(12):
         for parts in range(1, 5):

@@ -160,20 +160,22 @@ class RaySampler:
         return sum(replica["engine_starts"] for replica in self.stats())
 
     def close(self) -> None:
-        """Shut the engines down, end the actors, and stop Ray if this sampler started it."""
+        """Shut the engines down, end the actors, and stop Ray if this sampler started it; all of it even when an
+        actor has died (its error is raised after)."""
         if not self._actors and not self._started_ray:
             return
         import ray
 
-        if self._actors:
-            _get([actor.close.remote() for actor in self._actors])
-            for actor in self._actors:
+        actors, self._actors = self._actors, []
+        try:
+            _get([actor.close.remote() for actor in actors])
+        finally:
+            for actor in actors:
                 ray.kill(actor)
-            self._actors = []
             log.info("Ray replicas closed")
-        if self._started_ray:
-            ray.shutdown()
-            self._started_ray = False
+            if self._started_ray:
+                ray.shutdown()
+                self._started_ray = False
 
     def _serve(self) -> list:
         if not self._actors:
