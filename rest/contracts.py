@@ -107,6 +107,14 @@ class LearningScorer(Scorer, Protocol):
 
 
 @runtime_checkable
+class ReferenceScorer(Scorer, Protocol):
+    """A scorer that reads each sample's reference answer (answer likelihood): a run whose problems have none is
+    refused in one line before any work (`rest.stages.improve.check_references`)."""
+
+    needs_references: bool
+
+
+@runtime_checkable
 class CheckedScorer(Scorer, Protocol):
     """A scorer whose settings can only be checked against run-time inputs (that a judge named by path exists; the
     generative verifier's answer words against its judge's tokenizer). The run calls `check` when it builds its

@@ -38,7 +38,7 @@ from rest.run_settings import keep_or_refuse
 from rest.schedule import Step, schedule
 from rest.stages.evaluate import evaluate_stage, validate_stage
 from rest.stages.grow import grow_stage
-from rest.stages.improve import improve, refilter, update_scorers
+from rest.stages.improve import check_references, improve, refilter, update_scorers
 from rest.stages.retry import Rationalize, Reflect, check_hints, draw_retries, from_settings, keep_retried
 from rest.stages.train import seed_examples, train_stage
 from rest.stop import raise_if_stopped
@@ -83,6 +83,7 @@ class Loop:
         steps = schedule(OmegaConf.to_container(cfg.algorithm, resolve=True), cfg.filter.get("threshold"))
         self.check_data(task, grow_split)  # bad data fails here: before any model is built or engine started
         reward = reward_scorer(self.reward, run.scorers)
+        check_references(run.scorers, task.problems(grow_split), grow_split)
         if self.pairs:
             check_pairs(self.pairs_by, run.scorers, self.pairs_per_problem)
         keep_or_refuse(run.dir, OmegaConf.to_container(cfg))  # a rerun resumes the same run

@@ -1,17 +1,19 @@
 """Answer likelihood (LaTRO's reward) against a direct computation of its definition on tiny models; bad input is
 one line before any model is loaded; mode=score writes it as a column."""
 
+import dataclasses
 import json
 
 import pytest
 import torch
-from conftest import config, context, make_scorer, write_jsonl
+from conftest import config, context, make_scorer, run_in_process, write_jsonl
 from omegaconf import OmegaConf
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from rest.errors import UserError
 from rest.records import Sample
 from rest.scorers.answer_likelihood import rationale
+from rest.tasks.arithmetic import ArithmeticTask
 
 PROMPT = "Compute 3 + 4 - 2.\n"
 ROWS = [  # (completion, reference, the rationale the definition gives)
@@ -125,3 +127,23 @@ def test_the_verifier_free_loop_keeps_k_samples_per_problem_whatever_their_verdi
     improve = metrics[1]
     assert (improve["grown"], improve["correct"], improve["kept"]) == (16, 8, 16)
     assert improve["unscorable_answer_likelihood"] == 0
+
+
+class Unlabelled:
+    """The built-in task with its problems' reference answers taken away: a task that has none."""
+
+    def __init__(self, **settings):
+        self.task = ArithmeticTask(**settings)
+
+    def __getattr__(self, name):
+        return getattr(self.task, name)
+
+    def problems(self, split):
+        return [dataclasses.replace(p, answer="") for p in self.task.problems(split)]
+
+
+def test_a_loop_on_problems_without_references_is_refused_before_any_work(tmp_path, tiny_model):
+    with pytest.raises(UserError, match="scorer answer_likelihood needs reference answers, and the task's pool"):
+        run_in_process(tmp_path, "experiment=verifier_free", f"task._target_={__name__}.Unlabelled",
+                       f"model.path={tiny_model}")
+    assert not (tmp_path / "iter_0").exists()

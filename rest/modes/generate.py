@@ -37,7 +37,7 @@ from rest.pairs import check_pairs, preference_pairs, write_pairs
 from rest.records import Sample, ids_digest
 from rest.run import Run
 from rest.stages.grow import grow
-from rest.stages.improve import score_all
+from rest.stages.improve import check_references, score_all
 from rest.tasks import problems_of
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class Generate:
             log.warning("generate: shard %d of %d has no problems (the split has %d); its dataset is empty",
                         index, count, len(problems))
         policy = self.policy or run.base_model
-        _ = run.scorers  # built (their settings checked against the judge) before any sampling
+        check_references(run.scorers, problems, self.split)  # built (their settings checked) before any sampling
         chunks = [positions[i : i + self.chunk_size] for i in range(0, len(positions), self.chunk_size)]
         check_plan(run.dir, self.plan(run, [problems[i].id for i in positions], policy))
         self.grow_chunks(run, chunks, problems, policy)

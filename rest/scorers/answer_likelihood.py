@@ -73,6 +73,7 @@ class AnswerLikelihoodScorer:
     rest/conf/scorer/answer_likelihood.yaml."""
 
     bounded = False  # log-probs: thresholds see their percentile rank within the Improve step
+    needs_references = True
 
     def __init__(self, *, model: str | None, answer_marker: str | None, answer_template: str, reduction: str,
                  kl_coef: float, batch_tokens: int, max_length: int | None):

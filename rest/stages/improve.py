@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 
 from rest.artifacts import STATS, load_samples, read_json, save_samples, write_json
-from rest.contracts import Filter, LearningScorer, Scorer, ScoringContext
-from rest.records import Sample
+from rest.contracts import Filter, LearningScorer, ReferenceScorer, Scorer, ScoringContext
+from rest.errors import UserError
+from rest.records import Problem, Sample
 from rest.scorers.rewards import normalize
 from rest.stop import raise_if_stopped
 from rest.weighting import East
@@ -66,6 +67,14 @@ def score_samples(samples: list[Sample], scorers: dict[str, Scorer], reward: str
     for sample, value in zip(samples, rewards):
         sample.reward = value
     return unscorable
+
+
+def check_references(scorers: dict[str, Scorer], problems: list[Problem], split: str) -> None:
+    """Before any work: a scorer that reads reference answers is refused on problems that have none."""
+    readers = [name for name, scorer in scorers.items() if isinstance(scorer, ReferenceScorer)]
+    if readers and not any(p.answer for p in problems):
+        raise UserError(f"scorer {readers[0]} needs reference answers, and the task's {split} problems have none: "
+                        "use a task with references, or another scorer")
 
 
 def score_all(samples: list[Sample], name: str, scorer: Scorer, context: ScoringContext) -> int:
