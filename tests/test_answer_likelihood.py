@@ -142,8 +142,12 @@ class Unlabelled:
         return [dataclasses.replace(p, answer="") for p in self.task.problems(split)]
 
 
-def test_a_loop_on_problems_without_references_is_refused_before_any_work(tmp_path, tiny_model):
-    with pytest.raises(UserError, match="scorer answer_likelihood needs reference answers, and the task's pool"):
-        run_in_process(tmp_path, "experiment=verifier_free", f"task._target_={__name__}.Unlabelled",
-                       f"model.path={tiny_model}")
-    assert not (tmp_path / "iter_0").exists()
+@pytest.mark.parametrize(("job", "split", "made"), [
+    (["experiment=verifier_free"], "pool", "iter_0"),
+    (["mode=rm_eval", "mode.scorers={}", "+scorer@mode.scorers.answer_likelihood=answer_likelihood"], "test",
+     "rm_eval.parts"),
+])
+def test_a_job_on_problems_without_references_is_refused_before_any_work(tmp_path, tiny_model, job, split, made):
+    with pytest.raises(UserError, match=f"scorer answer_likelihood needs reference answers, and the task's {split}"):
+        run_in_process(tmp_path, *job, f"task._target_={__name__}.Unlabelled", f"model.path={tiny_model}")
+    assert not (tmp_path / made).exists()

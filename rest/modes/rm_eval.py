@@ -38,7 +38,7 @@ from rest.rows import Row, read_rows, report_bad_rows
 from rest.run import Run
 from rest.sampler.settings import sampling_error
 from rest.stages.grow import grow, keep_parts_of
-from rest.stages.improve import score_all
+from rest.stages.improve import check_references, score_all
 from rest.tasks import problems_of
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,8 @@ class RmEval:
         scorers = run.build_scorers(self.scorers, "mode.scorers")
         policy = self.policy or run.base_model
         rows = _pair_rows(self.pairs) if self.pairs else None  # a file that cannot be read: one line, nothing kept
+        if rows is None:
+            check_references(scorers, problems_of(run.task, self.split, "sample from"), self.split)
         parts = run.dir / PARTS
         keep_parts_of(parts, self.plan(run, policy))
         if rows is not None:
