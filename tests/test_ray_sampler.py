@@ -66,7 +66,7 @@ def test_an_unreachable_cluster_address_fails_in_one_line_within_seconds(address
 def test_closing_with_a_dead_replica_still_stops_the_ray_this_run_started():
     import ray
 
-    sampler = build(config("sampler=ray", "sampler.replicas=2").sampler.engine)
+    sampler = build(config("sampler=ray", "sampler.replicas=1").sampler.engine)  # one core: a test worker's
     ray.kill(sampler._serve()[0])
     with pytest.raises(ray.exceptions.RayActorError):
         sampler.close()
