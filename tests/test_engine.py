@@ -90,7 +90,7 @@ def test_release_sleep_without_a_gpu_says_the_engine_is_shut_down_instead(monkey
 
 
 AMX_PERMITTED = """
-import ctypes, sys
+import ctypes
 {imports}
 permitted = ctypes.c_uint64(0)
 assert ctypes.CDLL(None).syscall(158, 0x1022, ctypes.byref(permitted)) == 0  # arch_prctl(ARCH_GET_XCOMP_PERM)

@@ -71,7 +71,7 @@ def score_samples(samples: list[Sample], scorers: dict[str, Scorer], reward: str
 
 def check_references(scorers: dict[str, Scorer], problems: list[Problem], split: str) -> None:
     """Before any work: a scorer that reads reference answers is refused on problems that have none."""
-    readers = [name for name, scorer in scorers.items() if isinstance(scorer, ReferenceScorer)]
+    readers = [name for name, s in scorers.items() if isinstance(s, ReferenceScorer) and s.needs_references]
     if readers and not any(p.answer for p in problems):
         raise UserError(f"scorer {readers[0]} needs reference answers, and the task's {split} problems have none: "
                         "use a task with references, or another scorer")
@@ -84,7 +84,7 @@ def score_all(samples: list[Sample], name: str, scorer: Scorer, context: Scoring
     values = scorer.score(samples, context)
     if len(values) != len(samples):
         raise RuntimeError(f"scorer {name} returned {len(values)} scores for {len(samples)} samples")
-    for sample, value in zip(samples, values, strict=True):
+    for sample, value in zip(samples, values):
         sample.scores[name] = value if value is None or math.isfinite(value) else None  # NaN, ±inf: cannot score
     unscorable = sum(s.scores[name] is None for s in samples)
     log.info("Improve: %d samples scored by %s in %.1fs", len(samples), name, time.perf_counter() - start)
